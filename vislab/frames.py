@@ -1,0 +1,408 @@
+"""The canonical DataFrame schemas and their constructors (DESIGN.md §2).
+
+Every result frame keeps **every input image**: an image that failed has exactly one row with
+``error_code`` / ``error_msg`` filled and the value columns empty (NaN).  Successful rows have
+``error_code`` and ``error_msg`` set to ``None``.
+
+The untouched wire JSON of each image is kept in ``df.attrs["raw"]``, a dict mapping the
+image identifier to the reply (one way, documented here); ``df.attrs["service"]`` names the
+service and endpoint that produced the frame.
+
+Schemas (core columns first; service-specific extras follow them):
+
+========  =================  ==============================================================
+frame     one row per        core columns
+========  =================  ==============================================================
+labels    (image, label)     image, rank, label, score
+boxes     (image, object)    image, label, score, x, y, w, h (pixels, top-left origin)
+matches   (query, hit)       query, rank, cont_sign, brief, score, tags
+gallery   stored image       image, cont_sign, brief, tags, error_code, error_msg
+truth     image / object     image, label  (+ x, y, w, h, optional iscrowd, area for boxes)
+========  =================  ==============================================================
+
+Box conversions between xywh, xyxy, centre-xywh, PAI's ``[top, left, bottom, right]`` and
+normalised coordinates live here and nowhere else (:func:`convert_boxes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vislab.errors import InvalidFrame
+
+__all__ = [
+    "LABELS",
+    "BOXES",
+    "MATCHES",
+    "GALLERY",
+    "TRUTH_LABELS",
+    "TRUTH_BOXES",
+    "ERROR_COLUMNS",
+    "result_frame",
+    "labels_frame",
+    "boxes_frame",
+    "matches_frame",
+    "gallery_frame",
+    "truth_labels",
+    "truth_boxes",
+    "require_columns",
+    "convert_boxes",
+    "BOX_FORMATS",
+    "ok_rows",
+    "error_rows",
+]
+
+LABELS = ("image", "rank", "label", "score")
+BOXES = ("image", "label", "score", "x", "y", "w", "h")
+MATCHES = ("query", "rank", "cont_sign", "brief", "score", "tags")
+GALLERY = ("image", "cont_sign", "brief", "tags")
+TRUTH_LABELS = ("image", "label")
+TRUTH_BOXES = ("image", "label", "x", "y", "w", "h")
+ERROR_COLUMNS = ("error_code", "error_msg")
+
+_KIND_COLUMNS = {
+    "labels": LABELS,
+    "boxes": BOXES,
+    "matches": MATCHES,
+    "gallery": GALLERY,
+}
+# The column naming the input of each row: "query" for search hits, "image" otherwise.
+_KEY_COLUMN = {"labels": "image", "boxes": "image", "matches": "query", "gallery": "image"}
+_NUMERIC = {"rank", "score", "x", "y", "w", "h"}
+
+
+def result_frame(
+    kind: str,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    service: str | None = None,
+    raw: Mapping[Any, Any] | None = None,
+) -> pd.DataFrame:
+    """Build a result frame of ``kind`` from row dicts, core columns first.
+
+    Parameters
+    ----------
+    kind : {"labels", "boxes", "matches", "gallery"}
+    rows : iterable of dict
+        One dict per row.  A failed image is a row with ``error_code`` and ``error_msg``
+        and no value columns.  Extra keys become extra columns after the core ones.
+    service : str, optional
+        Stored in ``df.attrs["service"]``.
+    raw : mapping, optional
+        Image identifier -> untouched wire JSON, stored in ``df.attrs["raw"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> df = result_frame("labels", [
+    ...     {"image": "a.jpg", "rank": 1, "label": "cat", "score": 0.9},
+    ...     {"image": "b.jpg", "error_code": 216201, "error_msg": "image format error"},
+    ... ], service="baidu.advanced_general")
+    >>> list(df.columns)
+    ['image', 'rank', 'label', 'score', 'error_code', 'error_msg']
+    >>> df["error_code"].tolist()
+    [None, 216201]
+    """
+    if kind not in _KIND_COLUMNS:
+        raise ValueError(f"unknown frame kind {kind!r}; expected one of {sorted(_KIND_COLUMNS)}")
+    core = list(_KIND_COLUMNS[kind])
+    rows = [dict(r) for r in rows]
+    extras: list[str] = []
+    for r in rows:
+        for key in r:
+            if key not in core and key not in ERROR_COLUMNS and key not in extras:
+                extras.append(key)
+    columns = core + [c for c in ERROR_COLUMNS if c not in core] + extras
+    df = pd.DataFrame(rows, columns=columns)
+    for col in core:
+        if col in _NUMERIC:
+            df[col] = pd.to_numeric(df[col], errors="coerce")
+    if "rank" in df.columns:
+        df["rank"] = df["rank"].astype("Int64")
+    # Codes are ints for services and strings for local checks: keep them as given (object),
+    # never as floats.
+    for col in ERROR_COLUMNS:
+        df[col] = pd.Series([r.get(col) for r in rows], index=df.index, dtype=object)
+    df.attrs["kind"] = kind
+    if service is not None:
+        df.attrs["service"] = service
+    df.attrs["raw"] = dict(raw) if raw is not None else {}
+    return df
+
+
+def labels_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
+    """Labels frame: one row per (image, label).  See :func:`result_frame`.
+
+    Examples
+    --------
+    >>> labels_frame([{"image": "a.jpg", "rank": 1, "label": "cat", "score": 0.9}]).shape
+    (1, 6)
+    """
+    return result_frame("labels", rows, service=service, raw=raw)
+
+
+def boxes_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
+    """Boxes frame: one row per (image, object), pixel ``x, y, w, h``.  See :func:`result_frame`.
+
+    Examples
+    --------
+    >>> boxes_frame([{"image": "a.jpg", "label": "cat", "score": 0.8,
+    ...               "x": 10, "y": 20, "w": 30, "h": 40}])["w"].tolist()
+    [30]
+    """
+    return result_frame("boxes", rows, service=service, raw=raw)
+
+
+def matches_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
+    """Matches frame: one row per (query, hit).  See :func:`result_frame`.
+
+    Examples
+    --------
+    >>> matches_frame([{"query": "q.jpg", "rank": 1, "cont_sign": "1,2",
+    ...                 "brief": {"id": 1}, "score": 0.97, "tags": [1]}])["cont_sign"][0]
+    '1,2'
+    """
+    return result_frame("matches", rows, service=service, raw=raw)
+
+
+def gallery_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
+    """Gallery frame: one row per stored (or refused) image.  See :func:`result_frame`.
+
+    Examples
+    --------
+    >>> gallery_frame([{"image": "a.jpg", "cont_sign": "1,2", "brief": "{}", "tags": [1]}]).shape
+    (1, 6)
+    """
+    return result_frame("gallery", rows, service=service, raw=raw)
+
+
+def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a result frame that carry results (no error).
+
+    Examples
+    --------
+    >>> df = labels_frame([{"image": "a", "rank": 1, "label": "x", "score": 1.0},
+    ...                    {"image": "b", "error_code": 1, "error_msg": "boom"}])
+    >>> ok_rows(df)["image"].tolist()
+    ['a']
+    """
+    if "error_code" not in df.columns:
+        return df
+    return df[df["error_code"].isna()]
+
+
+def error_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a result frame that record a failed image.
+
+    Examples
+    --------
+    >>> df = labels_frame([{"image": "b", "error_code": 1, "error_msg": "boom"}])
+    >>> error_rows(df)["error_msg"].tolist()
+    ['boom']
+    """
+    if "error_code" not in df.columns:
+        return df.iloc[0:0]
+    return df[df["error_code"].notna()]
+
+
+def require_columns(df: pd.DataFrame, columns: Iterable[str], *, name: str = "frame") -> None:
+    """Raise :class:`~vislab.errors.InvalidFrame` naming the first missing column.
+
+    Examples
+    --------
+    >>> require_columns(pd.DataFrame({"image": []}), ["image", "label"], name="truth")
+    Traceback (most recent call last):
+    ...
+    vislab.errors.InvalidFrame: truth frame lacks column 'label' (has: image)
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise InvalidFrame(f"{name} must be a pandas DataFrame, got {type(df).__name__}")
+    for col in columns:
+        if col not in df.columns:
+            have = ", ".join(map(str, df.columns)) or "no columns"
+            raise InvalidFrame(f"{name} frame lacks column {col!r} (has: {have})", column=col)
+
+
+def _check_box_values(df: pd.DataFrame, name: str) -> None:
+    for col in ("x", "y", "w", "h"):
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = values.isna() & df[col].notna()
+        if bad.any():
+            raise InvalidFrame(f"{name} column {col!r} holds non-numeric values", column=col)
+        if values.isna().any():
+            raise InvalidFrame(
+                f"{name} column {col!r} holds NaN at rows {list(df.index[values.isna()][:5])}",
+                column=col,
+            )
+        if col in ("w", "h") and (values < 0).any():
+            raise InvalidFrame(
+                f"{name} column {col!r} holds negative sizes at rows "
+                f"{list(df.index[values < 0][:5])}",
+                column=col,
+            )
+
+
+def truth_labels(data, *, image: str = "image", label: str = "label") -> pd.DataFrame:
+    """Ground truth for classification: one row per image with its true label.
+
+    Parameters
+    ----------
+    data : DataFrame or mapping
+        A frame with ``image`` and ``label`` columns (names configurable), or a mapping
+        image identifier -> label.
+    image, label : str
+        Column names in ``data``.
+
+    Returns
+    -------
+    DataFrame with columns ``image``, ``label``.
+
+    Examples
+    --------
+    >>> truth_labels({"a.jpg": "cat", "b.jpg": "dog"})
+       image label
+    0  a.jpg   cat
+    1  b.jpg   dog
+    """
+    if isinstance(data, Mapping):
+        df = pd.DataFrame({"image": list(data.keys()), "label": list(data.values())})
+    else:
+        require_columns(data, [image, label], name="truth")
+        df = data.rename(columns={image: "image", label: "label"})
+    dup = df["image"].duplicated()
+    if dup.any():
+        raise InvalidFrame(
+            f"truth frame has more than one label for images {df['image'][dup].unique()[:5].tolist()}",
+            column="image",
+        )
+    return df.reset_index(drop=True)
+
+
+def truth_boxes(data: pd.DataFrame, *, fmt: str = "xywh", image_size=None) -> pd.DataFrame:
+    """Ground truth for detection: one row per object, pixel ``x, y, w, h``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Columns ``image``, ``label`` and the box columns of ``fmt`` (see :func:`convert_boxes`);
+        optional ``iscrowd``, ``area`` and ``id`` are kept.
+    fmt : str
+        Box format of ``data``.
+    image_size : tuple or DataFrame, optional
+        Needed for normalised formats.
+
+    Returns
+    -------
+    DataFrame with ``image, label, x, y, w, h`` first.
+
+    Examples
+    --------
+    >>> t = truth_boxes(pd.DataFrame({"image": ["a"], "label": ["cat"], "x1": [10], "y1": [20],
+    ...                               "x2": [50], "y2": [60]}), fmt="xyxy")
+    >>> t[["x", "y", "w", "h"]].values.tolist()
+    [[10.0, 20.0, 40.0, 40.0]]
+    """
+    src_cols = BOX_FORMATS[fmt]
+    require_columns(data, ["image", "label", *src_cols], name="truth")
+    df = data.copy()
+    if fmt != "xywh":
+        xywh = convert_boxes(df[list(src_cols)].to_numpy(float), fmt, "xywh", image_size=image_size)
+        df = df.drop(columns=list(src_cols))
+        df[["x", "y", "w", "h"]] = xywh
+    _check_box_values(df, "truth")
+    if "id" in df.columns and df["id"].duplicated().any():
+        raise InvalidFrame("truth frame has duplicate ids", column="id")
+    ordered = list(TRUTH_BOXES) + [c for c in df.columns if c not in TRUTH_BOXES]
+    return df[ordered].reset_index(drop=True)
+
+
+#: Column names of each box format, in the order :func:`convert_boxes` expects.
+BOX_FORMATS = {
+    "xywh": ("x", "y", "w", "h"),
+    "xyxy": ("x1", "y1", "x2", "y2"),
+    "cxcywh": ("cx", "cy", "w", "h"),
+    "tlbr": ("top", "left", "bottom", "right"),
+    "xywhn": ("x", "y", "w", "h"),
+    "xyxyn": ("x1", "y1", "x2", "y2"),
+    "cxcywhn": ("cx", "cy", "w", "h"),
+}
+
+
+def _image_wh(image_size, n: int) -> tuple[np.ndarray, np.ndarray]:
+    if image_size is None:
+        raise ValueError("normalised box formats need image_size=(width, height)")
+    arr = np.asarray(image_size, dtype=float)
+    if arr.ndim == 1:
+        arr = np.broadcast_to(arr, (n, 2))
+    return arr[:, 0], arr[:, 1]
+
+
+def convert_boxes(boxes, src: str, dst: str, *, image_size=None) -> np.ndarray:
+    """Convert an (N, 4) array of boxes between formats.
+
+    Formats: ``"xywh"`` (top-left x, y, width, height — the frames' format), ``"xyxy"``,
+    ``"cxcywh"`` (centre), ``"tlbr"`` (PAI's ``[top, left, bottom, right]``), and the
+    normalised ``"xywhn"``, ``"xyxyn"``, ``"cxcywhn"`` (fractions of the image's width and
+    height; YOLO uses ``"cxcywhn"``), which need ``image_size``.
+
+    Parameters
+    ----------
+    boxes : array-like, shape (N, 4)
+    src, dst : str
+        Source and destination formats.
+    image_size : (width, height) or array of shape (N, 2), optional
+        Required when either format is normalised.
+
+    Returns
+    -------
+    numpy.ndarray of float, shape (N, 4)
+
+    Examples
+    --------
+    >>> convert_boxes([[10, 20, 30, 40]], "xywh", "xyxy").tolist()
+    [[10.0, 20.0, 40.0, 60.0]]
+    >>> convert_boxes([[20, 10, 60, 40]], "tlbr", "xywh").tolist()
+    [[10.0, 20.0, 30.0, 40.0]]
+    >>> convert_boxes([[0.5, 0.5, 0.2, 0.4]], "cxcywhn", "xywh", image_size=(100, 50)).tolist()
+    [[40.0, 15.0, 20.0, 20.0]]
+    """
+    for fmt in (src, dst):
+        if fmt not in BOX_FORMATS:
+            raise ValueError(f"unknown box format {fmt!r}; expected one of {sorted(BOX_FORMATS)}")
+    b = np.asarray(boxes, dtype=float).reshape(-1, 4)
+    n = len(b)
+    # To absolute xywh first ...
+    if src.endswith("n"):
+        iw, ih = _image_wh(image_size, n)
+        b = b * np.stack([iw, ih, iw, ih], axis=1)
+        src = src[:-1]
+    if src == "xywh":
+        x, y, w, h = b.T
+    elif src == "xyxy":
+        x, y, w, h = b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    elif src == "cxcywh":
+        x, y, w, h = b[:, 0] - b[:, 2] / 2, b[:, 1] - b[:, 3] / 2, b[:, 2], b[:, 3]
+    else:  # tlbr
+        x, y, w, h = b[:, 1], b[:, 0], b[:, 3] - b[:, 1], b[:, 2] - b[:, 0]
+    # ... then to the destination.
+    norm = dst.endswith("n")
+    base = dst[:-1] if norm else dst
+    if base == "xywh":
+        out = np.stack([x, y, w, h], axis=1)
+    elif base == "xyxy":
+        out = np.stack([x, y, x + w, y + h], axis=1)
+    elif base == "cxcywh":
+        out = np.stack([x + w / 2, y + h / 2, w, h], axis=1)
+    else:  # tlbr
+        out = np.stack([y, x, y + h, x + w], axis=1)
+    if norm:
+        iw, ih = _image_wh(image_size, n)
+        out = out / np.stack([iw, ih, iw, ih], axis=1)
+    return out

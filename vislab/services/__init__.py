@@ -1,0 +1,1 @@
+"""Service clients: build the wire request, send it through a transport, return a frame."""

@@ -1,0 +1,207 @@
+"""Baidu image recognition client, ``AipImageClassify``-style, returning frames.
+
+Method names are the SDK's in snake_case (``advancedGeneral`` -> :meth:`advanced_general`).
+Each takes one image or many (path, URL, bytes, PIL image, array, glob pattern, list,
+Series, dict) and returns a frame (:mod:`vislab.frames`).
+
+Local mode (no credentials) answers from the built-in engine: labels are English ImageNet
+names and the local engine has no encyclopaedia, calories or model years, so those fields are
+absent rather than invented (see :mod:`vislab.emulator.baidu_classify` for what each local
+answer means).
+"""
+
+from __future__ import annotations
+
+import json
+
+from vislab.services.base import ServiceClient
+
+__all__ = ["ImageClassify"]
+
+
+class ImageClassify(ServiceClient):
+    """Baidu image recognition: general, dish, car, animal, plant, logo, subject detection.
+
+    Parameters
+    ----------
+    api_key, secret_key : str, optional
+        Baidu AI console credentials (or ``VISLAB_BAIDU_API_KEY`` / ``VISLAB_BAIDU_SECRET_KEY``).
+        Without them the client runs offline on the local engine.
+    base_url : str, optional
+        ``vislab serve`` or a private deployment; defaults to Baidu's cloud when keys are given.
+    **kwargs
+        ``qps``, ``max_workers``, ``timeout``, ``retries``, ``cache``, ``progress``, ``fit``,
+        ``verify``: see :class:`vislab.services.base.ServiceClient`.
+
+    Examples
+    --------
+    >>> from vislab import baidu
+    >>> client = baidu.ImageClassify()          # offline, local engine
+    >>> client
+    ImageClassify(mode='local')
+    >>> cloud = baidu.ImageClassify(api_key="AK", secret_key="SK")   # doctest: +SKIP
+    """
+
+    service = "baidu.image_classify"
+
+    def advanced_general(self, images, *, baike_num=None):
+        """General object and scene recognition -> labels frame with ``root``.
+
+        Examples
+        --------
+        >>> from skimage import data
+        >>> df = ImageClassify(progress=False).advanced_general({"cat": data.chelsea()})
+        >>> list(df.columns[:4])
+        ['image', 'rank', 'label', 'score']
+        """
+        return self._call("advanced_general", images, {"baike_num": baike_num})
+
+    def dish_detect(self, images, *, top_num=None, filter_threshold=None, baike_num=None):
+        """Dish recognition -> labels frame with ``calorie`` (per 100 g) where known.
+
+        Examples
+        --------
+        >>> from skimage import data
+        >>> df = ImageClassify(progress=False).dish_detect({"coffee": data.coffee()}, top_num=3)
+        >>> len(df) <= 3
+        True
+        """
+        return self._call("dish_detect", images, {"top_num": top_num,
+                                                  "filter_threshold": filter_threshold,
+                                                  "baike_num": baike_num})
+
+    def car_detect(self, images, *, top_num=None, baike_num=None):
+        """Car model recognition -> labels frame (``year``, ``color``, box where known).
+
+        Examples
+        --------
+        >>> from skimage import data
+        >>> df = ImageClassify(progress=False).car_detect({"rocket": data.rocket()}, top_num=2)
+        >>> set(df["image"])
+        {'rocket'}
+        """
+        return self._call("car_detect", images, {"top_num": top_num, "baike_num": baike_num})
+
+    def animal_detect(self, images, *, top_num=None, baike_num=None):
+        """Animal recognition -> labels frame.
+
+        Examples
+        --------
+        >>> from skimage import data
+        >>> ImageClassify(progress=False).animal_detect({"cat": data.chelsea()})["label"].iloc[0]
+        ... # doctest: +SKIP
+        'tabby cat'
+        """
+        return self._call("animal_detect", images, {"top_num": top_num, "baike_num": baike_num})
+
+    def plant_detect(self, images, *, baike_num=None):
+        """Plant recognition -> labels frame.
+
+        Examples
+        --------
+        >>> from skimage import data
+        >>> df = ImageClassify(progress=False).plant_detect({"coffee": data.coffee()})
+        >>> "score" in df
+        True
+        """
+        return self._call("plant_detect", images, {"baike_num": baike_num})
+
+    def object_detect(self, images, *, with_face=None):
+        """Main subject box -> boxes frame (label and score empty: the API gives neither).
+
+        Examples
+        --------
+        >>> from skimage import data
+        >>> df = ImageClassify(progress=False).object_detect({"cat": data.chelsea()})
+        >>> df[["x", "y", "w", "h"]].notna().all(axis=None)
+        True
+        """
+        return self._call("object_detect", images, {"with_face": with_face})
+
+    def multi_object_detect(self, images):
+        """Several subjects, each with a name and score -> boxes frame.
+
+        Examples
+        --------
+        >>> from skimage import data
+        >>> df = ImageClassify(progress=False).multi_object_detect({"astronaut": data.astronaut()})
+        >>> (df["w"] > 0).all()
+        True
+        """
+        return self._call("multi_object_detect", images, {})
+
+    def logo_search(self, images, *, custom_lib=None):
+        """Logo recognition -> boxes frame (locally: your logos added with :meth:`logo_add`).
+
+        Examples
+        --------
+        >>> client = ImageClassify(progress=False)
+        >>> df = client.logo_search("logo.png")   # doctest: +SKIP
+        """
+        return self._call("logo_search", images, {"custom_lib": custom_lib})
+
+    def logo_add(self, images, *, brief):
+        """Add logos to your library -> gallery frame with each logo's ``cont_sign``.
+
+        Parameters
+        ----------
+        images : image or many
+        brief : str, dict or callable
+            What a hit returns: a string, a dict (sent as JSON), or ``callable(identifier)``
+            giving one per image.
+
+        Examples
+        --------
+        >>> client = ImageClassify(progress=False)
+        >>> client.logo_add("acme.png", brief={"name": "acme"})   # doctest: +SKIP
+        """
+
+        def fields_for(ident, _source):
+            value = brief(ident) if callable(brief) else brief
+            if not isinstance(value, str):
+                value = json.dumps(value, ensure_ascii=False)
+            return {"brief": value}
+
+        # Validate a constant brief once, before any request.
+        if not callable(brief):
+            self._call_check("logo_add", fields_for("", None))
+        return self._call("logo_add", images, {}, fields_for=fields_for,
+                          parse_extra=lambda reply, ident: fields_for(ident, None))
+
+    def logo_delete(self, images=None, *, cont_sign=None):
+        """Delete logos by image or by ``cont_sign`` -> gallery frame.
+
+        Examples
+        --------
+        >>> ImageClassify(progress=False).logo_delete(cont_sign="123,456")   # doctest: +SKIP
+        """
+        if (images is None) == (cont_sign is None):
+            from vislab.errors import InvalidParameter
+
+            raise InvalidParameter("pass images or cont_sign (one of them)", name="cont_sign")
+        if images is not None:
+            return self._call("logo_delete", images, {})
+        from vislab import catalogue, frames
+
+        ep = catalogue.get(self.service, "logo_delete")
+        signs = [cont_sign] if isinstance(cont_sign, str) else list(cont_sign)
+        rows, raw = [], {}
+        for sign in signs:
+            try:
+                reply = self.transport.send(ep.path, ep.wire_params({"cont_sign": sign}),
+                                            body=ep.body)
+                rows.append({"image": None, "cont_sign": sign, "deleted": True})
+                raw[sign] = reply
+            except Exception as exc:  # noqa: BLE001 - typed below
+                from vislab.errors import ServiceError
+
+                if not isinstance(exc, ServiceError):
+                    raise
+                rows.append({"image": None, "cont_sign": sign, "error_code": exc.code,
+                             "error_msg": exc.msg})
+        return frames.gallery_frame(rows, service=f"{self.service}.logo_delete", raw=raw)
+
+    def _call_check(self, name, fields):
+        from vislab import catalogue
+
+        catalogue.get(self.service, name).wire_params(fields)
