@@ -336,6 +336,13 @@ def _to_rgb(img: Image.Image) -> tuple[Image.Image, str]:
     return img.convert("RGB"), f"converted {mode} to RGB"
 
 
+def _orientation(img: Image.Image) -> int | None:
+    try:
+        return img.getexif().get(0x0112)
+    except Exception:
+        return None
+
+
 def _encode(img: Image.Image, fmt: str, quality: int = 95) -> bytes:
     buf = io.BytesIO()
     if fmt == "JPEG":
@@ -415,14 +422,13 @@ def prepare_image(
             img = img.copy()
             notes.append("animated image: the first frame is used")
             original = None
-    try:
-        oriented = ImageOps.exif_transpose(img)
-    except Exception:  # broken EXIF must not lose the image
-        oriented = img
-    if oriented is not img:
-        notes.append("applied EXIF orientation")
-        original = None
-        img = oriented
+    if _orientation(img) not in (1, None):
+        try:
+            img = ImageOps.exif_transpose(img)
+            notes.append("applied EXIF orientation")
+            original = None
+        except Exception:  # a broken EXIF block must not lose the image
+            pass
     rgb, note = _to_rgb(img)
     if note:
         notes.append(note)

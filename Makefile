@@ -1,0 +1,40 @@
+# Two commands for a fresh machine with Python 3.10+ and make:
+#   make lab   - install vislab with its notebook extras into .venv and start JupyterLab
+#   make test  - install the test extras into .venv and run pytest (tests, doctests, notebooks)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+LAB_PORT ?= 8888
+PYTEST_ARGS ?=
+
+.PHONY: lab test venv clean bench lint
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# One stamp per extra: re-installs when pyproject.toml changes.
+$(VENV)/.installed-%: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e '.[$*]'
+	touch $@
+
+venv: $(BIN)/python
+
+lab: $(VENV)/.installed-notebook
+	@echo "Starting JupyterLab on http://127.0.0.1:$(LAB_PORT)/lab (the URL with its token follows)"
+	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) --no-browser \
+		--ServerApp.root_dir=notebooks --ServerApp.open_browser=False
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest tests notebooks --doctest-modules vislab --nbval-lax \
+		--durations=15 $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-bench
+	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check vislab tests benchmarks tools
+
+clean:
+	rm -rf $(VENV) .pytest_cache
