@@ -55,6 +55,29 @@ __all__ = [
 log = logging.getLogger("vislab.transport")
 
 
+class _ScrubSecrets(logging.Filter):
+    """Remove tokens and keys from log records.
+
+    Baidu puts ``access_token`` (and the token request its key pair) in the query string,
+    and urllib3 logs request lines at DEBUG level: without this, turning on debug logging in
+    a notebook would print credentials.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is not ours to fix
+            return True
+        clean = scrub(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
+for _name in ("urllib3.connectionpool", "requests", "vislab.transport", "vislab.serve"):
+    logging.getLogger(_name).addFilter(_ScrubSecrets())
+
+
 def encode_body(fields: Mapping[str, Any], kind: str) -> tuple[bytes, str]:
     """Encode body fields as the service expects: ``"form"`` or ``"json"``.
 
