@@ -263,3 +263,48 @@ def by_path(path: str) -> Endpoint | None:
         if ep.path == path:
             return ep
     return None
+
+
+def markdown_table(service: str) -> str:
+    """The docs table of a service's endpoints, generated from the declarations.
+
+    The README embeds this table between ``<!-- catalogue:SERVICE -->`` markers; a test keeps
+    it in step (regenerate with ``python -m vislab.catalogue``).
+
+    Examples
+    --------
+    >>> print(markdown_table("baidu.image_classify").splitlines()[0])
+    | method | path | options | frame |
+    """
+    lines = ["| method | path | options | frame |", "|---|---|---|---|"]
+    for ep in endpoints(service):
+        opts = []
+        for p in ep.params:
+            rng = ""
+            if p.choices is not None:
+                rng = " in " + "/".join(map(str, p.choices))
+            elif p.minimum is not None or p.maximum is not None:
+                rng = " " + _rng(p.minimum, p.maximum) + (" B" if p.kind == "str" else "")
+            default = "" if p.default is None else f", default {p.default}"
+            opts.append(f"`{p.name}`{' (required)' if p.required else ''}{rng}{default}")
+        lines.append(f"| `{ep.name}` | `{ep.path}` | {'; '.join(opts) or '—'} | {ep.frame} |")
+    return "\n".join(lines)
+
+
+def sync_readme(readme_path) -> bool:
+    """Rewrite the catalogue tables in a README; return True when something changed."""
+    import re
+    from pathlib import Path
+
+    path = Path(readme_path)
+    text = path.read_text("utf-8")
+
+    def replace(match):
+        service = match.group(1)
+        return f"<!-- catalogue:{service} -->\n{markdown_table(service)}\n<!-- /catalogue -->"
+
+    new = re.sub(r"<!-- catalogue:([\w.]+) -->.*?<!-- /catalogue -->", replace, text,
+                 flags=re.S)
+    if new != text:
+        path.write_text(new, "utf-8")
+    return new != text

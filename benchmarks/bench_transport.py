@@ -1,0 +1,110 @@
+"""Batch throughput against `vislab serve`: vislab's QPS-limited batch vs the official SDK.
+
+Starts `vislab serve` (a real subprocess on 127.0.0.1), then sends the same 400 real JPEGs
+(scikit-image photos, resized and re-encoded into distinct files) three ways:
+
+1. ``ImageClassify(qps=20, max_workers=8).advanced_general(images)``: achieved requests/s
+   divided by 20 (target >= 0.9: the limiter should use the budget, not waste it);
+2. the same without a QPS limit, to show the transport's own ceiling on this machine;
+3. the official ``baidu-aip`` SDK in a plain ``for`` loop (what a notebook user writes), for
+   the ratio vislab / SDK.
+
+Run: ``.venv/bin/python benchmarks/bench_transport.py [--n 400] [--qps 20]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.conftest import ServeProcess  # noqa: E402  (a real `vislab serve` subprocess)
+
+
+def make_images(n: int, folder: Path) -> list[Path]:
+    from skimage import data
+
+    photos = [data.chelsea(), data.coffee(), data.astronaut(), data.rocket()]
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(n):
+        img = Image.fromarray(photos[i % len(photos)])
+        scale = rng.uniform(0.6, 1.0)
+        img = img.resize((int(img.width * scale), int(img.height * scale)))
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=int(rng.integers(80, 95)))
+        path = folder / f"img_{i:04d}.jpg"
+        path.write_bytes(buf.getvalue())
+        paths.append(path)
+    return paths
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=400)
+    parser.add_argument("--qps", type=float, default=20.0)
+    parser.add_argument("--repeats", type=int, default=1)
+    args = parser.parse_args()
+
+    from aip import AipImageClassify
+
+    from vislab import baidu
+
+    key, secret = "bench-key", "bench-secret"
+    server = ServeProcess("--api-key", key, "--secret-key", secret)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = make_images(args.n, Path(tmp))
+            print(f"{len(paths)} JPEGs, {sum(p.stat().st_size for p in paths) / 2**20:.1f} MiB, "
+                  f"server {server.url}, {os.cpu_count()} cores")
+
+            limited, free, sdk_rates = [], [], []
+            for _ in range(args.repeats):
+                client = baidu.ImageClassify(key, secret, base_url=server.url, qps=args.qps,
+                                             max_workers=8, progress=False)
+                t0 = time.perf_counter()
+                df = client.advanced_general(paths)
+                dt = time.perf_counter() - t0
+                assert df["error_code"].isna().all(), df["error_msg"].dropna().head()
+                limited.append(len(paths) / dt)
+
+                client = baidu.ImageClassify(key, secret, base_url=server.url, max_workers=4,
+                                             progress=False)
+                t0 = time.perf_counter()
+                client.advanced_general(paths)
+                free.append(len(paths) / (time.perf_counter() - t0))
+
+                sdk = AipImageClassify("bench", key, secret)
+                for cls in type(sdk).__mro__:
+                    for name, value in list(vars(cls).items()):
+                        if isinstance(value, str) and value.startswith("https://aip.baidubce.com"):
+                            setattr(sdk, name, value.replace("https://aip.baidubce.com",
+                                                             server.url))
+                t0 = time.perf_counter()
+                for p in paths:
+                    reply = sdk.advancedGeneral(p.read_bytes())
+                    assert "error_code" not in reply, reply
+                sdk_rates.append(len(paths) / (time.perf_counter() - t0))
+
+            lim, fr, sd = (statistics.median(v) for v in (limited, free, sdk_rates))
+            print(f"vislab qps={args.qps:g} max_workers=8 : {lim:6.2f} req/s  "
+                  f"-> achieved/limit = {lim / args.qps:.3f} (target >= 0.9)")
+            print(f"vislab no limit, max_workers=4    : {fr:6.2f} req/s")
+            print(f"official SDK, plain loop          : {sd:6.2f} req/s")
+            print(f"ratio vislab(qps={args.qps:g}) / SDK loop : {lim / sd:.2f}")
+            print(f"ratio vislab(no limit) / SDK loop : {fr / sd:.2f}")
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
