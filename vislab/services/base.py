@@ -17,7 +17,13 @@ from typing import Any
 import pandas as pd
 
 from vislab import catalogue, frames
-from vislab.errors import InvalidImage, InvalidParameter, ServiceError, register_secret
+from vislab.errors import (
+    AuthError,
+    InvalidImage,
+    InvalidParameter,
+    ServiceError,
+    register_secret,
+)
 from vislab.images import PreparedImage, expand_images, prepare_image
 from vislab.transport import BaiduTokenAuth, HttpTransport, LocalTransport, ReplyCache, run_batch
 
@@ -134,13 +140,18 @@ class ServiceClient:
                 # An image with no results keeps one empty row: nothing is dropped silently.
                 return rows or [{key_col: ident}], reply
             except (InvalidImage, ServiceError) as exc:
-                return [{key_col: ident, "error_code": exc.code, "error_msg": exc.msg}], None
+                return [{key_col: ident, "error_code": exc.code, "error_msg": exc.msg}], exc
 
         results = run_batch(one, pairs, max_workers=self.max_workers, progress=self.progress,
                             desc=name)
+        failures = [r for _, r in results if isinstance(r, Exception)]
+        if failures and len(failures) == len(results) and isinstance(failures[0], AuthError):
+            # Wrong keys or no permission: no image can succeed, so say it once, loudly,
+            # instead of returning a frame of identical error rows.
+            raise failures[0]
         rows, raw = [], {}
         for (ident, _), (image_rows, reply) in zip(pairs, results, strict=True):
             rows.extend(image_rows)
-            if reply is not None:
+            if isinstance(reply, dict):
                 raw[ident] = reply
         return frames.result_frame(ep.frame, rows, service=f"{self.service}.{name}", raw=raw)
