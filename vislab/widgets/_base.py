@@ -1,0 +1,324 @@
+"""Shared bits of the widgets: static fallback, debounced redraws, image lookup, input checks.
+
+Every widget is an ``ipywidgets.VBox`` subclass, so it can be displayed, nested in other
+layouts and closed like any widget.  Its chosen value(s) are traitlets that are *not* synced
+to the browser (``.threshold``, ``.cutoff``, ``.selected_cell``, ``.index``): Python code can
+read, set and ``observe`` them, and the sliders and buttons are kept in step both ways.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import html
+import io
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vislab.errors import InvalidFrame, InvalidImage
+
+__all__ = [
+    "StaticFallback",
+    "Debouncer",
+    "ImageSource",
+    "figure_png",
+    "check_frame",
+    "check_overlap",
+    "metric_cell",
+]
+
+
+def figure_png(fig, *, dpi: float | None = None) -> bytes:
+    """Encode a matplotlib figure as PNG bytes (fast zlib level: these are throwaway views).
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> figure_png(Figure(figsize=(1, 1)))[:4]
+    b'\\x89PNG'
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+    return buf.getvalue()
+
+
+def figure_jpeg(fig, *, quality: int = 85) -> bytes:
+    """Draw a figure whose canvas is Agg and encode it as JPEG (photo grids: small and fast)."""
+    from PIL import Image
+
+    canvas = fig.canvas
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
+    buf = io.BytesIO()
+    Image.fromarray(rgba[..., :3]).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+class StaticFallback:
+    """Mixin: a static matplotlib rendering wherever the live widget cannot show.
+
+    ``_repr_mimebundle_`` adds an ``image/png`` rendering and a one-line ``text/plain``
+    summary to the widget's view, so front ends without a widget manager (nbval, GitHub,
+    exported notebooks) show a picture of the current state.  :meth:`show_static` returns that
+    picture as an ``IPython.display.Image`` for notebooks that want it printed explicitly.
+    """
+
+    def static_figure(self):  # pragma: no cover - each widget defines it
+        raise NotImplementedError
+
+    def summary(self) -> str:  # pragma: no cover - each widget defines it
+        return type(self).__name__
+
+    def show_static(self, *, dpi: float = 80):
+        """The current state as a picture (``IPython.display.Image``); displays in notebooks.
+
+        Parameters
+        ----------
+        dpi : float
+            Resolution of the PNG.
+
+        Returns
+        -------
+        IPython.display.Image
+        """
+        from IPython.display import Image
+
+        return Image(data=figure_png(self.static_figure(), dpi=dpi), format="png")
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        try:
+            png = figure_png(self.static_figure(), dpi=72)
+            data["image/png"] = base64.b64encode(png).decode("ascii")
+        except Exception as exc:  # a failing fallback must never hide the live widget
+            data["text/plain"] = f"{self.summary()} (static view failed: {exc!r})"
+            return data
+        data["text/plain"] = self.summary()
+        return data
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+class Debouncer:
+    """Call ``fn`` once, ``delay`` seconds after the last request, on the kernel's event loop.
+
+    Slider drags send a burst of value changes; metrics follow every change (they are cheap)
+    but figures are redrawn only when the burst settles.  Without a running event loop (plain
+    Python, tests, benchmarks) the call happens at once, so results are deterministic there.
+
+    Examples
+    --------
+    >>> calls = []
+    >>> d = Debouncer(lambda: calls.append(1), delay=0.05)
+    >>> d(); d(); calls      # no event loop running: immediate
+    [1, 1]
+    """
+
+    def __init__(self, fn: Callable[[], Any], *, delay: float = 0.08):
+        self.fn = fn
+        self.delay = delay
+        self._handle: asyncio.TimerHandle | None = None
+        self.error: BaseException | None = None
+
+    def __call__(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or self.delay <= 0:
+            self.cancel()
+            self._run()
+            return
+        self.cancel()
+        self._handle = loop.call_later(self.delay, self._run)
+
+    @property
+    def pending(self) -> bool:
+        """Whether a call is scheduled and has not run yet."""
+        return self._handle is not None
+
+    def cancel(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def flush(self) -> None:
+        """Run a scheduled call now."""
+        if self._handle is not None:
+            self.cancel()
+            self._run()
+
+    def _run(self) -> None:
+        self._handle = None
+        try:
+            self.fn()
+            self.error = None
+        except Exception as exc:  # shown by the widget; an event-loop callback has no caller
+            self.error = exc
+
+
+class ImageSource:
+    """Find the pixels of an image identifier, as a cached RGB thumbnail.
+
+    Parameters
+    ----------
+    images : None, mapping, callable, folder, list or Series
+        Where the pictures are.  ``None``: identifiers that are existing file paths are
+        read, others get a plain grey canvas.  A mapping ``{identifier: source}`` (path,
+        URL, bytes, PIL image or array).  A callable ``identifier -> source``.  A folder:
+        ``folder / identifier``.  A list or Series of paths: identified by the path.
+    max_side : int
+        Longest side of the cached thumbnails, in pixels.
+    cache_size : int
+        Thumbnails kept in memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> src = ImageSource({"a": np.zeros((40, 60, 3), np.uint8)}, max_side=30)
+    >>> pixels, size = src.get("a")
+    >>> pixels.shape, size
+    ((20, 30, 3), (60, 40))
+    >>> src.get("missing")[0] is None
+    True
+    """
+
+    def __init__(self, images=None, *, max_side: int = 320, cache_size: int = 256):
+        self.max_side = max_side
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, tuple[np.ndarray | None, tuple[int, int] | None]] = (
+            OrderedDict()
+        )
+        self._lookup: Callable[[str], Any]
+        if images is None:
+            self._lookup = lambda key: key if Path(str(key)).is_file() else None
+        elif callable(images) and not isinstance(images, (str, Path)):
+            self._lookup = images
+        elif isinstance(images, Mapping):
+            table = {str(k): v for k, v in images.items()}
+            self._lookup = table.get
+        elif isinstance(images, (str, Path)) and Path(images).is_dir():
+            root = Path(images)
+            self._lookup = lambda key: root / str(key) if (root / str(key)).is_file() else None
+        else:
+            from vislab.images import expand_images
+
+            table = dict(expand_images(images))
+            self._lookup = table.get
+
+    def source(self, key) -> Any:
+        """The raw source registered for ``key`` (or ``None``)."""
+        try:
+            return self._lookup(str(key))
+        except Exception:
+            return None
+
+    def get(self, key) -> tuple[np.ndarray | None, tuple[int, int] | None]:
+        """``(thumbnail RGB array or None, (width, height) of the original or None)``."""
+        key = str(key)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        value = self._load(key)
+        self._cache[key] = value
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return value
+
+    def full(self, key):
+        """The full-size image as a PIL RGB image, or ``None`` when there is no picture."""
+        from PIL import Image
+
+        from vislab.images import load_bytes
+
+        src = self.source(key)
+        if src is None:
+            return None
+        try:
+            data = load_bytes(src, ident=str(key))
+            img = data if isinstance(data, Image.Image) else Image.open(io.BytesIO(data))
+            from PIL import ImageOps
+
+            img = ImageOps.exif_transpose(img)
+            return img.convert("RGB")
+        except (InvalidImage, OSError):
+            return None
+
+    def _load(self, key):
+        img = self.full(key)
+        if img is None:
+            return None, None
+        size = img.size
+        img.thumbnail((self.max_side, self.max_side))
+        return np.asarray(img), size
+
+
+def check_frame(df, columns, *, name: str) -> pd.DataFrame:
+    """Raise :class:`~vislab.errors.InvalidFrame` unless ``df`` is a frame with ``columns``.
+
+    Examples
+    --------
+    >>> check_frame(pd.DataFrame({"image": []}), ["image", "label"], name="truth")
+    Traceback (most recent call last):
+    ...
+    vislab.errors.InvalidFrame: truth frame lacks column 'label' (has: image)
+    """
+    from vislab.frames import require_columns
+
+    require_columns(df, columns, name=name)
+    return df
+
+
+def check_overlap(pred: pd.DataFrame, truth: pd.DataFrame, *, pred_key="image", truth_key="image"):
+    """Raise when predictions and truth share no image (both non-empty): a wrong join key.
+
+    Examples
+    --------
+    >>> check_overlap(pd.DataFrame({"image": ["a"]}), pd.DataFrame({"image": ["b"]}))
+    Traceback (most recent call last):
+    ...
+    vislab.errors.InvalidFrame: predictions and truth share no image: predictions name e.g. ['a'], truth names e.g. ['b']; the identifiers must match (same path strings or ids)
+    """
+    if len(pred) == 0 or len(truth) == 0:
+        return
+    p = pd.unique(pred[pred_key].astype(str))
+    t = pd.unique(truth[truth_key].astype(str))
+    if not np.isin(p, t).any():
+        raise InvalidFrame(
+            f"predictions and truth share no image: predictions name e.g. {list(p[:3])}, "
+            f"truth names e.g. {list(t[:3])}; the identifiers must match (same path strings "
+            "or ids)",
+            column=pred_key,
+        )
+
+
+def metric_cell(name: str, value, *, digits: int = 4) -> str:
+    """An HTML table cell carrying a metric for people (rounded) and for tests (exact).
+
+    The class ``vislab-<name>`` finds it; ``data-value`` holds ``repr(float(value))``.
+
+    Examples
+    --------
+    >>> metric_cell("precision", 0.123456)
+    '<td class="vislab-precision" data-value="0.123456">0.1235</td>'
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return f'<td class="vislab-{name}" data-value="nan">—</td>'
+    if isinstance(value, (int, np.integer)):
+        return f'<td class="vislab-{name}" data-value="{int(value)}">{int(value)}</td>'
+    v = float(value)
+    return f'<td class="vislab-{name}" data-value="{v!r}">{v:.{digits}f}</td>'
+
+
+def escape(text) -> str:
+    return html.escape(str(text))
