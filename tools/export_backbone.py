@@ -230,7 +230,9 @@ def build_class_table(wordnet_dir: Path) -> dict:
         ),
         "root_rules": [{"root": r, "wordnet": f"n{o}", "lemma": lem} for r, o, lem in ROOT_RULES],
         "root_fallback": ROOT_FALLBACK,
-        "root_overrides": {str(i): {"root": r, "why": why} for i, (r, why) in ROOT_OVERRIDES.items()},
+        "root_overrides": {
+            str(i): {"root": r, "why": why} for i, (r, why) in ROOT_OVERRIDES.items()
+        },
         "name_overrides": {str(i): n for i, n in NAME_OVERRIDES.items()},
         "classes": classes,
     }
@@ -330,7 +332,9 @@ def finish_onnx(path: Path, weights: Path) -> None:
     for key, value in meta.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
-    model.doc_string = "EfficientNet-Lite0 ImageNet-1k backbone exported by tools/export_backbone.py"
+    model.doc_string = (
+        "EfficientNet-Lite0 ImageNet-1k backbone exported by tools/export_backbone.py"
+    )
     onnx.save(model, str(path))
 
 
@@ -377,19 +381,23 @@ def verify(wrapper, path: Path, class_table: dict) -> None:
             expected = [t.numpy() for t in wrapper(torch.from_numpy(tensor))]
         got = session.run(list(OUTPUT_NAMES), {"image": tensor})
         print(f"\nmax abs diff onnxruntime vs torch, {label}:")
-        for name, e, g in zip(OUTPUT_NAMES, expected, got):
+        for name, e, g in zip(OUTPUT_NAMES, expected, got, strict=True):
             scale = float(np.abs(e).max())
-            print(f"  {name:13s} {str(g.shape):22s} {float(np.abs(e - g).max()):.2e} (max |x| {scale:.1f})")
+            print(
+                f"  {name:13s} {str(g.shape):22s} {float(np.abs(e - g).max()):.2e} (max |x| {scale:.1f})"
+            )
         mean_maps = got[5].mean(axis=(2, 3))
         print(f"  logits vs mean(class_maps): {float(np.abs(mean_maps - got[0]).max()):.2e}")
     with torch.no_grad():
         reference = wrapper.net(torch.from_numpy(batch)).numpy()
     logits = session.run(["logits"], {"image": batch})[0]
-    print(f"\nlogits vs the package's own EfficientNet.forward: {np.abs(reference - logits).max():.2e}")
+    print(
+        f"\nlogits vs the package's own EfficientNet.forward: {np.abs(reference - logits).max():.2e}"
+    )
     probs = np.exp(logits - logits.max(1, keepdims=True))
     probs /= probs.sum(1, keepdims=True)
     print("\ntop-3 per photo (onnxruntime):")
-    for key, row in zip(photos, probs):
+    for key, row in zip(photos, probs, strict=True):
         top = np.argsort(row)[::-1][:3]
         print(f"  {key:10s} " + ", ".join(f"{i} {names[i]} {row[i]:.3f}" for i in top))
 

@@ -1,0 +1,543 @@
+"""EfficientNet-Lite0 backbone run with onnxruntime: the one model under the local engine.
+
+The ONNX file ``models/efficientnet_lite0.onnx`` is a committed build product of
+``tools/export_backbone.py`` (see ``models/README.md`` for provenance and licence). Nothing is
+downloaded: the file ships inside the package and its sha256 is checked once before loading.
+
+The engine works on numpy arrays only: images are ``uint8`` arrays of shape ``(H, W, 3)`` in RGB
+order (``(H, W)`` grey and ``(H, W, 4)`` RGBA are accepted and converted). Decoding files or
+wire payloads is the caller's job.
+
+Preprocessing
+-------------
+Classification and embeddings follow the model's original TensorFlow eval pipeline: the centred
+square of side ``0.875 * min(H, W)`` (224/256) is resized to 224x224 with PIL's bilinear filter
+(antialiased when shrinking), then each channel is normalised as ``(pixel - 127) / 128``.
+
+Detection-style uses (:meth:`Backbone.feature_maps`) keep the whole image: it is resized so that
+its longer side is ``size`` pixels (default 384), keeping the aspect ratio, and padded at the
+bottom/right to a multiple of 32 with the normalised value 0 (pixel 127, mid grey).
+
+Outputs
+-------
+``logits`` (N, 1000), ``embedding`` (N, 1280), ``features_s8`` (N, 40, H/8, W/8),
+``features_s16`` (N, 112, H/16, W/16), ``features_s32`` (N, 1280, H/32, W/32) and
+``class_maps`` (N, 1000, H/32, W/32), the classifier at every s32 position
+(``logits == class_maps.mean((2, 3))``). onnxruntime computes only the outputs asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+MODEL_PATH = MODELS_DIR / "efficientnet_lite0.onnx"
+
+INPUT_SIZE = 224
+CROP_FRACTION = 224 / 256
+PIXEL_MEAN = 127.0
+PIXEL_STD = 128.0
+STRIDE = 32
+DEFAULT_BATCH_SIZE = 16
+DEFAULT_DETECTION_SIZE = 384
+EMBEDDING_DIM = 1280
+NUM_CLASSES = 1000
+OUTPUT_NAMES = (
+    "logits",
+    "embedding",
+    "features_s8",
+    "features_s16",
+    "features_s32",
+    "class_maps",
+)
+
+
+class ChecksumError(RuntimeError):
+    """The ONNX file on disk does not match its committed ``.sha256``."""
+
+
+@dataclass(frozen=True)
+class FeatureMaps:
+    """Feature maps of one whole image, with the geometry needed to map cells back to pixels.
+
+    Attributes
+    ----------
+    maps : dict of str to numpy.ndarray
+        Requested outputs for the single image, batch axis removed: ``(C, h, w)`` for the
+        spatial maps, ``(1000,)`` / ``(1280,)`` for ``logits`` / ``embedding``.
+    scale : float
+        Resized size divided by original size (the same on both axes).
+    image_hw : tuple of int
+        Original image height and width.
+    content_hw : tuple of int
+        Height and width of the resized image inside the padded network input.
+    input_hw : tuple of int
+        Padded network input height and width (multiples of 32).
+    """
+
+    maps: dict[str, np.ndarray]
+    scale: float
+    image_hw: tuple[int, int]
+    content_hw: tuple[int, int]
+    input_hw: tuple[int, int]
+
+    def valid_cells(self, stride: int) -> tuple[int, int]:
+        """Rows and columns of a stride-``stride`` map that cover image content, not padding.
+
+        Examples
+        --------
+        >>> fm = FeatureMaps({}, 0.5, (300, 451), (150, 226), (160, 256))
+        >>> fm.valid_cells(32)
+        (5, 8)
+        """
+        return (-(-self.content_hw[0] // stride), -(-self.content_hw[1] // stride))
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """Return ``image`` as a C-contiguous ``uint8`` ``(H, W, 3)`` RGB array.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``uint8`` array, ``(H, W)`` grey, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA (alpha dropped).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W, 3)`` ``uint8``.
+
+    Examples
+    --------
+    >>> as_rgb(np.zeros((4, 5), np.uint8)).shape
+    (4, 5, 3)
+    """
+    array = np.asarray(image)
+    if array.dtype != np.uint8:
+        raise TypeError(f"expected a uint8 image array, got dtype {array.dtype}")
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    elif array.ndim == 3 and array.shape[2] == 4:
+        array = array[:, :, :3]
+    if array.ndim != 3 or array.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) RGB image, got shape {array.shape}")
+    if array.shape[0] < 1 or array.shape[1] < 1:
+        raise ValueError("empty image")
+    return np.ascontiguousarray(array)
+
+
+def _normalise(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 -> (3, H, W) float32 in the model's input scale."""
+    chw = rgb.transpose(2, 0, 1).astype(np.float32)
+    chw -= PIXEL_MEAN
+    chw *= 1.0 / PIXEL_STD
+    return chw
+
+
+def _centre_crop_resize(rgb: np.ndarray, size: int) -> np.ndarray:
+    height, width = rgb.shape[:2]
+    crop = max(1, int(round(min(height, width) * CROP_FRACTION)))
+    top, left = (height - crop) // 2, (width - crop) // 2
+    # Crop before handing pixels to PIL: only the crop is copied, and the filter never reads
+    # pixels outside it (resize(box=...) would), matching the export's reference exactly.
+    patch = np.ascontiguousarray(rgb[top : top + crop, left : left + crop])
+    return np.asarray(Image.fromarray(patch).resize((size, size), Image.BILINEAR))
+
+
+def _image_list(images) -> list[np.ndarray]:
+    """One image (2-D, or 3-D with 3/4 channels) or a stack/sequence of images -> list."""
+    if isinstance(images, np.ndarray):
+        if images.ndim == 2 or (images.ndim == 3 and images.shape[-1] in (3, 4)):
+            return [images]
+        return list(images)
+    return list(images)
+
+
+def _default_threads() -> int:
+    # onnxruntime's default spins one thread per logical core; cap it so a notebook kernel
+    # sharing the machine with a server or a test runner keeps some CPU for them.
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+class Backbone:
+    """EfficientNet-Lite0 (ImageNet-1k) in onnxruntime, with the engine's preprocessing.
+
+    Parameters
+    ----------
+    model_path : path-like, optional
+        ONNX file; defaults to the committed ``models/efficientnet_lite0.onnx``.
+    intra_op_threads : int, optional
+        onnxruntime intra-op threads; default ``min(cpu_count, 4)``.
+    batch_size : int, default 16
+        Images per ``session.run``; larger inputs are processed in chunks of this size.
+    verify_checksum : bool, default True
+        Compare the file's sha256 with ``<model>.sha256`` before loading.
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> backbone = get_backbone()
+    >>> [(idx, round(p, 2)) for idx, p in backbone.classify([data.coffee()], top_k=1)[0]]
+    [(967, 0.96)]
+    """
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike | None = None,
+        *,
+        intra_op_threads: int | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        verify_checksum: bool = True,
+    ) -> None:
+        import onnxruntime as ort
+
+        self.model_path = Path(model_path) if model_path is not None else MODEL_PATH
+        if verify_checksum:
+            verify_model_checksum(self.model_path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = intra_op_threads or _default_threads()
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(
+            str(self.model_path), options, providers=["CPUExecutionProvider"]
+        )
+        self.batch_size = int(batch_size)
+        self.output_names = tuple(o.name for o in self.session.get_outputs())
+        missing = set(OUTPUT_NAMES) - set(self.output_names)
+        if missing:
+            raise RuntimeError(f"{self.model_path} lacks outputs {sorted(missing)}")
+
+    def __repr__(self) -> str:
+        return f"Backbone({self.model_path.name!r}, batch_size={self.batch_size})"
+
+    # ----------------------------------------------------------------- preprocessing
+
+    def preprocess(self, images) -> np.ndarray:
+        """Centre-crop, resize and normalise images for classification and embeddings.
+
+        Parameters
+        ----------
+        images : numpy.ndarray or sequence of numpy.ndarray
+            One ``uint8`` ``(H, W, 3)`` RGB image or several (any sizes).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(N, 3, 224, 224)`` float32, values ``(pixel - 127) / 128``.
+
+        Examples
+        --------
+        >>> from skimage import data
+        >>> get_backbone().preprocess([data.chelsea(), data.coffee()]).shape
+        (2, 3, 224, 224)
+        """
+        arrays = [as_rgb(img) for img in _image_list(images)]
+        batch = np.empty((len(arrays), 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
+        for i, rgb in enumerate(arrays):
+            batch[i] = _normalise(_centre_crop_resize(rgb, INPUT_SIZE))
+        return batch
+
+    def prepare_whole(
+        self, image: np.ndarray, size: int | None = DEFAULT_DETECTION_SIZE
+    ) -> tuple[np.ndarray, float, tuple[int, int]]:
+        """Resize a whole image (longer side ``size``) and pad it to a multiple of 32.
+
+        Parameters
+        ----------
+        image : numpy.ndarray
+            ``uint8`` ``(H, W, 3)`` RGB.
+        size : int or None, default 384
+            Target longer side; ``None`` keeps the image's own size (still padded).
+
+        Returns
+        -------
+        tensor : numpy.ndarray
+            ``(1, 3, H', W')`` float32 with ``H'``, ``W'`` multiples of 32.
+        scale : float
+            Resized size divided by original size.
+        content_hw : tuple of int
+            Size of the resized image inside the padded tensor.
+
+        Examples
+        --------
+        >>> tensor, scale, hw = get_backbone().prepare_whole(np.zeros((300, 451, 3), np.uint8))
+        >>> tensor.shape, round(scale, 3), hw
+        ((1, 3, 256, 384), 0.851, (255, 384))
+        """
+        rgb = as_rgb(image)
+        height, width = rgb.shape[:2]
+        scale = 1.0 if size is None else size / max(height, width)
+        new_h = max(1, int(round(height * scale)))
+        new_w = max(1, int(round(width * scale)))
+        if (new_h, new_w) != (height, width):
+            rgb = np.asarray(Image.fromarray(rgb).resize((new_w, new_h), Image.BILINEAR))
+        pad_h = -(-new_h // STRIDE) * STRIDE
+        pad_w = -(-new_w // STRIDE) * STRIDE
+        tensor = np.zeros((1, 3, pad_h, pad_w), dtype=np.float32)
+        tensor[0, :, :new_h, :new_w] = _normalise(rgb)
+        return tensor, scale, (new_h, new_w)
+
+    # ----------------------------------------------------------------- inference
+
+    def forward(
+        self, batch: np.ndarray, outputs: Sequence[str] = ("logits",)
+    ) -> dict[str, np.ndarray]:
+        """Run the network on a preprocessed batch, in chunks of ``batch_size``.
+
+        Parameters
+        ----------
+        batch : numpy.ndarray
+            ``(N, 3, H, W)`` float32, normalised (see :meth:`preprocess`).
+        outputs : sequence of str, default ("logits",)
+            Any of ``logits``, ``embedding``, ``features_s8``, ``features_s16``,
+            ``features_s32``, ``class_maps``.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            One array per requested output, batch axis first.
+
+        Examples
+        --------
+        >>> out = get_backbone().forward(np.zeros((2, 3, 224, 224), np.float32),
+        ...                              outputs=("logits", "features_s32"))
+        >>> out["logits"].shape, out["features_s32"].shape
+        ((2, 1000), (2, 1280, 7, 7))
+        """
+        names = [outputs] if isinstance(outputs, str) else list(outputs)
+        unknown = [n for n in names if n not in self.output_names]
+        if unknown:
+            raise ValueError(f"unknown outputs {unknown}; choose from {self.output_names}")
+        batch = np.asarray(batch, dtype=np.float32)
+        if batch.ndim != 4 or batch.shape[1] != 3:
+            raise ValueError(f"expected an (N, 3, H, W) batch, got shape {batch.shape}")
+        if batch.shape[0] == 0:
+            raise ValueError("empty batch")
+        chunks = [
+            self.session.run(names, {"image": np.ascontiguousarray(batch[i : i + self.batch_size])})
+            for i in range(0, batch.shape[0], self.batch_size)
+        ]
+        return {
+            name: np.concatenate([c[k] for c in chunks]) if len(chunks) > 1 else chunks[0][k]
+            for k, name in enumerate(names)
+        }
+
+    def probabilities(self, images) -> np.ndarray:
+        """Softmax class probabilities of centre-cropped images.
+
+        Parameters
+        ----------
+        images : numpy.ndarray or sequence of numpy.ndarray
+            ``uint8`` RGB image(s).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(N, 1000)`` float32, rows sum to 1.
+
+        Examples
+        --------
+        >>> from skimage import data
+        >>> p = get_backbone().probabilities([data.coffee()])
+        >>> p.shape, int(p.argmax())
+        ((1, 1000), 967)
+        """
+        return softmax(self.forward(self.preprocess(images), ("logits",))["logits"])
+
+    def classify(self, images, top_k: int = 5) -> list[list[tuple[int, float]]]:
+        """Top-k ImageNet classes of each image with softmax probabilities.
+
+        Parameters
+        ----------
+        images : numpy.ndarray or sequence of numpy.ndarray
+            ``uint8`` RGB image(s).
+        top_k : int, default 5
+            Classes per image, highest probability first.
+
+        Returns
+        -------
+        list of list of (int, float)
+            ``(class_index, probability)`` per image.
+
+        Examples
+        --------
+        >>> from skimage import data
+        >>> top = get_backbone().classify([data.chelsea()], top_k=3)[0]
+        >>> sorted(idx for idx, _ in top)
+        [281, 282, 285]
+        """
+        probs = self.probabilities(images)
+        k = max(1, min(int(top_k), probs.shape[1]))
+        order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+        return [
+            [(int(i), float(row[i])) for i in idx] for row, idx in zip(probs, order, strict=True)
+        ]
+
+    def embed(self, images) -> np.ndarray:
+        """L2-normalised 1280-d embeddings (the pooled features before the classifier).
+
+        Parameters
+        ----------
+        images : numpy.ndarray or sequence of numpy.ndarray
+            ``uint8`` RGB image(s).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(N, 1280)`` float32, each row of unit length; cosine similarity is a dot product.
+
+        Examples
+        --------
+        >>> from skimage import data
+        >>> e = get_backbone().embed([data.chelsea(), data.coffee()])
+        >>> e.shape, bool(np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5))
+        ((2, 1280), True)
+        """
+        vectors = self.forward(self.preprocess(images), ("embedding",))["embedding"]
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+    def feature_maps(
+        self,
+        image: np.ndarray,
+        size: int | None = DEFAULT_DETECTION_SIZE,
+        *,
+        outputs: Sequence[str] = ("features_s8", "features_s16", "features_s32"),
+    ) -> FeatureMaps:
+        """Feature maps of the whole image for detection-style uses (no crop).
+
+        Parameters
+        ----------
+        image : numpy.ndarray
+            ``uint8`` ``(H, W, 3)`` RGB.
+        size : int or None, default 384
+            The longer side is resized to this many pixels (aspect kept), then the image is
+            padded to a multiple of 32. 320-448 is a good range for this model; ``None`` keeps
+            the original size.
+        outputs : sequence of str
+            Network outputs to return (see :meth:`forward`).
+
+        Returns
+        -------
+        FeatureMaps
+            The maps (batch axis removed) and the resize/pad geometry. A cell ``(i, j)`` of a
+            stride-``s`` map is centred at original pixel ``((j + 0.5) * s / scale,
+            (i + 0.5) * s / scale)``.
+
+        Examples
+        --------
+        >>> from skimage import data
+        >>> fm = get_backbone().feature_maps(data.chelsea(), size=384)
+        >>> fm.input_hw, fm.maps["features_s32"].shape
+        ((256, 384), (1280, 8, 12))
+        """
+        tensor, scale, content_hw = self.prepare_whole(image, size)
+        result = self.forward(tensor, outputs)
+        return FeatureMaps(
+            maps={name: value[0] for name, value in result.items()},
+            scale=scale,
+            image_hw=tuple(np.asarray(image).shape[:2]),
+            content_hw=content_hw,
+            input_hw=tuple(tensor.shape[2:]),
+        )
+
+
+def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax.
+
+    Examples
+    --------
+    >>> softmax(np.array([0.0, 0.0])).tolist()
+    [0.5, 0.5]
+    """
+    shifted = logits - logits.max(axis=axis, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=axis, keepdims=True)
+
+
+def read_expected_checksum(model_path: str | os.PathLike = MODEL_PATH) -> str:
+    """The sha256 recorded next to the model in ``<model>.sha256`` (``sha256sum`` format).
+
+    Examples
+    --------
+    >>> len(read_expected_checksum())
+    64
+    """
+    path = Path(model_path)
+    text = path.with_name(path.name + ".sha256").read_text().split()
+    return text[0].lower()
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks.
+
+    Examples
+    --------
+    >>> file_sha256(MODEL_PATH) == read_expected_checksum()
+    True
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_model_checksum(model_path: str | os.PathLike = MODEL_PATH) -> str:
+    """Raise :class:`ChecksumError` unless the model file matches its ``.sha256``.
+
+    Returns
+    -------
+    str
+        The verified hex digest.
+
+    Examples
+    --------
+    >>> verify_model_checksum() == read_expected_checksum()
+    True
+    """
+    expected = read_expected_checksum(model_path)
+    actual = file_sha256(model_path)
+    if actual != expected:
+        raise ChecksumError(
+            f"{model_path}: sha256 {actual} does not match the committed {expected}; "
+            "the file is corrupt or was not rebuilt with tools/export_backbone.py"
+        )
+    return actual
+
+
+_BACKBONE: Backbone | None = None
+_BACKBONE_LOCK = threading.Lock()
+
+
+def get_backbone() -> Backbone:
+    """The process-wide :class:`Backbone`, created (and checksum-verified) on first use.
+
+    Thread-safe: concurrent first calls build one session; later calls return it without
+    locking. onnxruntime sessions may be ``run`` from several threads at once.
+
+    Returns
+    -------
+    Backbone
+
+    Examples
+    --------
+    >>> get_backbone() is get_backbone()
+    True
+    """
+    global _BACKBONE
+    backbone = _BACKBONE
+    if backbone is None:
+        with _BACKBONE_LOCK:
+            if _BACKBONE is None:
+                _BACKBONE = Backbone()
+            backbone = _BACKBONE
+    return backbone
