@@ -183,8 +183,10 @@ class Endpoint:
                 return p
         return None
 
-    def wire_params(self, options: Mapping[str, Any]) -> dict[str, Any]:
+    def wire_params(self, options: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
         """Validate client keyword options and return the wire parameters (None = omitted).
+
+        ``partial=True`` skips the check for required parameters (they come per image).
 
         Examples
         --------
@@ -204,7 +206,7 @@ class Endpoint:
                 )
             out[key] = p.to_wire(value)
         for p in self.params:
-            if p.required and p.name not in out:
+            if p.required and p.name not in out and not partial:
                 raise InvalidParameter(f"{self.name} needs the parameter {p.name!r}", name=p.name)
         return out
 

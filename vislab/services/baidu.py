@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 
+from vislab.errors import InvalidParameter
 from vislab.services.base import ServiceClient
 
 __all__ = ["ImageClassify"]
@@ -147,61 +148,42 @@ class ImageClassify(ServiceClient):
         ----------
         images : image or many
         brief : str, dict or callable
-            What a hit returns: a string, a dict (sent as JSON), or ``callable(identifier)``
-            giving one per image.
+            What a hit returns (at most 256 bytes): a string, a dict (sent as JSON), or
+            ``callable(identifier)`` giving one per image.
 
         Examples
         --------
         >>> client = ImageClassify(progress=False)
         >>> client.logo_add("acme.png", brief={"name": "acme"})   # doctest: +SKIP
         """
-
-        def fields_for(ident, _source):
-            value = brief(ident) if callable(brief) else brief
-            if not isinstance(value, str):
-                value = json.dumps(value, ensure_ascii=False)
-            return {"brief": value}
-
-        # Validate a constant brief once, before any request.
-        if not callable(brief):
-            self._call_check("logo_add", fields_for("", None))
-        return self._call("logo_add", images, {}, fields_for=fields_for,
-                          parse_extra=lambda reply, ident: fields_for(ident, None))
+        return self._call("logo_add", images, {},
+                          per_image=lambda ident: {"brief": brief_text(brief, ident)},
+                          keep=("brief",))
 
     def logo_delete(self, images=None, *, cont_sign=None):
-        """Delete logos by image or by ``cont_sign`` -> gallery frame.
+        """Delete logos by image or by ``cont_sign`` (one or a list) -> gallery frame.
 
         Examples
         --------
         >>> ImageClassify(progress=False).logo_delete(cont_sign="123,456")   # doctest: +SKIP
         """
         if (images is None) == (cont_sign is None):
-            from vislab.errors import InvalidParameter
-
             raise InvalidParameter("pass images or cont_sign (one of them)", name="cont_sign")
         if images is not None:
             return self._call("logo_delete", images, {})
-        from vislab import catalogue, frames
-
-        ep = catalogue.get(self.service, "logo_delete")
         signs = [cont_sign] if isinstance(cont_sign, str) else list(cont_sign)
-        rows, raw = [], {}
-        for sign in signs:
-            try:
-                reply = self.transport.send(ep.path, ep.wire_params({"cont_sign": sign}),
-                                            body=ep.body)
-                rows.append({"image": None, "cont_sign": sign, "deleted": True})
-                raw[sign] = reply
-            except Exception as exc:  # noqa: BLE001 - typed below
-                from vislab.errors import ServiceError
+        return self._call_without_image("logo_delete", signs, "cont_sign")
 
-                if not isinstance(exc, ServiceError):
-                    raise
-                rows.append({"image": None, "cont_sign": sign, "error_code": exc.code,
-                             "error_msg": exc.msg})
-        return frames.gallery_frame(rows, service=f"{self.service}.logo_delete", raw=raw)
 
-    def _call_check(self, name, fields):
-        from vislab import catalogue
+def brief_text(brief, ident: str) -> str:
+    """The wire ``brief`` for one image: strings as given, anything else as JSON.
 
-        catalogue.get(self.service, name).wire_params(fields)
+    Examples
+    --------
+    >>> brief_text({"name": "acme"}, "a.png")
+    '{"name": "acme"}'
+    >>> brief_text(lambda ident: {"file": ident}, "a.png")
+    '{"file": "a.png"}'
+    """
+    value = brief(ident) if callable(brief) else brief
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -112,34 +112,42 @@ class ServiceClient:
         return reply
 
     def _call(self, name: str, images, options: Mapping[str, Any], *,
-              fields_for: Callable[[str, Any], Mapping[str, Any]] | None = None,
-              parse_extra: Callable[[dict, str], dict] | None = None) -> pd.DataFrame:
+              per_image: Callable[[str], Mapping[str, Any]] | None = None,
+              keep: tuple[str, ...] = ()) -> pd.DataFrame:
         """Run endpoint ``name`` on every image; one frame back.
 
-        ``fields_for(identifier, source)`` may add per-image body fields (e.g. ``brief``).
+        Parameters
+        ----------
+        name : str
+            Endpoint name in this client's service.
+        images : any accepted image input
+        options : mapping
+            Keyword options; validated once, before any request.
+        per_image : callable(identifier) -> mapping, optional
+            Per-image parameters (e.g. ``brief``), validated per image: a bad one becomes that
+            image's error row.
+        keep : tuple of str
+            Per-image parameters to copy into the image's rows (e.g. ``("brief",)``).
         """
         ep = catalogue.get(self.service, name)
-        params = ep.wire_params(options)
+        ep.wire_params(options, partial=per_image is not None)
         pairs = expand_images(images)
         key_col = _KEY.get(ep.frame, "image")
 
         def one(pair):
             ident, source = pair
             try:
+                extra = dict(per_image(ident)) if per_image is not None else {}
+                params = ep.wire_params({**options, **extra})
                 prepared: PreparedImage = prepare_image(source, ep.limits, ident=ident,
                                                         fit=self.fit)
-                fields = {"image": prepared.b64(), **params}
-                if fields_for is not None:
-                    fields.update(fields_for(ident, source))
-                ckey = ReplyCache.key(ep.path, {k: v for k, v in fields.items()
-                                                if k != "image"}, prepared.sha256)
-                reply = self._send(ep, fields, ckey)
-                rows = ep.parse(reply, ident)
-                if parse_extra is not None:
-                    rows = [{**r, **parse_extra(reply, ident)} for r in rows]
+                ckey = ReplyCache.key(ep.path, params, prepared.sha256)
+                reply = self._send(ep, {"image": prepared.b64(), **params}, ckey)
+                kept = {k: params[k] for k in keep if k in params}
+                rows = [{**r, **kept} for r in ep.parse(reply, ident)]
                 # An image with no results keeps one empty row: nothing is dropped silently.
                 return rows or [{key_col: ident}], reply
-            except (InvalidImage, ServiceError) as exc:
+            except (InvalidImage, InvalidParameter, ServiceError) as exc:
                 return [{key_col: ident, "error_code": exc.code, "error_msg": exc.msg}], exc
 
         results = run_batch(one, pairs, max_workers=self.max_workers, progress=self.progress,
@@ -154,4 +162,27 @@ class ServiceClient:
             rows.extend(image_rows)
             if isinstance(reply, dict):
                 raw[ident] = reply
+        return frames.result_frame(ep.frame, rows, service=f"{self.service}.{name}", raw=raw)
+
+    def _call_without_image(self, name: str, keys, param: str) -> pd.DataFrame:
+        """Run an endpoint that takes no image once per value of ``param`` (e.g. cont_sign).
+
+        The frame has one row per value, with ``image`` empty and the value in ``param``.
+        """
+        ep = catalogue.get(self.service, name)
+
+        def one(value):
+            try:
+                reply = self.transport.send(ep.path, ep.wire_params({param: value}),
+                                            body=ep.body)
+                rows = [{**r, "image": None, param: value} for r in ep.parse(reply, None)]
+                return rows, reply
+            except (InvalidParameter, ServiceError) as exc:
+                return [{"image": None, param: value, "error_code": exc.code,
+                         "error_msg": exc.msg}], None
+
+        results = run_batch(one, list(keys), max_workers=self.max_workers,
+                            progress=self.progress, desc=name)
+        rows = [row for image_rows, _ in results for row in image_rows]
+        raw = {value: reply for value, (_, reply) in zip(keys, results, strict=True) if reply}
         return frames.result_frame(ep.frame, rows, service=f"{self.service}.{name}", raw=raw)
