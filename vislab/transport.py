@@ -438,6 +438,10 @@ class ReplyCache:
         os.replace(tmp, target)
 
 
+#: Smallest batch that gets a progress bar.
+PROGRESS_MIN_ITEMS = 20
+
+
 def run_batch(func: Callable[[Any], Any], items: Iterable[Any], *, max_workers: int = 4,
               progress: bool = True, desc: str = "") -> list:
     """Apply ``func`` to every item with at most ``max_workers`` threads; results in order.
@@ -453,7 +457,9 @@ def run_batch(func: Callable[[Any], Any], items: Iterable[Any], *, max_workers: 
     items = list(items)
     if not items:
         return []
-    show = progress and len(items) > 1
+    # A bar for a handful of images is noise (and litters saved notebooks): show it for
+    # batches that take long enough to watch.
+    show = progress and len(items) >= PROGRESS_MIN_ITEMS
     bar = None
     if show:
         from tqdm.auto import tqdm
