@@ -152,11 +152,9 @@ def _centre_crop_resize(rgb: np.ndarray, size: int) -> np.ndarray:
 
 
 def _image_list(images) -> list[np.ndarray]:
-    """One image (2-D, or 3-D with 3/4 channels) or a stack/sequence of images -> list."""
-    if isinstance(images, np.ndarray):
-        if images.ndim == 2 or (images.ndim == 3 and images.shape[-1] in (3, 4)):
-            return [images]
-        return list(images)
+    """One image (a 2-D or 3-D array) or several (a 4-D stack or a sequence) -> list."""
+    if isinstance(images, np.ndarray) and images.ndim in (2, 3):
+        return [images]
     return list(images)
 
 

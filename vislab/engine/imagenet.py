@@ -72,21 +72,22 @@ View subsets
 ``animal``
     Indices 0-397, every ImageNet animal (all ``animal-*`` roots).
 ``plant``
-    Fruit and vegetables 936-957 (head cabbage ... pomegranate, mushroom 947 included),
-    and 984-998: rapeseed, daisy, yellow lady's slipper, corn, acorn, hip, buckeye, the six
-    fungi, ear of grain. Hay (958) is left out: it is cut, dried fodder rather than a plant one
-    would identify.
+    Fruit and vegetables 936-957 (cabbage ... pomegranate, mushroom 947 included) and
+    984-998: rapeseed, daisy, yellow lady's slipper, corn, acorn, rose hip, horse chestnut
+    seed, the seven fungi (coral fungus ... bolete) and ear of grain. Hay (958) is left out:
+    cut, dried fodder rather than a plant one would identify.
 ``dish``
-    Prepared food and served drinks: 923 plate (WordNet: "a dish of food"), 924-935 guacamole,
-    consomme, hot pot, trifle, ice cream, ice lolly, French loaf, bagel, pretzel, cheeseburger,
-    hotdog, mashed potato; 959 carbonara, 960 chocolate sauce, 962 meat loaf, 963 pizza,
-    964 potpie, 965 burrito; drinks 966 red wine, 967 espresso, 969 eggnog. Left out: menu
-    (922, photos of printed menus), raw produce, hay, dough (961, not yet a dish) and cup (968,
-    the vessel, whatever it holds).
+    Prepared food and served drinks: 923 plate (WordNet: "a dish of food"), 924-935
+    guacamole, consomme, hot pot, trifle, ice cream, popsicle, baguette, bagel, pretzel,
+    cheeseburger, hot dog, mashed potatoes; 959 carbonara, 960 chocolate syrup, 962 meatloaf,
+    963 pizza, 964 pot pie, 965 burrito; drinks 966 red wine, 967 espresso, 969 eggnog. Left
+    out: menu (922, photos of printed menus), raw produce, hay, dough (961, not yet a dish)
+    and tea cup (968, the vessel, whatever it holds).
 ``car``
-    Passenger cars and light vans: ambulance, beach wagon, cab, convertible, jeep, limousine,
-    minibus, minivan, Model T, moving van, pickup, police van, racer, sports car. Buses, trucks,
-    go-karts and car parts (grille, car wheel) are left out.
+    Passenger cars and light vans: ambulance, station wagon, taxicab, convertible, jeep,
+    limousine, minibus, minivan, ford model t, moving van, pickup truck, police van, race car,
+    sports car. Buses, trucks, go-karts and car parts (radiator grille, car wheel) are left
+    out.
 """
 
 from __future__ import annotations

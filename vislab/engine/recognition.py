@@ -37,8 +37,8 @@ backbone's activations:
    region of its nearest labelled cell.
 4. :func:`subject_box` boxes the region with the most above-mean saliency mass.
    :func:`multi_objects` boxes every region with at least 10% of the top region's mass and
-   1% of the image, classifies each on a square crop around it, and drops a region that lies
-   mostly inside a more salient box of the same root (a part of that object).
+   1% of the image, classifies each on a square crop around it, and drops a region whose box
+   overlaps a more salient box of the same root (taken for a part of that object).
 
 On the skimage photos this boxes the cat of ``chelsea``, the cup and saucer of ``coffee``,
 the camera man with his tripod of ``camera``, the astronaut (and, as separate objects, her
@@ -439,12 +439,11 @@ def saliency(image: np.ndarray, *, size: int = SALIENCY_SIZE) -> np.ndarray:
     """
     sal = _saliency(image, size)
     height, width = sal.image_hw
-    values = sal.values - sal.values.min()
-    peak = float(values.max())
-    if peak > 0:
-        values = values / peak
-    full = Image.fromarray(np.ascontiguousarray(values, dtype=np.float32))
-    return np.asarray(full.resize((width, height), Image.BILINEAR))
+    grid = Image.fromarray(np.ascontiguousarray(sal.values, dtype=np.float32))
+    full = np.asarray(grid.resize((width, height), Image.BILINEAR))
+    full = full - full.min()
+    peak = float(full.max())
+    return full / peak if peak > 0 else full
 
 
 def _to_image_box(rows: np.ndarray, cols: np.ndarray, sal: _Saliency, score: float, **label) -> Box:
@@ -549,8 +548,10 @@ def multi_objects(
     -------
     list of Box
         ``name``, ``class_index`` and ``root`` are the crop's top-1 class and ``score`` its
-        probability. Regions under 1% of the image and near-duplicates (IoU > 0.6 with a more
-        salient box) are dropped. Empty for a featureless image.
+        probability, most salient region first. Regions under 1% of the image or with less
+        than 10% of the top region's saliency mass, near-duplicates (IoU > 0.6 with a more
+        salient box) and regions overlapping a more salient box of the same root are dropped.
+        Empty for a featureless image.
 
     Examples
     --------
@@ -587,9 +588,10 @@ def multi_objects(
     labelled: list[Box] = []
     for box, labels in zip(candidates, general_batch(crops, top_k=1), strict=True):
         top = labels[0]
-        # A less salient region mostly inside a kept box of the same kind is a part of that
-        # object (the far rim of a saucer, a cat's ear), not another object.
-        if any(kept.root == top.root and _inside_share(box, kept) > 0.5 for kept in labelled):
+        # A less salient region overlapping a kept box of the same kind is taken for a part of
+        # that object (a cat's ear, the rim of a saucer), not another object. The price: two
+        # overlapping objects of one root (two cats cuddling) come back as one.
+        if any(kept.root == top.root and _inside_share(box, kept) > 0 for kept in labelled):
             continue
         labelled.append(
             Box(box.x, box.y, box.w, box.h, top.score, top.name, top.class_index, top.root)
