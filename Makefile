@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 LAB_PORT ?= 8888
 PYTEST_ARGS ?=
+# JupyterLab refuses to start as root unless told; containers and CI machines often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test venv clean bench lint
 
@@ -23,8 +25,8 @@ venv: $(BIN)/python
 
 lab: $(VENV)/.installed-notebook
 	@echo "Starting JupyterLab on http://127.0.0.1:$(LAB_PORT)/lab (the URL with its token follows)"
-	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) --no-browser \
-		--ServerApp.root_dir=notebooks --ServerApp.open_browser=False
+	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) --no-browser $(ROOT_FLAG) \
+		--ServerApp.root_dir=notebooks
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest tests notebooks --doctest-modules vislab --nbval-lax \

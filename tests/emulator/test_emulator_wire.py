@@ -137,3 +137,12 @@ def test_serve_binds_loopback_and_logs_no_token(photos):
     assert "/rest/2.0/image-classify/v2/advanced_general" in log
     assert tok not in log and "ss-456" not in log and "kk-123" not in log
     assert json.dumps(tok) not in log
+
+
+def test_ctrl_c_stops_cleanly():
+    import signal
+
+    server = ServeProcess("--no-warm")
+    server.proc.send_signal(signal.SIGINT)
+    assert server.proc.wait(15) == 0
+    assert "vislab serve stopped" in server.proc.stdout.read()
