@@ -114,7 +114,7 @@ class ImageClassify(ServiceClient):
         --------
         >>> from skimage import data
         >>> df = ImageClassify(progress=False).object_detect({"cat": data.chelsea()})
-        >>> df[["x", "y", "w", "h"]].notna().all(axis=None)
+        >>> bool(df[["x", "y", "w", "h"]].notna().all(axis=None))
         True
         """
         return self._call("object_detect", images, {"with_face": with_face})
@@ -126,7 +126,7 @@ class ImageClassify(ServiceClient):
         --------
         >>> from skimage import data
         >>> df = ImageClassify(progress=False).multi_object_detect({"astronaut": data.astronaut()})
-        >>> (df["w"] > 0).all()
+        >>> bool((df["w"] > 0).all())
         True
         """
         return self._call("multi_object_detect", images, {})
