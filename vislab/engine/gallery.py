@@ -1033,6 +1033,10 @@ class Gallery:
             return SearchResult([], False, total)
         if k < idx.size:
             part = np.argpartition(-scores, k - 1)[:k]
+            # argpartition picks arbitrary members of a tie at the cut; take the whole tie so
+            # that the insertion-order tie-break below decides, and pages stay consistent.
+            kth = scores[part].min()
+            part = np.concatenate((part[scores[part] > kth], np.flatnonzero(scores == kth)))
         else:
             part = np.arange(idx.size)
         # Ties (e.g. several exact copies) are ordered by insertion id for a stable order.
