@@ -11,6 +11,7 @@
 //   "steps": [ {"op": "goto"}, {"op": "waitKernelIdle"}, {"op": "command", "id": "..."},
 //              {"op": "waitFor", "js": "() => ...", "timeoutMs": 60000},
 //              {"op": "eval", "js": "() => ...", "as": "name"},
+//              {"op": "waitFor", "js": "(before) => ...", "argFrom": "name"},
 //              {"op": "press", "selector": "...", "key": "ArrowRight", "times": 5},
 //              {"op": "screenshot", "path": "...", "selector": "optional css"},
 //              {"op": "sleep", "ms": 200} ]
@@ -36,6 +37,12 @@ const KERNEL_IDLE = `() => {
   return !!k && k.status === "idle" && !!w.content && w.content.widgets.length > 0;
 }`;
 
+// Steps carry JavaScript as text; playwright runs a *function* in the page (it sends the
+// function's source), so turn "(x) => ..." text back into a function here.
+function toFn(source) {
+  return new Function(`return (${source});`)();
+}
+
 async function main() {
   const plan = JSON.parse(readFileSync(process.argv[2], "utf8"));
   const timeout = plan.timeoutMs ?? 30000;
@@ -58,24 +65,32 @@ async function main() {
     page.on("pageerror", (err) => log.push(`pageerror: ${String(err)}`.slice(0, 500)));
     for (const step of plan.steps) {
       const t = step.timeoutMs ?? timeout;
+      // A step may take the result of an earlier "eval" step as its argument.
+      const arg = step.argFrom ? results[step.argFrom] : (step.arg ?? null);
       switch (step.op) {
         case "goto":
           await page.goto(step.url ?? plan.url, { timeout: t, waitUntil: "domcontentloaded" });
           break;
         case "waitKernelIdle":
-          await page.waitForFunction(KERNEL_IDLE, null, { timeout: t, polling: 250 });
+          await page.waitForFunction(toFn(KERNEL_IDLE), null, { timeout: t, polling: 250 });
           break;
-        case "command":
+        case "command": {
+          const known = await page.evaluate((id) => window.jupyterapp.commands.hasCommand(id), step.id);
+          if (!known) {
+            if (step.optional) break;
+            throw new Error(`JupyterLab has no command ${step.id}`);
+          }
           await page.evaluate(
             ([id, args]) => window.jupyterapp.commands.execute(id, args ?? {}),
             [step.id, step.args ?? null],
           );
           break;
+        }
         case "waitFor":
-          await page.waitForFunction(step.js, step.arg ?? null, { timeout: t, polling: 100 });
+          await page.waitForFunction(toFn(step.js), arg, { timeout: t, polling: 100 });
           break;
         case "eval":
-          results[step.as] = await page.evaluate(step.js, step.arg ?? null);
+          results[step.as] = await page.evaluate(toFn(step.js), arg);
           break;
         case "press": {
           const target = page.locator(step.selector).first();

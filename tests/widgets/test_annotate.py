@@ -85,7 +85,6 @@ def test_static_rendering(photo_files):
 
 
 def test_coco_round_trip(photo_files, tmp_path):
-    pytest.importorskip("vislab.datasets.coco")
     ann = BoxAnnotator(photo_files, labels=["cat", "cup"])
     ann.set_boxes([{"x": 10, "y": 20, "w": 30, "h": 40, "label": "cat"}])
     ann.submit()

@@ -320,5 +320,12 @@ def metric_cell(name: str, value, *, digits: int = 4) -> str:
     return f'<td class="vislab-{name}" data-value="{v!r}">{v:.{digits}f}</td>'
 
 
+#: Spacing for the small HTML tables of the widgets (scoped by class, so harmless globally).
+TABLE_STYLE = (
+    "<style>.vislab-table td, .vislab-table th, table.vislab-metrics td, "
+    "table.vislab-metrics th {padding: 2px 9px; text-align: right}</style>"
+)
+
+
 def escape(text) -> str:
     return html.escape(str(text))

@@ -54,6 +54,7 @@ class Tile:
     dashed: list = field(default_factory=list)
     labels: list = field(default_factory=list)
     title_color: str = "black"
+    notes: list = field(default_factory=list)  # (text, colour) lines at the top left
 
 
 class ImageGrid:
@@ -181,11 +182,22 @@ class ImageGrid:
         dashed = list(tile.dashed) or [False] * len(boxes)
         coll.set_linestyles([(0, (3, 2)) if d else "solid" for d in dashed] or ["solid"])
         texts = self._labels[i]
+        captions = [
+            ((x[j], y[j]), str(tile.labels[j]), colors[j], "bottom")
+            for j in range(min(len(boxes), len(tile.labels)))
+            if tile.labels[j]
+        ]
+        captions += [
+            ((0.03 * width, (0.03 + 0.12 * j) * height), str(text), color, "top")
+            for j, (text, color) in enumerate(tile.notes)
+        ]
         for j, text in enumerate(texts):
-            if j < len(boxes) and j < len(tile.labels) and tile.labels[j]:
-                text.set_position((x[j], y[j]))
-                text.set_text(str(tile.labels[j]))
-                text.get_bbox_patch().set_facecolor(colors[j])
+            if j < len(captions):
+                pos, content, color, va = captions[j]
+                text.set_position(pos)
+                text.set_text(content)
+                text.set_va(va)
+                text.get_bbox_patch().set_facecolor(color)
                 text.set_visible(True)
             else:
                 text.set_visible(False)

@@ -320,7 +320,9 @@ class BoxAnnotator(StaticFallback, widgets.VBox):
     def save_coco(self, path) -> Path:
         """Write the saved images and their boxes as a COCO detection JSON file.
 
-        Image ``file_name`` is the identifier; category ids follow the order of ``labels``.
+        Written with :func:`vislab.datasets.coco.write_coco`: image ``file_name`` is the
+        identifier (with its width and height), image ids follow the queue order, category
+        ids the order of ``labels``.
 
         Returns
         -------
@@ -332,27 +334,35 @@ class BoxAnnotator(StaticFallback, widgets.VBox):
         keys = self.annotated_images
         images = pd.DataFrame(
             {
+                "image_id": range(1, len(keys) + 1),
                 "image": keys,
                 "width": [sizes[k][0] for k in keys],
                 "height": [sizes[k][1] for k in keys],
             }
         )
-        return Path(write_coco(self.annotations, path, images=images, categories=list(self.labels)))
+        categories = pd.DataFrame(
+            {"category_id": range(1, len(self.labels) + 1), "label": list(self.labels)}
+        )
+        path = Path(path)
+        write_coco(self.annotations, path, images=images, categories=categories)
+        return path
 
     def load_coco(self, path) -> None:
         """Load boxes from a COCO JSON file onto the queue; its images count as saved.
 
-        Images of the file are found in the queue by ``file_name`` (as given, or by base name
-        when that is unique).  Images of the file that are not queued are ignored.
+        Read with :func:`vislab.datasets.coco.read_coco`.  Images of the file are found in the
+        queue by ``file_name`` (as given, or by base name when that is unique); images of the
+        file that are not queued are ignored.
         """
         from vislab.datasets.coco import read_coco
 
         truth = read_coco(path)
-        file_images = truth.attrs.get("images", pd.unique(truth["image"]))
-        by_name = {Path(k).name: k for k in self.images}
+        table = truth.attrs.get("images")
+        file_images = table["image"].tolist() if table is not None else []
+        names = [Path(k).name for k in self.images]
+        by_name = {n: k for n, k in zip(names, self.images, strict=True) if names.count(n) == 1}
         mapping = {}
-        for name in file_images:
-            name = str(name)
+        for name in map(str, file_images):
             if name in self._status:
                 mapping[name] = name
             elif Path(name).name in by_name:
