@@ -1,0 +1,293 @@
+"""Array core of detection matching: COCO's greedy matching, vectorised with numpy.
+
+No pandas here: the frame functions in :mod:`vislab.evaluate.detection` and
+:mod:`vislab.evaluate.coco` turn frames into integer codes and float arrays, call
+:func:`greedy_match`, and turn the result back into frames.
+
+How the matching stays equal to pycocotools ``COCOeval.evaluateImg`` while never looping over
+boxes in Python:
+
+* Detections are ranked inside each group (image, or image and class) by score, ties by input
+  order (pycocotools uses a stable mergesort on ``-score``); only the first ``max_det`` take part.
+* IoU is computed for every (detection, truth) pair of a group in one numpy expression that
+  repeats the arithmetic of pycocotools' C ``bbIou`` operation for operation, so every value is
+  bit-identical.  Pairs below the lowest IoU threshold can never match and are dropped.
+* pycocotools walks the truth of a group in (not ignored, input order) order and keeps the last
+  available truth with the highest IoU >= t, preferring truth that is not ignored.  That is the
+  maximum of one integer key per pair: (not ignored, rank of IoU, position in group).
+* Greedy order only matters where two detections compete for one truth.  A truth with a single
+  candidate detection (or a crowd region, which is never used up) cannot be contested, so all
+  detections that touch only such truth are resolved at once.  The others are resolved in
+  rounds: round r takes the r-th contested detection of every group, for every (area range, IoU
+  threshold) configuration at the same time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["box_iou_pairs", "rank_within_groups", "greedy_match", "MatchArrays"]
+
+# pycocotools caps the IoU threshold just below 1 so that t=1.0 can still match a perfect box.
+_MAX_THRESHOLD = 1 - 1e-10
+# Upper bound of (configurations x pairs) handled by one numpy call, to bound memory.
+_BATCH_ELEMENTS = 4_000_000
+
+
+def box_iou_pairs(det: np.ndarray, gt: np.ndarray, crowd: np.ndarray | None = None) -> np.ndarray:
+    """IoU of paired xywh boxes, computed exactly as pycocotools' ``bbIou``.
+
+    For a crowd truth region the union is the detection's own area (COCO's rule: a detection
+    inside a crowd region is fully covered by it).
+    """
+    dx, dy, dw, dh = det[:, 0], det[:, 1], det[:, 2], det[:, 3]
+    gx, gy, gw, gh = gt[:, 0], gt[:, 1], gt[:, 2], gt[:, 3]
+    w = np.minimum(dw + dx, gw + gx) - np.maximum(dx, gx)
+    h = np.minimum(dh + dy, gh + gy) - np.maximum(dy, gy)
+    da = dw * dh
+    ga = gw * gh
+    inter = w * h
+    overlap = (w > 0) & (h > 0)
+    union = da + ga - inter
+    if crowd is not None:
+        union = np.where(crowd, da, union)
+    out = np.zeros(len(det), dtype=float)
+    np.divide(inter, union, out=out, where=overlap)
+    return out
+
+
+def rank_within_groups(group: np.ndarray, *keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort rows by ``group`` then ``keys`` (first key most significant); rank inside each group.
+
+    Returns
+    -------
+    order : ndarray
+        Row indices in sorted order.
+    rank : ndarray
+        ``rank[i]`` is the 0-based position of row ``order[i]`` inside its group.
+    """
+    n = len(group)
+    order = np.lexsort(tuple(reversed(keys)) + (group,)) if n else np.zeros(0, dtype=np.intp)
+    g = group[order]
+    first = np.ones(n, dtype=bool)
+    first[1:] = g[1:] != g[:-1]
+    start = np.maximum.accumulate(np.where(first, np.arange(n), 0)) if n else np.zeros(0, int)
+    return order, np.arange(n) - start
+
+
+@dataclass
+class MatchArrays:
+    """Result of :func:`greedy_match` (all indices refer to the sorted arrays described).
+
+    Attributes
+    ----------
+    det_order : ndarray
+        Input row of each kept detection; kept detections are sorted by group, then score.
+    det_rank : ndarray
+        Rank of each kept detection inside its group (0 = highest score).
+    dropped : ndarray
+        Input rows of detections beyond ``max_det`` in their group (not evaluated).
+    gt_order : ndarray
+        Input row of each truth box; truth is sorted by group, then input order.
+    cand : ndarray
+        Kept-detection indices that have at least one truth at IoU >= the lowest threshold.
+    match : ndarray, shape (A, T, len(cand))
+        Sorted-truth index matched to each candidate detection for each (area range, IoU
+        threshold), or -1.
+    gt_ignore : ndarray, shape (A, n_truth)
+        Whether each sorted truth box is ignored (crowd, or area outside the range).
+    best_iou : ndarray
+        For each kept detection, its highest IoU with any truth of its group (0 if none).
+    """
+
+    det_order: np.ndarray
+    det_rank: np.ndarray
+    dropped: np.ndarray
+    gt_order: np.ndarray
+    cand: np.ndarray
+    match: np.ndarray
+    gt_ignore: np.ndarray
+    best_iou: np.ndarray
+
+
+def greedy_match(
+    det_group: np.ndarray,
+    det_tiebreak: np.ndarray,
+    det_score: np.ndarray,
+    det_box: np.ndarray,
+    gt_group: np.ndarray,
+    gt_tiebreak: np.ndarray,
+    gt_box: np.ndarray,
+    gt_area: np.ndarray,
+    gt_crowd: np.ndarray,
+    *,
+    iou_thresholds,
+    area_ranges,
+    max_det: int | None,
+) -> MatchArrays:
+    """COCO greedy matching of detections to truth for several IoU thresholds and area ranges.
+
+    Parameters
+    ----------
+    det_group, gt_group : int arrays
+        Group of each box (image, or image x class); only boxes of one group can match.
+    det_tiebreak, gt_tiebreak : int arrays
+        Order inside a group before scores are considered (pycocotools: class, then input row).
+    det_score, det_box, gt_box, gt_area, gt_crowd : arrays
+        Scores, xywh boxes, truth areas (used for area ranges) and crowd flags.
+    iou_thresholds : sequence of float
+    area_ranges : sequence of (lo, hi)
+    max_det : int or None
+        Detections kept per group, best scores first.
+    """
+    thr = np.minimum(np.asarray(iou_thresholds, dtype=float), _MAX_THRESHOLD)
+    ranges = np.asarray(area_ranges, dtype=float).reshape(-1, 2)
+    n_a, n_t = len(ranges), len(thr)
+    nd_in = len(det_group)
+
+    # Detections: group, then score descending, then tiebreak, then input order (stable).
+    order, rank = rank_within_groups(det_group, -det_score, det_tiebreak, np.arange(nd_in))
+    if max_det is not None:
+        keep = rank < max_det
+        dropped = order[~keep]
+        order, rank = order[keep], rank[keep]
+    else:
+        dropped = np.zeros(0, dtype=np.intp)
+    dgroup = det_group[order]
+    dbox = det_box[order]
+    nd = len(order)
+
+    # Truth: group, then tiebreak, then input order.
+    ng = len(gt_group)
+    gt_order = np.lexsort((np.arange(ng), gt_tiebreak, gt_group)) if ng else np.zeros(0, np.intp)
+    ggroup = gt_group[gt_order]
+    gbox = gt_box[gt_order]
+    garea = gt_area[gt_order]
+    gcrowd = gt_crowd[gt_order].astype(bool)
+    gt_ignore = gcrowd[None, :] | (garea[None, :] < ranges[:, :1]) | (garea[None, :] > ranges[:, 1:])
+
+    # Truth range of each detection's group.
+    lo = np.searchsorted(ggroup, dgroup, side="left")
+    hi = np.searchsorted(ggroup, dgroup, side="right")
+    cnt = hi - lo
+    n_pairs = int(cnt.sum())
+    best_iou = np.zeros(nd)
+
+    empty = MatchArrays(
+        det_order=order,
+        det_rank=rank,
+        dropped=dropped,
+        gt_order=gt_order,
+        cand=np.zeros(0, dtype=np.intp),
+        match=np.zeros((n_a, n_t, 0), dtype=np.int64),
+        gt_ignore=gt_ignore,
+        best_iou=best_iou,
+    )
+    if n_pairs == 0:
+        return empty
+
+    # All (detection, truth) pairs of each group, detection-major.
+    pair_det = np.repeat(np.arange(nd), cnt)
+    pair_gt = np.arange(n_pairs) - np.repeat(np.cumsum(cnt) - cnt, cnt) + np.repeat(lo, cnt)
+    iou = box_iou_pairs(dbox[pair_det], gbox[pair_gt], gcrowd[pair_gt])
+    has = cnt > 0
+    best_iou[has] = np.maximum.reduceat(iou, (np.cumsum(cnt) - cnt)[has])
+
+    # Only pairs at or above the lowest threshold can ever match.
+    sel = iou >= thr.min()
+    pair_det, pair_gt, iou = pair_det[sel], pair_gt[sel], iou[sel]
+    if len(iou) == 0:
+        return empty
+
+    # Candidate detections (sorted, since pairs are detection-major) and their pair segments.
+    cand, seg_start, per_det = np.unique(pair_det, return_index=True, return_counts=True)
+    cand_of_pair = np.repeat(np.arange(len(cand)), per_det)
+
+    # Selection key per (area range, pair): not ignored > IoU > later position in group.
+    group_first = np.searchsorted(ggroup, ggroup, side="left")
+    gpos = np.arange(ng) - group_first
+    n_pos = int(gpos.max()) + 1
+    _, iou_rank = np.unique(iou, return_inverse=True)
+    n_iou = int(iou_rank.max()) + 1
+    nonign = ~gt_ignore[:, pair_gt]
+    key = (nonign.astype(np.int64) * n_iou + iou_rank[None, :]) * n_pos + gpos[pair_gt][None, :] + 1
+    thr_ok = iou[None, :] >= thr[:, None]  # (T, pairs)
+
+    # A truth is contested when two detections may claim it; crowd regions never run out.
+    contested_gt = (np.bincount(pair_gt, minlength=ng) >= 2) & ~gcrowd
+    contested = np.logical_or.reduceat(contested_gt[pair_gt], seg_start)
+    # Round of each candidate: 0 for uncontested ones, else its order among the contested
+    # detections of its group (detections are already in score order within a group).
+    cgroup = dgroup[cand]
+    crank = np.zeros(len(cand), dtype=np.int64)
+    if contested.any():
+        ci = np.flatnonzero(contested)
+        _, r = rank_within_groups(cgroup[ci])
+        # rank_within_groups sorts by group; ci is already group-sorted so ranks line up.
+        crank[ci] = r
+
+    match = np.full((n_a, n_t, len(cand)), -1, dtype=np.int64)
+    taken = np.zeros((n_a, n_t, ng), dtype=bool)
+    pair_round = crank[cand_of_pair]
+    pair_sorted = np.argsort(pair_round, kind="stable")
+    round_bounds = np.searchsorted(pair_round[pair_sorted], np.arange(int(crank.max()) + 2))
+    gstart_of_cand = lo[cand]
+    configs = n_a * n_t
+    for r in range(len(round_bounds) - 1):
+        a0, a1 = round_bounds[r], round_bounds[r + 1]
+        if a0 == a1:
+            continue
+        # Split a round into batches at detection boundaries to bound memory.
+        step = max(1, _BATCH_ELEMENTS // configs)
+        b0 = a0
+        while b0 < a1:
+            b1 = min(a1, b0 + step)
+            if b1 < a1:
+                # Extend to the end of the detection whose pairs straddle b1.
+                last = cand_of_pair[pair_sorted[b1 - 1]]
+                while b1 < a1 and cand_of_pair[pair_sorted[b1]] == last:
+                    b1 += 1
+            _match_batch(
+                pair_sorted[b0:b1], r, pair_gt, cand_of_pair, key, n_pos, thr_ok, gcrowd,
+                taken, match, gstart_of_cand,
+            )
+            b0 = b1
+
+    return MatchArrays(
+        det_order=order,
+        det_rank=rank,
+        dropped=dropped,
+        gt_order=gt_order,
+        cand=cand,
+        match=match,
+        gt_ignore=gt_ignore,
+        best_iou=best_iou,
+    )
+
+
+def _match_batch(
+    idx, round_no, pair_gt, cand_of_pair, key, n_pos, thr_ok, gcrowd, taken, match, gstart
+):
+    """Resolve one batch of independent candidate detections (pairs ``idx``, detection-major)."""
+    pg = pair_gt[idx]
+    pc = cand_of_pair[idx]
+    valid = thr_ok[None, :, idx]  # (1, T, p)
+    if round_no > 0:
+        # Earlier rounds may have used up truth; crowd regions stay available.
+        valid = valid & (~taken[:, :, pg] | gcrowd[pg][None, None, :])
+    k = np.where(valid, key[:, None, idx], 0)  # (A, T, p)
+    first = np.ones(len(pc), dtype=bool)
+    first[1:] = pc[1:] != pc[:-1]
+    starts = np.flatnonzero(first)
+    best = np.maximum.reduceat(k, starts, axis=2)  # (A, T, dets)
+    hit = best > 0
+    if not hit.any():
+        return
+    dets = pc[starts]
+    # The key ends in "position in group + 1", so the matched truth is group start + position.
+    gt = np.where(hit, gstart[dets][None, None, :] + (best - 1) % n_pos, -1)
+    match[:, :, dets] = gt
+    ai, ti, di = np.nonzero(hit)
+    taken[ai, ti, gt[ai, ti, di]] = True

@@ -1,0 +1,199 @@
+"""Checks shared by the metric functions: typed errors that name the column at fault.
+
+Every metric in :mod:`vislab.evaluate` starts from frames a person built by hand, read from a
+file or got from a service, so the first thing each one does is look at them.  Problems that
+make a number meaningless raise :class:`~vislab.errors.InvalidFrame` (with ``.column`` set);
+problems that a person may have meant (scores on a 0-100 scale, labels the truth never uses)
+only warn, because the numbers are still well defined.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from vislab.errors import InvalidFrame
+from vislab.frames import require_columns
+
+__all__ = [
+    "ScoreScaleWarning",
+    "UnknownLabelWarning",
+    "prediction_rows",
+    "check_boxes",
+    "check_scores",
+    "check_truth_ids",
+    "report_unknown_labels",
+    "ordered_unique",
+]
+
+BOX_COLUMNS = ("x", "y", "w", "h")
+
+
+class ScoreScaleWarning(UserWarning):
+    """Scores fall outside [0, 1]: the service may use another scale (e.g. 0-100)."""
+
+
+class UnknownLabelWarning(UserWarning):
+    """Predictions use labels that never occur in the truth (they can only be false positives)."""
+
+
+def prediction_rows(pred: pd.DataFrame, columns: Sequence[str], *, name: str = "pred"):
+    """Split a result frame into usable rows and the identifiers of failed images.
+
+    Rows with an ``error_code`` are failed images: they carry no predictions, so a failed
+    image counts as an image for which the service predicted nothing.
+
+    Returns
+    -------
+    ok : DataFrame
+        Rows without error.
+    failed : list
+        Identifiers of failed images (each once, in order of appearance).
+    """
+    require_columns(pred, columns, name=name)
+    if "error_code" in pred.columns:
+        bad = pred["error_code"].notna().to_numpy()
+        if bad.any():
+            failed = list(dict.fromkeys(pred.loc[bad, "image"].tolist()))
+            ok = pred.loc[~bad]
+            # An image may have failed in one row and succeeded in another (e.g. retried);
+            # only images with no successful row are reported as failed.
+            seen = set(ok["image"].tolist())
+            return ok, [f for f in failed if f not in seen]
+    return pred, []
+
+
+def _numeric(df: pd.DataFrame, col: str, name: str) -> np.ndarray:
+    values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    raw_missing = df[col].isna().to_numpy()
+    if (np.isnan(values) & ~raw_missing).any():
+        rows = list(df.index[np.isnan(values) & ~raw_missing][:5])
+        raise InvalidFrame(f"{name} column {col!r} holds non-numeric values at rows {rows}", column=col)
+    return values
+
+
+def check_boxes(df: pd.DataFrame, *, name: str) -> np.ndarray:
+    """Return the ``x, y, w, h`` columns as an (N, 4) float array, refusing NaN and negatives.
+
+    Examples
+    --------
+    >>> check_boxes(pd.DataFrame({"x": [0], "y": [0], "w": [-1], "h": [2]}), name="truth")
+    Traceback (most recent call last):
+    ...
+    vislab.errors.InvalidFrame: truth column 'w' holds negative box sizes at rows [0]
+    """
+    out = np.empty((len(df), 4), dtype=float)
+    for j, col in enumerate(BOX_COLUMNS):
+        values = _numeric(df, col, name)
+        nan = np.isnan(values)
+        if nan.any():
+            raise InvalidFrame(
+                f"{name} column {col!r} holds NaN at rows {list(df.index[nan][:5])}", column=col
+            )
+        if col in ("w", "h") and (values < 0).any():
+            raise InvalidFrame(
+                f"{name} column {col!r} holds negative box sizes at rows "
+                f"{list(df.index[values < 0][:5])}",
+                column=col,
+            )
+        out[:, j] = values
+    return out
+
+
+def check_scores(df: pd.DataFrame, *, name: str = "pred", column: str = "score") -> np.ndarray:
+    """Return scores as float, refusing NaN and warning when they leave [0, 1].
+
+    Scores outside [0, 1] are allowed (the metrics only need an order), but they usually mean a
+    service that reports percentages, so the reader is told.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     s = check_scores(pd.DataFrame({"score": [87.0, 12.5]}))
+    >>> w[0].category.__name__
+    'ScoreScaleWarning'
+    """
+    values = _numeric(df, column, name)
+    nan = np.isnan(values)
+    if nan.any():
+        raise InvalidFrame(
+            f"{name} column {column!r} holds NaN at rows {list(df.index[nan][:5])}; failed "
+            "images belong in rows with error_code set",
+            column=column,
+        )
+    if len(values) and (values.min() < 0 or values.max() > 1):
+        warnings.warn(
+            f"{name} column {column!r} has values in [{values.min():g}, {values.max():g}], "
+            "outside [0, 1]; thresholds below are on that scale (divide by 100 for a "
+            "percentage scale)",
+            ScoreScaleWarning,
+            stacklevel=3,
+        )
+    return values
+
+
+def check_truth_ids(truth: pd.DataFrame) -> np.ndarray | None:
+    """Return the truth ``id`` column, refusing duplicates (a match must name one object).
+
+    Examples
+    --------
+    >>> check_truth_ids(pd.DataFrame({"id": [1, 1]}))
+    Traceback (most recent call last):
+    ...
+    vislab.errors.InvalidFrame: truth column 'id' has duplicate values [1]
+    """
+    if "id" not in truth.columns:
+        return None
+    ids = truth["id"]
+    if ids.isna().any():
+        raise InvalidFrame("truth column 'id' holds missing values", column="id")
+    dup = ids.duplicated()
+    if dup.any():
+        raise InvalidFrame(
+            f"truth column 'id' has duplicate values {ids[dup].unique()[:5].tolist()}", column="id"
+        )
+    return ids.to_numpy()
+
+
+def report_unknown_labels(pred_labels, truth_labels, *, what: str = "predictions") -> list:
+    """Warn about labels predicted but absent from the truth; return them.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     report_unknown_labels(["cat", "dgo"], ["cat", "dog"])
+    ['dgo']
+    """
+    known = set(pd.unique(pd.Series(list(truth_labels), dtype=object)))
+    unknown = [x for x in ordered_unique(pred_labels) if x not in known]
+    if unknown:
+        shown = ", ".join(map(repr, unknown[:10])) + (" ..." if len(unknown) > 10 else "")
+        warnings.warn(
+            f"{what} use {len(unknown)} label(s) that never occur in the truth: {shown}; "
+            "they can only be false positives (check spelling or label mapping)",
+            UnknownLabelWarning,
+            stacklevel=3,
+        )
+    return unknown
+
+
+def ordered_unique(values) -> list:
+    """Unique values, sorted when they sort, else in order of first appearance.
+
+    Examples
+    --------
+    >>> ordered_unique(["b", "a", "b"])
+    ['a', 'b']
+    """
+    uniq = list(pd.unique(pd.Series(list(values), dtype=object)))
+    try:
+        return sorted(uniq)
+    except TypeError:
+        return uniq

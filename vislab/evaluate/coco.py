@@ -1,0 +1,485 @@
+"""COCO mAP from frames, equal to pycocotools' ``COCOeval`` (bbox).
+
+:func:`coco_eval` reproduces ``COCOeval.evaluate(); accumulate(); summarize()`` number for
+number — the 12 summary values, and the full precision / recall / score arrays — including
+crowd regions, truth ``area`` for the size ranges, classes without truth, images without
+predictions and the per-image-and-class cap on detections.  It is vectorised with numpy
+(see :mod:`vislab.evaluate._engine` for the matching) and needs no per-box Python loop.
+
+How the accumulation avoids pycocotools' per-(class, area, maxDets, IoU) Python loops:
+
+* Detections are sorted once per class by (score descending, image, input order) — the order
+  pycocotools' mergesort produces.
+* Precision only changes at true positives, so only true-positive events are needed: the number
+  of false positives before each one follows from its position in the sorted list minus the
+  true positives and ignored detections before it.
+* ``precision[r]`` is the maximum precision at recall >= ``recThrs[r]``; the event where recall
+  first reaches each threshold comes from integer arithmetic, and the suffix maxima from one
+  ``maximum.reduceat`` over all (class, area, maxDets, IoU) segments at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from vislab.evaluate.detection import COCO_AREA_RANGES, prepare_detection, run_matching
+
+__all__ = ["coco_eval", "CocoResult", "COCO_STAT_NAMES"]
+
+#: Names of the 12 COCO summary numbers, in pycocotools' order.
+COCO_STAT_NAMES = (
+    "AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",
+)  # fmt: skip
+
+_STAT_TITLES = {
+    "AP": (1, None, "all"),
+    "AP50": (1, 0.5, "all"),
+    "AP75": (1, 0.75, "all"),
+    "APs": (1, None, "small"),
+    "APm": (1, None, "medium"),
+    "APl": (1, None, "large"),
+    "ARs": (0, None, "small"),
+    "ARm": (0, None, "medium"),
+    "ARl": (0, None, "large"),
+}
+
+
+def _default_iou_thresholds() -> np.ndarray:
+    # Same construction as pycocotools (np.arange would drift from the exact values).
+    return np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
+
+
+def _default_recall_thresholds() -> np.ndarray:
+    return np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
+
+
+@dataclass
+class CocoResult:
+    """What :func:`coco_eval` returns.
+
+    Attributes
+    ----------
+    stats : pandas.Series
+        The 12 summary numbers named ``AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs,
+        ARm, ARl`` (-1 where undefined, as pycocotools).
+    per_class : pandas.DataFrame
+        One row per class: AP, AP50, AP75, APs, APm, APl, AR100 (NaN where undefined), the
+        number of (non-crowd) true boxes and of predictions.
+    precision : ndarray, shape (T, R, K, A, M)
+        pycocotools' ``eval["precision"]``: IoU thresholds x recall thresholds x classes x area
+        ranges x maxDets.
+    recall : ndarray, shape (T, K, A, M)
+    scores : ndarray, shape (T, R, K, A, M)
+        Score of the detection at which each precision value is reached.
+    labels : pandas.Index
+        The classes along axis K.
+    iou_thresholds, recall_thresholds, area_ranges, max_dets
+        The parameters along the other axes.
+    unknown_labels, failed_images : list
+        Predicted labels absent from the truth; images whose prediction failed.
+    """
+
+    stats: pd.Series
+    per_class: pd.DataFrame
+    precision: np.ndarray
+    recall: np.ndarray
+    scores: np.ndarray
+    labels: pd.Index
+    iou_thresholds: np.ndarray
+    recall_thresholds: np.ndarray
+    area_ranges: dict
+    max_dets: tuple
+    class_aware: bool = True
+    unknown_labels: list = field(default_factory=list)
+    failed_images: list = field(default_factory=list)
+
+    def summary(self) -> str:
+        """The summary block pycocotools prints, one line per number.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> t = pd.DataFrame({"image": ["a"], "label": ["cat"], "x": [0], "y": [0],
+        ...                   "w": [40], "h": [40]})
+        >>> p = t.assign(score=0.9)
+        >>> print(coco_eval(p, t).summary().splitlines()[0])
+         Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 1.000
+        """
+        lines = []
+        iou_all = f"{self.iou_thresholds[0]:0.2f}:{self.iou_thresholds[-1]:0.2f}"
+        for name, value in self.stats.items():
+            ap, thr, area = _STAT_TITLES.get(name, (0, None, "all"))
+            max_det = self.max_dets[-1] if name in _STAT_TITLES else int(name[2:])
+            title = "Average Precision" if ap else "Average Recall"
+            kind = "(AP)" if ap else "(AR)"
+            iou_s = iou_all if thr is None else f"{thr:0.2f}"
+            lines.append(
+                f" {title:<18} {kind} @[ IoU={iou_s:<9} | area={area:>6s} | "
+                f"maxDets={max_det:>3d} ] = {value:0.3f}"
+            )
+        return "\n".join(lines)
+
+    def pr_curve(self, *, label=None, iou: float = 0.5, area: str = "all", max_dets=None):
+        """Interpolated precision at each recall threshold, as a frame for plotting.
+
+        Parameters
+        ----------
+        label : optional
+            One class; default: the mean over classes with truth (what AP averages).
+        iou : float
+            One of the evaluated IoU thresholds.
+        area : str
+            Area range name.
+        max_dets : int, optional
+            Default: the largest.
+
+        Returns
+        -------
+        DataFrame with columns ``recall, precision, score``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> t = pd.DataFrame({"image": ["a"], "label": ["cat"], "x": [0], "y": [0],
+        ...                   "w": [40], "h": [40]})
+        >>> coco_eval(t.assign(score=0.9), t).pr_curve(label="cat").iloc[-1].round(3).tolist()
+        [1.0, 1.0, 0.9]
+        """
+        t = int(np.flatnonzero(np.isclose(self.iou_thresholds, iou))[0])
+        a = list(self.area_ranges).index(area)
+        m = self.max_dets.index(max_dets if max_dets is not None else self.max_dets[-1])
+        p = self.precision[t, :, :, a, m]
+        s = self.scores[t, :, :, a, m]
+        if label is not None:
+            k = self.labels.get_loc(label)
+            prec, score = p[:, k], s[:, k]
+        else:
+            valid = (p > -1).all(axis=0)
+            prec = p[:, valid].mean(axis=1) if valid.any() else np.full(len(p), np.nan)
+            score = np.full(len(p), np.nan)
+        return pd.DataFrame({"recall": self.recall_thresholds, "precision": prec, "score": score})
+
+    def __repr__(self) -> str:
+        return f"CocoResult(AP={self.stats['AP']:.4f}, AP50={self.stats['AP50']:.4f}, " + (
+            f"classes={len(self.labels)})"
+        )
+
+    def _repr_html_(self) -> str:
+        return self.stats.to_frame("value").T.to_html(float_format=lambda v: f"{v:.3f}")
+
+
+def coco_eval(
+    pred: pd.DataFrame,
+    truth: pd.DataFrame,
+    *,
+    iou_type: str = "bbox",
+    class_aware: bool = True,
+    iou_thresholds=None,
+    recall_thresholds=None,
+    max_dets=(1, 10, 100),
+    area_ranges=None,
+    images=None,
+    labels=None,
+) -> CocoResult:
+    """COCO detection metrics (mAP and friends), equal to pycocotools' ``COCOeval``.
+
+    Parameters
+    ----------
+    pred : DataFrame
+        Boxes frame ``image, label, score, x, y, w, h``; rows with ``error_code`` set are
+        failed images and count as images with no predictions.
+    truth : DataFrame
+        Truth boxes ``image, label, x, y, w, h``; optional ``iscrowd`` (crowd regions are
+        ignored, and predictions on them too) and ``area`` (used for the small / medium / large
+        ranges instead of ``w * h``, as COCO uses the mask area).
+    iou_type : {"bbox"}
+        Only boxes are supported (segmentation masks are not).
+    class_aware : bool, default True
+        ``False`` pools all classes, as pycocotools' ``useCats = 0``.
+    iou_thresholds, recall_thresholds : array-like, optional
+        Default: COCO's 0.50:0.05:0.95 and 0:0.01:1.
+    max_dets : sequence of int, default (1, 10, 100)
+        Caps on detections per image and class.
+    area_ranges : dict name -> (lo, hi), optional
+        Default: COCO's all / small / medium / large.
+    images : sequence, optional
+        Images to evaluate, in the order that breaks ties between equal scores
+        (pycocotools: sorted image ids).  Default: all images of either frame, sorted; images
+        that only appear in ``pred`` have no objects, so their boxes are false positives.
+    labels : sequence, optional
+        Classes to evaluate and report, in order.  Default: all labels of either frame,
+        sorted.  Labels with predictions but no truth get AP -1 and do not count in the means.
+
+    Returns
+    -------
+    CocoResult
+        ``.stats`` (the 12 numbers), ``.per_class``, ``.precision`` / ``.recall`` /
+        ``.scores`` arrays, ``.summary()``.
+
+    Raises
+    ------
+    vislab.errors.InvalidFrame
+        Missing columns, NaN or negative box sizes, NaN scores, duplicate truth ids.
+
+    Notes
+    -----
+    One deliberate difference: pycocotools treats a detection matched to a truth box whose
+    ``id`` is 0 as unmatched (it tests the id for truth); vislab counts it as a true positive.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> truth = pd.DataFrame({"image": ["a", "a", "b"], "label": ["cat", "dog", "cat"],
+    ...                       "x": [0, 50, 10], "y": [0, 50, 10], "w": [40, 30, 50],
+    ...                       "h": [40, 30, 50]})
+    >>> pred = truth.assign(score=[0.9, 0.3, 0.8], x=[0, 60, 10])
+    >>> r = coco_eval(pred, truth)
+    >>> r.stats[["AP", "AP50"]].round(3).tolist()
+    [0.55, 1.0]
+    >>> r.per_class["AP"].round(3).tolist()  # the dog box has IoU 0.5: right at one threshold of 10
+    [1.0, 0.1]
+    """
+    if iou_type != "bbox":
+        raise NotImplementedError(
+            f"iou_type={iou_type!r} is not supported; vislab evaluates boxes ('bbox') only"
+        )
+    iou_thr = _default_iou_thresholds() if iou_thresholds is None else np.asarray(
+        iou_thresholds, dtype=float
+    )
+    rec_thr = _default_recall_thresholds() if recall_thresholds is None else np.asarray(
+        recall_thresholds, dtype=float
+    )
+    max_dets = tuple(sorted(int(m) for m in max_dets))
+    ranges = dict(COCO_AREA_RANGES if area_ranges is None else area_ranges)
+
+    data = prepare_detection(pred, truth, images=images, labels=labels)
+    m = run_matching(
+        data,
+        iou_thresholds=iou_thr,
+        area_ranges=list(ranges.values()),
+        max_det=max_dets[-1],
+        class_aware=class_aware,
+    )
+    precision, recall, scores, npig, nd = _accumulate(
+        m, data, iou_thr, rec_thr, max_dets, class_aware, list(ranges.values())
+    )
+    stats = _summarize(precision, recall, iou_thr, list(ranges), max_dets)
+    labels_idx = data.labels if class_aware else pd.Index(["(all)"])
+    per_class = _per_class(precision, recall, iou_thr, list(ranges), labels_idx, npig, data)
+    return CocoResult(
+        stats=stats,
+        per_class=per_class,
+        precision=precision,
+        recall=recall,
+        scores=scores,
+        labels=labels_idx,
+        iou_thresholds=iou_thr,
+        recall_thresholds=rec_thr,
+        area_ranges=ranges,
+        max_dets=max_dets,
+        class_aware=class_aware,
+        unknown_labels=data.unknown_labels,
+        failed_images=data.failed_images,
+    )
+
+
+def _seg_cumsum(flags: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Inclusive cumulative sum of ``flags`` restarting where ``first`` is True."""
+    cs = np.cumsum(flags, dtype=np.int64)
+    start = np.flatnonzero(first)
+    base = np.zeros(len(flags), dtype=np.int64)
+    before = np.where(start > 0, cs[start - 1], 0)
+    # Broadcast each segment's offset over its rows.
+    seg_of = np.cumsum(first) - 1
+    base = before[seg_of]
+    return cs - base
+
+
+def _first_count_reaching(npig: np.ndarray, rec_thr: np.ndarray) -> np.ndarray:
+    """Smallest integer c with ``c / npig >= thr`` in float64, as searchsorted on recall does."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est = np.ceil(rec_thr[None, None, :] * npig[..., None]).astype(np.int64)
+        cands = np.maximum(est[..., None] + np.array([-1, 0, 1]), 0)
+        ok = (cands / npig[..., None, None]) >= rec_thr[None, None, :, None]
+    big = np.iinfo(np.int64).max
+    return np.where(ok, cands, big).min(axis=-1)
+
+
+def _accumulate(m, data, iou_thr, rec_thr, max_dets, class_aware, area_ranges):
+    n_t, n_r = len(iou_thr), len(rec_thr)
+    n_a = m.gt_ignore.shape[0]
+    n_m = len(max_dets)
+    n_k = len(data.labels) if class_aware else 1
+    precision = -np.ones((n_t, n_r, n_k, n_a, n_m))
+    recall = -np.ones((n_t, n_k, n_a, n_m))
+    scores = -np.ones((n_t, n_r, n_k, n_a, n_m))
+
+    rows = m.det_order  # input row of each kept detection
+    k_det = data.det_cat[rows] if class_aware else np.zeros(len(rows), dtype=np.int64)
+    score = data.det_score[rows]
+    box = data.det_box[rows]
+    area = box[:, 2] * box[:, 3]  # pycocotools' loadRes sets a box result's area to w * h
+    rank = m.det_rank
+    gk = data.gt_cat[m.gt_order] if class_aware else np.zeros(len(m.gt_order), dtype=np.int64)
+    npig = np.stack([np.bincount(gk[~ig], minlength=n_k) for ig in m.gt_ignore]) if n_k else (
+        np.zeros((n_a, 0), dtype=np.int64)
+    )
+    nd_all = np.zeros((n_k, n_m), dtype=np.int64)
+    if n_k == 0:
+        return precision, recall, scores, npig, nd_all
+
+    # pycocotools' order inside a class: score descending, then image order, then the order
+    # within the image (class, input row) — its stable mergesorts produce exactly this.
+    acc_order = np.lexsort((rows, data.det_cat[rows], data.det_img[rows], -score, k_det))
+    accpos = np.empty(len(rows), dtype=np.int64)
+    accpos[acc_order] = np.arange(len(rows))
+    ranges = np.asarray(area_ranges, dtype=float).reshape(-1, 2)
+    out_det = (area[None, :] < ranges[:, :1]) | (area[None, :] > ranges[:, 1:])  # (A, n)
+
+    # Match events (area range, IoU threshold, candidate) ordered by accumulation position.
+    perm = np.argsort(accpos[m.cand], kind="stable")
+    cand = m.cand[perm]
+    match = m.match[:, :, perm]
+    ev_a, ev_t, ev_c = np.nonzero(match >= 0)
+    ev_det = cand[ev_c]
+    ev_gt = match[ev_a, ev_t, ev_c]
+    ev_ig = m.gt_ignore[ev_a, ev_gt]
+    ev_out = out_det[ev_a, ev_det]
+
+    cnum = _first_count_reaching(npig, rec_thr)  # (A, K, R)
+    eps = np.spacing(1)
+    n_seg = n_a * n_t * n_k
+    for mi, max_det in enumerate(max_dets):
+        keep_det = rank < max_det
+        keep_acc = keep_det[acc_order]
+        pos_acc = np.cumsum(keep_acc) - 1
+        pos_det = np.empty(len(rows), dtype=np.int64)
+        pos_det[acc_order] = pos_acc
+        k_acc = k_det[acc_order][keep_acc]
+        nd = np.bincount(k_acc, minlength=n_k)
+        nd_all[:, mi] = nd
+        kstart = np.cumsum(nd) - nd
+        score_acc = score[acc_order][keep_acc]
+        outcum = np.zeros((n_a, len(k_acc) + 1), dtype=np.int64)
+        np.cumsum(out_det[:, acc_order][:, keep_acc], axis=1, out=outcum[:, 1:])
+
+        sel = keep_det[ev_det]
+        a_e, t_e, d_e, ig_e, out_e = ev_a[sel], ev_t[sel], ev_det[sel], ev_ig[sel], ev_out[sel]
+        k_e = k_det[d_e]
+        p_glob = pos_det[d_e]
+        p_in = p_glob - kstart[k_e]
+        seg_e = (a_e * n_t + t_e) * n_k + k_e
+        first = np.ones(len(seg_e), dtype=bool)
+        first[1:] = seg_e[1:] != seg_e[:-1]
+        tp_cum = _seg_cumsum(~ig_e, first)
+        mo_cum = _seg_cumsum(out_e, first)
+        mi_cum = _seg_cumsum(ig_e, first)
+        # Ignored so far = unmatched-out-of-range + matched-to-ignored truth.
+        out_in = outcum[a_e, p_glob + 1] - outcum[a_e, kstart[k_e]]
+        fp_cum = (p_in + 1) - tp_cum - (out_in - mo_cum + mi_cum)
+
+        tp = ~ig_e
+        tp_c = tp_cum[tp].astype(float)
+        fp_c = fp_cum[tp].astype(float)
+        pr = tp_c / (fp_c + tp_c + eps)  # same expression as pycocotools
+        sc = score[d_e[tp]]
+        n_tp = np.bincount(seg_e[tp], minlength=n_seg).reshape(n_a, n_t, n_k)
+        tp_end = np.cumsum(n_tp).reshape(n_a, n_t, n_k)
+        tp_start = tp_end - n_tp
+
+        c = cnum[:, None, :, :]  # (A, 1, K, R)
+        nd_s = nd[None, None, :, None]
+        valid = (c <= n_tp[..., None]) & (nd_s > 0)
+        idx = tp_start[..., None] + np.maximum(c - 1, 0)
+        starts = np.where(valid, idx, tp_end[..., None]).reshape(-1)
+        prx = np.append(pr, 0.0)
+        red = np.maximum.reduceat(prx, starts)
+        nxt = np.append(starts[1:], len(pr))
+        block = np.where(starts < nxt, red, 0.0).reshape(n_seg, n_r)
+        env = np.maximum.accumulate(block[:, ::-1], axis=1)[:, ::-1].reshape(n_a, n_t, n_k, n_r)
+        q = np.where(valid, env, 0.0)
+        scx = np.append(sc, 0.0)
+        top = np.where(nd > 0, score_acc[np.minimum(kstart, max(len(score_acc) - 1, 0))]
+                       if len(score_acc) else 0.0, 0.0)
+        ss = np.where(valid & (c >= 1), scx[np.minimum(idx, len(sc))], 0.0)
+        ss = np.where(valid & (c == 0), top[None, None, :, None], ss)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rc = np.where(nd[None, None, :] > 0, n_tp / npig[:, None, :], 0.0)
+
+        absent = (npig == 0)[:, None, :]  # (A, 1, K)
+        q = np.where(absent[..., None], -1.0, q)
+        ss = np.where(absent[..., None], -1.0, ss)
+        rc = np.where(absent, -1.0, rc)
+        precision[:, :, :, :, mi] = q.transpose(1, 3, 2, 0)
+        scores[:, :, :, :, mi] = ss.transpose(1, 3, 2, 0)
+        recall[:, :, :, mi] = rc.transpose(1, 2, 0)
+    return precision, recall, scores, npig, nd_all
+
+
+def _mean_valid(s: np.ndarray) -> float:
+    v = s[s > -1]
+    return -1.0 if len(v) == 0 else float(np.mean(v))
+
+
+def _summarize(precision, recall, iou_thr, area_names, max_dets) -> pd.Series:
+    def one(ap, iou=None, area="all", max_det=max_dets[-1]):
+        if area not in area_names or max_det not in max_dets:
+            return -1.0
+        a = area_names.index(area)
+        mi = max_dets.index(max_det)
+        s = precision if ap else recall
+        if iou is not None:
+            s = s[np.where(iou == iou_thr)[0]]
+        s = s[:, :, :, a, mi] if ap else s[:, :, a, mi]
+        return _mean_valid(s)
+
+    values = {
+        "AP": one(1),
+        "AP50": one(1, 0.5),
+        "AP75": one(1, 0.75),
+        "APs": one(1, area="small"),
+        "APm": one(1, area="medium"),
+        "APl": one(1, area="large"),
+    }
+    for md in max_dets:
+        values[f"AR{md}"] = one(0, max_det=md)
+    values.update(
+        {"ARs": one(0, area="small"), "ARm": one(0, area="medium"), "ARl": one(0, area="large")}
+    )
+    return pd.Series(values, dtype=float, name="value")
+
+
+def _per_class(precision, recall, iou_thr, area_names, labels, npig, data) -> pd.DataFrame:
+    rows = []
+    mi = precision.shape[-1] - 1
+    t50 = np.where(0.5 == iou_thr)[0]
+    t75 = np.where(0.75 == iou_thr)[0]
+
+    def mean_or_nan(s):
+        v = s[s > -1]
+        return float(np.mean(v)) if len(v) else np.nan
+
+    a_all = area_names.index("all") if "all" in area_names else 0
+    for k, label in enumerate(labels):
+        row = {"label": label, "AP": mean_or_nan(precision[:, :, k, a_all, mi])}
+        row["AP50"] = mean_or_nan(precision[t50][:, :, k, a_all, mi])
+        row["AP75"] = mean_or_nan(precision[t75][:, :, k, a_all, mi])
+        for name, short in (("small", "APs"), ("medium", "APm"), ("large", "APl")):
+            row[short] = (
+                mean_or_nan(precision[:, :, k, area_names.index(name), mi])
+                if name in area_names
+                else np.nan
+            )
+        row["AR100"] = mean_or_nan(recall[:, k, a_all, mi])
+        row["n_truth"] = int(npig[a_all, k]) if npig.size else 0
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=["label", "AP", "AP50", "AP75", "APs", "APm", "APl",
+                                      "AR100", "n_truth"])
+    if len(labels) == len(data.labels):
+        out["n_pred"] = np.bincount(data.det_cat, minlength=len(labels))[: len(labels)]
+    else:
+        out["n_pred"] = len(data.det_cat)
+    return out.set_index("label")
