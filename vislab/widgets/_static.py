@@ -90,7 +90,7 @@ class ImageGrid:
         axes=None,
         cell_inches: tuple[float, float] = (2.5, 2.2),
         dpi: float = 72,
-        max_labels: int = 8,
+        max_labels: int = 6,
     ):
         from matplotlib.collections import LineCollection
 

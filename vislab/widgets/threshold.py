@@ -138,6 +138,7 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
             else LabelOutcomes(self._ok, truth)
         )
         self._source = ImageSource(images)
+        self._status = self._status_message()  # threshold-free: computed once
         lo, hi = _sweeps.score_range(self._ok)
         self._redraw = Debouncer(self._draw_figures)
         self._build_controls(lo, hi)
@@ -354,7 +355,7 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         frame.index.name = "label"
         self._metrics = frame
         self._table.value = self._table_html(frame)
-        self._message.value = self._status_message()
+        self._message.value = self._status
         self._request_redraw()
 
     def _status_message(self) -> str:
