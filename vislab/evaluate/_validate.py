@@ -40,7 +40,9 @@ class UnknownLabelWarning(UserWarning):
     """Predictions use labels that never occur in the truth (they can only be false positives)."""
 
 
-def prediction_rows(pred: pd.DataFrame, columns: Sequence[str], *, name: str = "pred"):
+def prediction_rows(
+    pred: pd.DataFrame, columns: Sequence[str], *, name: str = "pred", key: str | None = None
+):
     """Split a result frame into usable rows and the identifiers of failed images.
 
     Rows with an ``error_code`` are failed images: they carry no predictions, so a failed
@@ -54,14 +56,15 @@ def prediction_rows(pred: pd.DataFrame, columns: Sequence[str], *, name: str = "
         Identifiers of failed images (each once, in order of appearance).
     """
     require_columns(pred, columns, name=name)
+    key = key or columns[0]
     if "error_code" in pred.columns:
         bad = pred["error_code"].notna().to_numpy()
         if bad.any():
-            failed = list(dict.fromkeys(pred.loc[bad, "image"].tolist()))
+            failed = list(dict.fromkeys(pred.loc[bad, key].tolist()))
             ok = pred.loc[~bad]
             # An image may have failed in one row and succeeded in another (e.g. retried);
             # only images with no successful row are reported as failed.
-            seen = set(ok["image"].tolist())
+            seen = set(ok[key].tolist())
             return ok, [f for f in failed if f not in seen]
     return pred, []
 

@@ -226,8 +226,11 @@ def coco_eval(
 
     Notes
     -----
-    One deliberate difference: pycocotools treats a detection matched to a truth box whose
-    ``id`` is 0 as unmatched (it tests the id for truth); vislab counts it as a true positive.
+    Two deliberate differences, both outside pycocotools' default use: pycocotools treats a
+    detection matched to a truth box whose ``id`` is 0 as unmatched (it tests the id for
+    truth), vislab counts it as a true positive; and with custom ``max_dets`` pycocotools
+    computes its first number (AP) at maxDets=100 whatever the parameters (-1 when 100 is not
+    among them), vislab at the largest ``max_dets``.
 
     Examples
     --------

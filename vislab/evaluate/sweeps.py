@@ -400,7 +400,8 @@ def _detection_sweep(pred, truth, *, iou, by_class, class_aware, max_dets) -> Sw
                       unknown_labels=data.unknown_labels)
 
     gt_det = res["gt_det"]
-    gt_score = np.where(gt_det >= 0, data.det_score[np.maximum(gt_det, 0)], -np.inf)
+    gt_score = np.full(len(gt_det), -np.inf)
+    gt_score[gt_det >= 0] = data.det_score[gt_det[gt_det >= 0]]
     det_img = data.pred["image"].to_numpy()
     gt_img = data.truth["image"].to_numpy()
 

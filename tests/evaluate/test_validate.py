@@ -1,0 +1,98 @@
+"""Bad input gets typed errors that name the column (or a warning where numbers stay valid)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vislab.errors import InvalidFrame, VislabError
+from vislab.evaluate import (
+    ScoreScaleWarning,
+    UnknownLabelWarning,
+    coco_eval,
+    match_detections,
+    threshold_sweep,
+)
+
+
+def pred(**overrides):
+    df = pd.DataFrame({"image": ["a", "a"], "label": ["cat", "cat"], "score": [0.9, 0.4],
+                       "x": [0.0, 20.0], "y": [0.0, 20.0], "w": [10.0, 10.0], "h": [10.0, 10.0]})
+    for k, v in overrides.items():
+        df[k] = v
+    return df
+
+
+def truth(**overrides):
+    df = pd.DataFrame({"image": ["a", "a"], "label": ["cat", "cat"], "x": [0.0, 20.0],
+                       "y": [0.0, 20.0], "w": [10.0, 10.0], "h": [10.0, 10.0], "id": [1, 2]})
+    for k, v in overrides.items():
+        df[k] = v
+    return df
+
+
+@pytest.mark.parametrize("fn", [coco_eval, match_detections, threshold_sweep])
+def test_missing_column_is_named(fn):
+    with pytest.raises(InvalidFrame) as err:
+        fn(pred().drop(columns="score"), truth())
+    assert err.value.column == "score"
+    with pytest.raises(InvalidFrame) as err:
+        fn(pred(), truth().drop(columns="h"))
+    assert err.value.column == "h"
+    assert isinstance(err.value, VislabError)
+
+
+@pytest.mark.parametrize("col", ["w", "h"])
+def test_negative_sizes_are_refused(col):
+    with pytest.raises(InvalidFrame, match="negative") as err:
+        coco_eval(pred(**{col: [10.0, -1.0]}), truth())
+    assert err.value.column == col
+    with pytest.raises(InvalidFrame, match="negative") as err:
+        coco_eval(pred(), truth(**{col: [-3.0, 1.0]}))
+    assert err.value.column == col
+
+
+@pytest.mark.parametrize("col", ["x", "y", "w", "h"])
+def test_nan_boxes_are_refused(col):
+    with pytest.raises(InvalidFrame, match="NaN") as err:
+        match_detections(pred(**{col: [np.nan, 1.0]}), truth())
+    assert err.value.column == col
+
+
+def test_nan_and_text_scores_are_refused():
+    with pytest.raises(InvalidFrame, match="error_code") as err:
+        coco_eval(pred(score=[np.nan, 0.5]), truth())
+    assert err.value.column == "score"
+    with pytest.raises(InvalidFrame, match="non-numeric") as err:
+        coco_eval(pred(score=["high", 0.5]), truth())
+    assert err.value.column == "score"
+
+
+def test_scores_outside_unit_interval_warn_but_work():
+    with pytest.warns(ScoreScaleWarning, match="percentage"):
+        r = coco_eval(pred(score=[90.0, 40.0]), truth())
+    assert r.stats["AP"] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_unknown_labels_are_reported_not_fatal():
+    with pytest.warns(UnknownLabelWarning, match="'kat'"):
+        m = match_detections(pred(label=["cat", "kat"]), truth())
+    assert m.attrs["unknown_labels"] == ["kat"]
+
+
+def test_duplicate_truth_ids_are_refused():
+    with pytest.raises(InvalidFrame, match="duplicate") as err:
+        coco_eval(pred(), truth(id=[5, 5]))
+    assert err.value.column == "id"
+
+
+def test_negative_area_is_refused():
+    with pytest.raises(InvalidFrame) as err:
+        coco_eval(pred(), truth(area=[-1.0, 100.0]))
+    assert err.value.column == "area"
+
+
+def test_not_a_frame():
+    with pytest.raises(InvalidFrame, match="DataFrame"):
+        coco_eval([{"image": "a"}], truth())
