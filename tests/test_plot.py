@@ -1,0 +1,118 @@
+"""Displays in scikit-learn's style: build, plot(ax=) returns self, fitted artists end in _."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from vislab.datasets import sample_detections  # noqa: E402
+from vislab.evaluate import (  # noqa: E402
+    coco_eval,
+    match_detections,
+    retrieval_sweep,
+    threshold_sweep,
+)
+from vislab.frames import labels_frame, matches_frame  # noqa: E402
+from vislab.plot import (  # noqa: E402
+    MATCH_COLORS,
+    ConfusionMatrixDisplay,
+    CutoffDisplay,
+    PrecisionRecallDisplay,
+    ThresholdDisplay,
+    draw_boxes,
+)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return sample_detections(8, seed=3)
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def test_draw_boxes_colours_outcomes_on_a_real_image(sample):
+    m = match_detections(sample.pred, sample.truth)
+    image = next(iter(sample.images))
+    rows = m[m["image"] == image]
+    fig, ax = plt.subplots()
+    patches = draw_boxes(ax, sample.images[image], rows, legend=True, title=image)
+    assert len(patches) == len(rows)
+    for patch, outcome in zip(patches, rows["match"], strict=True):
+        assert patch.get_edgecolor()[:3] == pytest.approx(
+            matplotlib.colors.to_rgb(MATCH_COLORS[outcome][0]))
+    assert ax.get_images()[0].get_array().shape == sample.images[image].shape
+    fig.canvas.draw()
+
+
+def test_draw_boxes_by_label_without_image():
+    boxes = pd.DataFrame({"x": [0, 50], "y": [0, 10], "w": [20, 20], "h": [20, 30],
+                          "label": ["cat", "dog"], "score": [0.9, 0.4]})
+    fig, ax = plt.subplots()
+    patches = draw_boxes(ax, None, boxes, color_by="label", legend=True)
+    assert patches[0].get_edgecolor() != patches[1].get_edgecolor()
+    assert ax.get_ylim()[0] > ax.get_ylim()[1]  # image convention: y grows downwards
+    with pytest.raises(ValueError, match="match"):
+        draw_boxes(ax, None, boxes, color_by="match")
+
+
+def test_confusion_matrix_display():
+    truth = {"a": "cat", "b": "dog", "c": "dog", "d": "fox"}
+    pred = labels_frame([{"image": i, "rank": 1, "label": lab, "score": 0.9}
+                         for i, lab in zip("abc", ["cat", "cat", "dog"], strict=True)])
+    fig, ax = plt.subplots()
+    disp = ConfusionMatrixDisplay.from_predictions(truth, pred, ax=ax)
+    assert disp.ax_ is ax and disp.figure_ is fig
+    assert disp.im_.get_array().shape == (3, 4)  # + "(no prediction)" column
+    assert disp.text_[2, 3].get_text() == "1"
+    again = disp.plot(ax=ax, colorbar=False, include_values=False)
+    assert again is disp and disp.text_ is None
+
+
+def test_precision_recall_display_from_sweep_and_coco(sample):
+    sweep = threshold_sweep(sample.pred, sample.truth)
+    fig, ax = plt.subplots()
+    disp = PrecisionRecallDisplay.from_sweep(sweep, threshold=0.5, ax=ax, name="sample")
+    assert disp.ax_ is ax
+    r = sweep.at(0.5)
+    assert disp.point_.get_xydata().tolist() == [[r["recall"], r["precision"]]]
+    np.testing.assert_array_equal(disp.line_.get_xdata(), sweep.overall["recall"])
+    coco = coco_eval(sample.pred, sample.truth)
+    d2 = PrecisionRecallDisplay.from_coco(coco, iou=0.5, ax=ax)
+    assert d2.average_precision == pytest.approx(coco.stats["AP50"])
+    label = sweep.labels[0]
+    d3 = PrecisionRecallDisplay.from_sweep(sweep, label=label)
+    assert label in d3.line_.get_label()
+    fig.canvas.draw()
+
+
+def test_threshold_display(sample):
+    sweep = threshold_sweep(sample.pred, sample.truth)
+    disp = ThresholdDisplay.from_sweep(sweep, rule="f1")
+    assert set(disp.lines_) == {"precision", "recall", "f1"}
+    assert disp.vline_.get_xdata()[0] == pytest.approx(disp.threshold)
+    assert "F=" in disp.text_.get_text()
+    fig, ax = plt.subplots()
+    assert disp.plot(ax=ax) is disp and disp.ax_ is ax
+
+
+def test_cutoff_display():
+    matches = matches_frame([
+        {"query": "q", "rank": r, "cont_sign": str(r), "brief": "", "score": s, "tags": []}
+        for r, s in enumerate([0.95, 0.9, 0.7, 0.5, 0.2], start=1)])
+    relevant = pd.DataFrame({"query": ["q", "q", "q"], "cont_sign": ["1", "3", "9"]})
+    sweep = retrieval_sweep(matches, relevant)
+    disp = CutoffDisplay.from_sweep(sweep, rule="f1")
+    assert disp.cutoff == pytest.approx(0.7)
+    assert disp.count_line_.get_ydata().max() == 5
+    assert disp.ax_count_ is not disp.ax_
+    disp.figure_.canvas.draw()
