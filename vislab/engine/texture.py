@@ -23,6 +23,8 @@ unrelated textures land near 0 (plain cosine of non-negative histograms rarely d
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from PIL import Image
 
@@ -96,15 +98,15 @@ def _lbp_histograms(grey: np.ndarray) -> np.ndarray:
     return np.concatenate([np.sqrt(h / h.sum()) for h in hists])
 
 
-def _gabor_energies(grey: np.ndarray) -> np.ndarray:
-    g = grey - grey.mean()
-    power = np.abs(np.fft.fft2(g)) ** 2
-    fy = np.fft.fftfreq(grey.shape[0])[:, None]
-    fx = np.fft.fftfreq(grey.shape[1])[None, :]
+@functools.lru_cache(maxsize=1)
+def _gabor_bank() -> np.ndarray:
+    """The log-Gabor filter bank in the frequency domain, (filters, WORK * WORK), built once."""
+    fy = np.fft.fftfreq(_WORK)[:, None]
+    fx = np.fft.fftfreq(_WORK)[None, :]
     radius = np.hypot(fy, fx)
     radius[0, 0] = 1.0  # the DC term is zero after centring; avoid log(0)
     theta = np.arctan2(fy, fx)
-    energies = []
+    bank = []
     # Centre frequencies 1/4, 1/8, 1/16, 1/32 cycles/px (pattern pitch 4..32 px), one octave
     # apart; bandwidth sigma_f/f0 = 0.55 (about 2 octaves) so the bands overlap smoothly.
     for s in range(_GABOR_SCALES):
@@ -116,8 +118,14 @@ def _gabor_energies(grey: np.ndarray) -> np.ndarray:
             # Orientation is folded onto 0..pi: a stripe and its mirror are one direction.
             d = np.angle(np.exp(2j * (theta - angle))) / 2
             angular = np.exp(-(d**2) / (2 * (np.pi / _GABOR_ORIENTS / 1.2) ** 2))
-            energies.append(float((power * radial * angular).sum()))
-    e = np.asarray(energies)
+            bank.append((radial * angular).ravel())
+    return np.asarray(bank, dtype=np.float32)
+
+
+def _gabor_energies(grey: np.ndarray) -> np.ndarray:
+    g = grey - grey.mean()
+    power = (np.abs(np.fft.fft2(g)) ** 2).astype(np.float32).ravel()
+    e = (_gabor_bank() @ power).astype(np.float64)
     total = e.sum()
     return np.sqrt(e / total) if total > 0 else np.zeros_like(e)
 
