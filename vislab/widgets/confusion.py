@@ -304,36 +304,24 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
         else:
             top, bottom = fig, None
         ax = top.subplots()
-        data = self.normalized.reindex(index=cm.index, columns=cm.columns).to_numpy(dtype=float)
-        ax.imshow(np.nan_to_num(data), cmap="Blues", vmin=0, vmax=1)
-        for i, t in enumerate(cm.index):
-            for j, p in enumerate(cm.columns):
-                v = cm.loc[t, p]
-                text = f"{v:.2f}" if self.normalize else str(int(v))
-                ax.text(
-                    j,
-                    i,
-                    text,
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color="white" if data[i, j] > 0.55 else "black",
-                )
-        ax.set_xticks(
-            range(len(cm.columns)),
-            [str(c)[:12] for c in cm.columns],
-            rotation=40,
-            ha="right",
-            fontsize=8,
+        from matplotlib.patches import Rectangle
+
+        from vislab.plot import ConfusionMatrixDisplay
+
+        disp = ConfusionMatrixDisplay(cm).plot(
+            ax=ax,
+            colorbar=False,
+            values_format=".2f" if self.normalize else "d",
+            xticks_rotation=40,
         )
-        ax.set_yticks(range(len(cm.index)), [str(c)[:14] for c in cm.index], fontsize=8)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
+        for text in disp.ax_.get_xticklabels() + disp.ax_.get_yticklabels():
+            text.set_fontsize(8)
+        if disp.text_ is not None:
+            for text in disp.text_.ravel():
+                text.set_fontsize(8)
         if self.selected_cell is not None and self.selected_cell[1] in list(cm.columns):
             i = list(cm.index).index(self.selected_cell[0])
             j = list(cm.columns).index(self.selected_cell[1])
-            from matplotlib.patches import Rectangle
-
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="#d62728", lw=2.5))
         ax.set_title(self.summary(), fontsize=9)
         if bottom is not None:

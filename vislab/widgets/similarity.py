@@ -449,20 +449,20 @@ class _CutoffFigure:
         ax_h.set_title("score histogram", fontsize=9)
         self.lines = [ax_h.axvline(0, color="k", ls="--", lw=1.2)]
         if view.sweep is not None:
-            curve = _sweeps.curve(view.sweep)
-            t = curve["threshold"]
-            ax_c.plot(t, curve["precision"], label="precision", color="#1f77b4")
-            ax_c.plot(t, curve["recall"], label="recall", color="#ff7f0e")
-            ax_c.plot(t, curve["f1"], label="F1", color="#2ca02c")
-            ax_c.set_ylim(0, 1.02)
-            ax_c.set_title("P / R / F1 vs cutoff", fontsize=9)
-            ax_c.legend(fontsize=8, loc="lower left")
-        else:
-            s = np.sort(scores)[::-1]
-            n_q = max(1, len(view._queries))
-            ax_c.plot(s, np.arange(1, len(s) + 1) / n_q, color=NEUTRAL_COLOR)
-            ax_c.set_ylabel("hits kept per query")
-            ax_c.set_title("hits kept vs cutoff", fontsize=9)
+            from vislab.plot import CutoffDisplay
+
+            frame = view.sweep.overall
+            if len(frame) > 2000:  # thinned for drawing; the numbers come from the sweep
+                frame = frame.iloc[np.unique(np.linspace(0, len(frame) - 1, 2000).astype(int))]
+            disp = CutoffDisplay(frame, cutoff=view.cutoff).plot(ax=ax_c)
+            ax_c.set_title("P / R / F1 and hits returned vs cutoff", fontsize=9)
+            self.lines.append(disp.vline_)
+            return
+        s = np.sort(scores)[::-1]
+        n_q = max(1, len(view._queries))
+        ax_c.plot(s, np.arange(1, len(s) + 1) / n_q, color=NEUTRAL_COLOR)
+        ax_c.set_ylabel("hits kept per query")
+        ax_c.set_title("hits kept vs cutoff", fontsize=9)
         ax_c.set_xlabel("cutoff")
         ax_c.grid(alpha=0.3)
         self.lines.append(ax_c.axvline(0, color="k", ls="--", lw=1.2))

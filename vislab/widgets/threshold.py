@@ -569,54 +569,72 @@ def _fmt(v) -> str:
 
 
 class _CurveFigure:
-    """PR curve and P/R/F1-vs-threshold, drawn once; the operating point moves on update."""
+    """The sweep drawn by :class:`vislab.plot.PrecisionRecallDisplay` and
+    :class:`vislab.plot.ThresholdDisplay` once; moving the threshold only moves their operating
+    point artists (``point_``, ``vline_``, ``text_``)."""
 
     def __init__(self, sweep, *, axes=None):
         if axes is None:
             self.figure = new_figure((10, 3.3), dpi=90)
             ax_pr, ax_t = self.figure.subplots(1, 2)
-            self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.9, wspace=0.25)
+            self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.86, wspace=0.22)
         else:
             ax_pr, ax_t = axes
             self.figure = ax_pr.figure
         self.sweep = sweep
         self.ax_pr, self.ax_t = ax_pr, ax_t
-        (self.pr_line,) = ax_pr.plot([], [], color="#1f77b4", lw=1.5, drawstyle="steps-post")
-        (self.pr_point,) = ax_pr.plot([], [], "o", color="#d62728", ms=8, zorder=5)
-        ax_pr.set_xlim(0, 1.02)
-        ax_pr.set_ylim(0, 1.02)
-        ax_pr.set_xlabel("recall")
-        ax_pr.set_ylabel("precision")
-        ax_pr.grid(alpha=0.3)
-        (self.p_line,) = ax_t.plot([], [], label="precision", color="#1f77b4", lw=1.4)
-        (self.r_line,) = ax_t.plot([], [], label="recall", color="#ff7f0e", lw=1.4)
-        (self.f_line,) = ax_t.plot([], [], label="F1", color="#2ca02c", lw=1.4)
-        self.vline = ax_t.axvline(0, color="#d62728", lw=1.2, ls="--")
-        ax_t.set_ylim(0, 1.02)
-        ax_t.set_xlabel("score threshold")
-        ax_t.legend(loc="lower left", fontsize=8)
-        ax_t.grid(alpha=0.3)
         self._label = object()
+
+    def _plot(self, label, threshold, point) -> None:
+        from vislab.plot import PrecisionRecallDisplay, ThresholdDisplay
+
+        self.ax_pr.cla()
+        self.ax_t.cla()
+        # Thinned to <= 2000 points: a million-row sweep draws as fast as a small one.
+        curve = _sweeps.curve(self.sweep, label=label)
+        name = "all classes" if label is None else str(label)
+        self.pr = PrecisionRecallDisplay(
+            curve["precision"],
+            curve["recall"],
+            thresholds=curve["threshold"],
+            name=name,
+            operating_point=(_num(point["recall"]), _num(point["precision"]), threshold),
+        ).plot(ax=self.ax_pr)
+        self.td = ThresholdDisplay(curve, threshold=threshold, name=label).plot(ax=self.ax_t)
+        if self.td.vline_ is None:
+            self.td.vline_ = self.ax_t.axvline(threshold, color="#d62728", ls="--", lw=1.2)
+        if self.td.text_ is None:
+            self.td.text_ = self.ax_t.text(
+                threshold,
+                1.02,
+                "",
+                color="#d62728",
+                fontsize=8,
+                va="bottom",
+                transform=self.ax_t.get_xaxis_transform(),
+            )
+        if len(curve):
+            lo, hi = float(curve["threshold"].min()), float(curve["threshold"].max())
+            pad = (hi - lo) * 0.02 or 0.01
+            self.ax_t.set_xlim(lo - pad, hi + pad)
+        self._label = label
 
     def update(self, label, threshold, point) -> None:
         if label != self._label:
-            curve = _sweeps.curve(self.sweep, label=label)
-            self.pr_line.set_data(curve["recall"], curve["precision"])
-            t = curve["threshold"].to_numpy(dtype=float)
-            self.p_line.set_data(t, curve["precision"])
-            self.r_line.set_data(t, curve["recall"])
-            self.f_line.set_data(t, curve["f1"])
-            if len(t):
-                lo, hi = float(np.nanmin(t)), float(np.nanmax(t))
-                pad = (hi - lo) * 0.02 or 0.01
-                self.ax_t.set_xlim(lo - pad, hi + pad)
-            title = "all classes" if label is None else str(label)
-            self.ax_pr.set_title(f"precision–recall ({title})", fontsize=9)
-            self.ax_t.set_title("P / R / F1 vs threshold", fontsize=9)
-            self._label = label
-        p, r = point["precision"], point["recall"]
-        self.pr_point.set_data([r if pd.notna(r) else 0], [p if pd.notna(p) else 0])
-        self.vline.set_xdata([threshold, threshold])
+            self._plot(label, threshold, point)
+        p, r = _num(point["precision"]), _num(point["recall"])
+        self.pr.point_.set_data([r], [p])
+        self.pr.point_.set_label(f"threshold {threshold:.2f}: P={p:.2f}, R={r:.2f}")
+        self.ax_pr.legend(loc="lower left", fontsize=8)
+        self.td.vline_.set_xdata([threshold, threshold])
+        self.td.text_.set_x(threshold)
+        self.td.text_.set_text(
+            f" t={threshold:.2f}: P={p:.2f}, R={r:.2f}, F1={_num(point['f1']):.2f}"
+        )
+
+
+def _num(v) -> float:
+    return 0.0 if pd.isna(v) else float(v)
 
 
 def _frame_kind(pred, truth) -> str:
