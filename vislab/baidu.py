@@ -1,4 +1,4 @@
-"""Baidu clients: ``vislab.baidu.ImageClassify`` (and more as they land).
+"""Baidu clients: ``vislab.baidu.ImageClassify``, ``vislab.baidu.ImageSearch`` (and more as they land).
 
 Examples
 --------
@@ -8,5 +8,6 @@ ImageClassify(mode='local')
 """
 
 from vislab.services.baidu import ImageClassify
+from vislab.services.imagesearch import ImageSearch
 
-__all__ = ["ImageClassify"]
+__all__ = ["ImageClassify", "ImageSearch"]

@@ -226,6 +226,7 @@ def register(*eps: Endpoint) -> None:
 def _load_all() -> None:
     # Importing the declaration modules registers them; kept lazy so `import vislab` is cheap.
     from vislab.catalogue import baidu_classify  # noqa: F401
+    from vislab.catalogue import baidu_imagesearch  # noqa: F401
 
 
 def get(service: str, name: str) -> Endpoint:

@@ -72,6 +72,7 @@ def handler(service: str, name: str):
 
 def _load_handlers() -> None:
     from vislab.emulator import baidu_classify  # noqa: F401  (registers handlers)
+    from vislab.emulator import imagesearch  # noqa: F401
 
 
 class EmulatorApp:

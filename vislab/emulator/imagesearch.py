@@ -1,0 +1,151 @@
+"""Local answers for the Baidu image search endpoints (5 products x add/search/delete/update).
+
+Each product has one gallery store, ``<home>/galleries/<product>/default.sqlite``
+(:class:`vislab.engine.gallery.Gallery`), made by the first add.  What differs from the cloud,
+on purpose or by necessity:
+
+* deletion is immediate (the cloud keeps returning deleted images for up to ~4 h);
+* a search, update or delete on a product whose gallery was never created answers 216017
+  "not initialized", as the cloud does before a gallery is applied for; an emptied gallery
+  answers an empty result;
+* scores are the local engine's (see the table in :mod:`vislab.engine.gallery`); same-image
+  search returns only verified copies, so it may return fewer hits than ``rn``;
+* product add does not check that the picture shows a product (the cloud answers 216203
+  for clearly non-product pictures); blank pictures get 216203 on every product.
+"""
+
+from __future__ import annotations
+
+from vislab.catalogue.baidu_imagesearch import MAX_DELETE_BATCH, MAX_TAGS, PRODUCTS, SERVICE
+from vislab.emulator.app import WireError, handler
+from vislab.errors import InvalidParameter, VislabError
+
+
+def _store(app, product: str, *, create: bool):
+    """The product's gallery; ``None`` when it does not exist and ``create`` is False."""
+    key = ("imagesearch", product)
+    with app.state_lock:
+        store = app.state.get(key)
+        if store is None:
+            from vislab.engine.gallery import Gallery
+            from vislab.engine.paths import gallery_path
+
+            path = gallery_path(product, "default", home=app.home)
+            if not create and not path.exists():
+                return None
+            store = Gallery(product, "default", path=path)
+            app.state[key] = store
+        return store
+
+
+def _existing_store(app, product: str):
+    store = _store(app, product, create=False)
+    if store is None:
+        raise WireError(216017, f"not initialized: the local {product} gallery has no images "
+                                "yet (add some first)")  # fmt: skip
+    return store
+
+
+def _wire(exc: Exception) -> WireError:
+    """The wire error for an engine error (typed errors carry the spec code)."""
+    if isinstance(exc, InvalidParameter):
+        return WireError(216100, f"invalid param: {exc}")
+    code = getattr(exc, "code", None)
+    if isinstance(code, int):
+        return WireError(code, getattr(exc, "msg", None))
+    return WireError(216100, f"invalid param: {exc}")
+
+
+def _slots(product: str, params) -> list[int | None] | None:
+    """The two category slots from ``tags`` (or ``class_id1``/``class_id2`` for product)."""
+    if product == "product":
+        c1, c2 = params.get("class_id1"), params.get("class_id2")
+        return None if c1 is None and c2 is None else [c1, c2]
+    tags = params.get("tags")
+    if tags is None:
+        return None
+    if len(tags) > MAX_TAGS:
+        raise WireError(216100, f"invalid param: at most {MAX_TAGS} tags, got {len(tags)}")
+    return list(tags)
+
+
+def _add(product):
+    def add(app, ep, params, image):
+        store = _store(app, product, create=True)
+        try:
+            entry = store.add(image.pixels, brief=params["brief"], tags=_slots(product, params))
+        except VislabError as exc:
+            raise _wire(exc) from None
+        return {"cont_sign": entry.cont_sign}
+
+    return add
+
+
+def _search(product):
+    def search(app, ep, params, image):
+        store = _existing_store(app, product)
+        try:
+            result = store.search(image.pixels, tags=_slots(product, params),
+                                  tag_logic=params["tag_logic"], pn=params["pn"],
+                                  rn=params["rn"])  # fmt: skip
+        except VislabError as exc:
+            raise _wire(exc) from None
+        hits = [{"cont_sign": h.cont_sign, "score": round(h.score, 6), "brief": h.brief}
+                for h in result.hits]  # fmt: skip
+        return {"result_num": len(hits), "result": hits, "has_more": result.has_more}
+
+    return search
+
+
+def _delete(product):
+    def delete(app, ep, params, image):
+        store = _existing_store(app, product)
+        try:
+            if image is not None:  # image (or url) beats cont_sign
+                store.delete(image=image.pixels)
+            else:
+                text = params.get("cont_sign")
+                if not text:
+                    raise WireError(216101, "not enough param: image, url or cont_sign")
+                signs = [s for s in text.split(";") if s.strip()]
+                if len(signs) > MAX_DELETE_BATCH:
+                    raise WireError(216100, f"invalid param: at most {MAX_DELETE_BATCH} "
+                                            f"cont_sign per request, got {len(signs)}")  # fmt: skip
+                store.delete(signs)
+        except VislabError as exc:
+            raise _wire(exc) from None
+        return {}
+
+    return delete
+
+
+def _update(product):
+    def update(app, ep, params, image):
+        store = _existing_store(app, product)
+        try:
+            if image is not None:
+                target = {"image": image.pixels}
+            else:
+                sign = params.get("cont_sign")
+                if not sign:
+                    raise WireError(216101, "not enough param: image, url or cont_sign")
+                if ";" in sign:
+                    raise WireError(216100, "invalid param: update takes one cont_sign")
+                target = {"cont_sign": sign}
+            slots = _slots(product, params)
+            if product == "product" and slots is not None:
+                # A class id that is not sent keeps its value.
+                slots = [params.get("class_id1"), params.get("class_id2")]
+            store.update(**target, brief=params.get("brief"), tags=slots)
+        except VislabError as exc:
+            raise _wire(exc) from None
+        return {}
+
+    return update
+
+
+for _product in PRODUCTS:
+    handler(SERVICE, f"{_product}_add")(_add(_product))
+    handler(SERVICE, f"{_product}_search")(_search(_product))
+    handler(SERVICE, f"{_product}_delete")(_delete(_product))
+    handler(SERVICE, f"{_product}_update")(_update(_product))
