@@ -20,8 +20,11 @@ def test_read_real_coco_file():
     assert len(truth) == 839 and truth["iscrowd"].sum() == 9
     assert list(truth.columns[:6]) == ["image", "label", "x", "y", "w", "h"]
     assert truth["image"].str.startswith("COCO_val2014_").all()
-    assert len(truth.attrs["images"]) == 100 and len(truth.attrs["categories"]) == 80
-    assert truth.attrs["images"]["image_id"].is_monotonic_increasing
+    assert len(truth.attrs["images"]["image"]) == 100
+    assert len(truth.attrs["categories"]["label"]) == 80
+    assert pd.Series(truth.attrs["images"]["image_id"]).is_monotonic_increasing
+    both = pd.concat([truth, truth])  # attrs hold plain lists: frames still concatenate
+    assert len(both) == 2 * len(truth)
     assert "person" in set(truth["label"])
     # COCO's area is the mask area, not w*h
     assert not np.allclose(truth["area"], truth["w"] * truth["h"])

@@ -14,7 +14,7 @@ def test_reads_the_cartucho_set():
     pred = read_voc_txt(require("cartucho-map/input/detection-results"))
     assert len(truth) == 686 and len(pred) == 494
     assert "score" not in truth.columns and pred["score"].between(0, 1).all()
-    assert len(truth.attrs["images"]) == 85 and len(pred.attrs["images"]) == 85
+    assert len(truth.attrs["images"]["image"]) == len(pred.attrs["images"]["image"]) == 85
     # 2007_000332 has no detections: an empty file is an image with none
     assert "2007_000332" in set(pred.attrs["images"]["image"])
     assert "2007_000332" not in set(pred["image"])
@@ -28,7 +28,7 @@ def test_formats_spaces_difficult_and_errors(tmp_path):
     assert truth["label"].tolist() == ["potted plant", "bottle"]
     assert truth["difficult"].tolist() == [False, True]
     assert truth[["x", "y", "w", "h"]].iloc[0].tolist() == [10, 20, 20, 40]
-    assert truth.attrs["images"]["image"].tolist() == ["a.jpg", "b.jpg"]
+    assert truth.attrs["images"]["image"] == ["a.jpg", "b.jpg"]
     (tmp_path / "c.txt").write_text("cat ten 1 2 3\n")
     with pytest.raises(InvalidFrame, match="c.txt line 1"):
         read_voc_txt(tmp_path / "c.txt", scores=False)

@@ -9,8 +9,8 @@
 
 Images are identified by ``file_name`` (``image="file_name"``, the default) or by the numeric
 ``id`` (``image="id"``); classes by their category ``name``.  The id tables travel in
-``df.attrs["images"]`` and ``df.attrs["categories"]`` so that writing back restores the
-original ids, and :func:`vislab.evaluate.coco_eval` breaks score ties in image-id order exactly
+``df.attrs["images"]`` and ``df.attrs["categories"]`` (plain dicts of lists, so frames still
+concatenate and compare) so that writing back restores the original ids, and :func:`vislab.evaluate.coco_eval` breaks score ties in image-id order exactly
 as pycocotools does.
 """
 
@@ -84,8 +84,9 @@ def read_coco(source, *, image: str = "file_name") -> pd.DataFrame:
     -------
     DataFrame
         ``image, label, x, y, w, h, iscrowd, area, id, image_id, category_id`` in file order.
-        ``attrs["images"]``: ``image_id, image, width, height`` of every image, including
-        those without objects, in id order; ``attrs["categories"]``: ``category_id, label``.
+        ``attrs["images"]``: columns ``image_id, image, width, height`` (a dict of lists) of
+        every image, including those without objects, in id order;
+        ``attrs["categories"]``: ``category_id, label``.
 
     Examples
     --------
@@ -125,8 +126,8 @@ def read_coco(source, *, image: str = "file_name") -> pd.DataFrame:
             "category_id": cat_id,
         }
     )
-    df.attrs["images"] = images
-    df.attrs["categories"] = categories
+    df.attrs["images"] = _as_attr(images)
+    df.attrs["categories"] = _as_attr(categories)
     df.attrs["kind"] = "truth_boxes"
     return df
 
@@ -169,7 +170,8 @@ def read_coco_results(source, gt=None, *, image: str = "file_name") -> pd.DataFr
     images = categories = None
     if gt is not None:
         if isinstance(gt, pd.DataFrame):
-            images, categories = gt.attrs.get("images"), gt.attrs.get("categories")
+            images = _as_table(gt.attrs.get("images"))
+            categories = _as_table(gt.attrs.get("categories"))
             if images is None or categories is None:
                 raise InvalidFrame("gt frame lacks attrs['images'] / attrs['categories']; "
                                    "read it with read_coco()")
@@ -199,15 +201,26 @@ def read_coco_results(source, gt=None, *, image: str = "file_name") -> pd.DataFr
     df.attrs["kind"] = "boxes"
     df.attrs["service"] = "coco_results"
     if images is not None:
-        df.attrs["images"] = images
-        df.attrs["categories"] = categories
+        df.attrs["images"] = _as_attr(images)
+        df.attrs["categories"] = _as_attr(categories)
     return df
+
+
+def _as_attr(table: pd.DataFrame) -> dict:
+    # DataFrames inside attrs break pd.concat (it compares attrs with ==); lists do not.
+    return {c: [_to_python(v) for v in table[c].tolist()] for c in table.columns}
+
+
+def _as_table(value) -> pd.DataFrame | None:
+    if value is None:
+        return None
+    return value if isinstance(value, pd.DataFrame) else pd.DataFrame(dict(value))
 
 
 def _id_tables(df: pd.DataFrame, images=None, categories=None):
     """Image and category id tables for writing: from attrs, id columns, or numbered 1..n."""
-    img_tab = images if images is not None else df.attrs.get("images")
-    cat_tab = categories if categories is not None else df.attrs.get("categories")
+    img_tab = _as_table(images if images is not None else df.attrs.get("images"))
+    cat_tab = _as_table(categories if categories is not None else df.attrs.get("categories"))
     if img_tab is not None and "image_id" not in img_tab:
         # A list of images without ids (e.g. from read_voc_txt): number it, keep its order.
         listed = list(img_tab["image"])
@@ -351,9 +364,10 @@ def write_coco_results(pred: pd.DataFrame, path=None, *, gt=None) -> list:
         cats = pd.DataFrame({"category_id": [c["id"] for c in gt["categories"]],
                              "label": [c.get("name", c["id"]) for c in gt["categories"]]})
     elif isinstance(gt, pd.DataFrame):
-        images, cats = gt.attrs.get("images"), gt.attrs.get("categories")
+        images, cats = _as_table(gt.attrs.get("images")), _as_table(gt.attrs.get("categories"))
     else:
-        images, cats = pred.attrs.get("images"), pred.attrs.get("categories")
+        images = _as_table(pred.attrs.get("images"))
+        cats = _as_table(pred.attrs.get("categories"))
     img_ids = pred["image"].to_numpy()
     cat_ids = pred["label"].to_numpy()
     if images is not None:

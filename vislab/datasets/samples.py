@@ -209,5 +209,5 @@ def sample_detections(
     pred["error_msg"] = pred["error_msg"].astype(object).where(pred["error_msg"].notna(), None)
     pred.attrs["kind"] = "boxes"
     pred.attrs["service"] = "vislab.sample_detections"
-    truth.attrs["images"] = pd.DataFrame({"image": list(images)})
+    truth.attrs["images"] = {"image": list(images)}
     return SampleDetections(images=images, truth=truth, pred=pred)

@@ -59,8 +59,8 @@ def read_voc_txt(source, *, scores: bool | None = None, image_ext: str = "") -> 
     DataFrame
         Truth: ``image, label, x, y, w, h, difficult``.  Detections: ``image, label, score, x,
         y, w, h, error_code, error_msg``.  Boxes are ``x = left, y = top, w = right - left,
-        h = bottom - top``.  ``attrs["images"]`` lists every file's image, including empty
-        ones, in order.
+        h = bottom - top``.  ``attrs["images"]`` (``{"image": [...]}``) lists every file's
+        image, including empty ones, in order.
 
     Raises
     ------
@@ -117,5 +117,5 @@ def read_voc_txt(source, *, scores: bool | None = None, image_ext: str = "") -> 
     else:
         df["difficult"] = np.array(difficult, dtype=bool)
         df.attrs["kind"] = "truth_boxes"
-    df.attrs["images"] = pd.DataFrame({"image": [f.stem + image_ext for f in files]})
+    df.attrs["images"] = {"image": [f.stem + image_ext for f in files]}
     return df

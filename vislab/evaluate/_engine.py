@@ -42,24 +42,44 @@ def box_iou_pairs(det: np.ndarray, gt: np.ndarray, crowd: np.ndarray | None = No
     For a crowd truth region the union is the detection's own area (COCO's rule: a detection
     inside a crowd region is fully covered by it).
     """
-    dx, dy, dw, dh = det[:, 0], det[:, 1], det[:, 2], det[:, 3]
-    gx, gy, gw, gh = gt[:, 0], gt[:, 1], gt[:, 2], gt[:, 3]
-    w = np.minimum(dw + dx, gw + gx) - np.maximum(dx, gx)
-    h = np.minimum(dh + dy, gh + gy) - np.maximum(dy, gy)
-    da = dw * dh
-    ga = gw * gh
+    n = len(det)
+    return iou_by_index(det.T, gt.T, np.arange(n), np.arange(n),
+                        None if crowd is None else np.asarray(crowd, dtype=bool))
+
+
+def iou_by_index(dcols, gcols, di: np.ndarray, gi: np.ndarray, crowd: np.ndarray | None):
+    """IoU of detection ``di[j]`` with truth ``gi[j]``; boxes given as four xywh columns.
+
+    The arithmetic repeats pycocotools' C code operation for operation (so values are
+    bit-identical).  Pairs that do not overlap horizontally are dropped before the rest is
+    computed, which skips most of the work on real data.
+    """
+    dx, dy, dw, dh = dcols
+    gx, gy, gw, gh = gcols
+    out = np.zeros(len(di), dtype=float)
+    x0, x1 = dx[di], gx[gi]
+    w = np.minimum(dw[di] + x0, gw[gi] + x1) - np.maximum(x0, x1)
+    sel = np.flatnonzero(w > 0)
+    di, gi, w = di[sel], gi[sel], w[sel]
+    y0, y1 = dy[di], gy[gi]
+    ddh, ggh = dh[di], gh[gi]
+    h = np.minimum(ddh + y0, ggh + y1) - np.maximum(y0, y1)
+    ok = h > 0
+    sel, di, gi, w, h, ddh, ggh = sel[ok], di[ok], gi[ok], w[ok], h[ok], ddh[ok], ggh[ok]
+    da = dw[di] * ddh
+    ga = gw[gi] * ggh
     inter = w * h
-    overlap = (w > 0) & (h > 0)
     union = da + ga - inter
     if crowd is not None:
-        union = np.where(crowd, da, union)
-    out = np.zeros(len(det), dtype=float)
-    np.divide(inter, union, out=out, where=overlap)
+        union = np.where(crowd[gi], da, union)
+    out[sel] = inter / union
     return out
 
 
 def rank_within_groups(group: np.ndarray, *keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sort rows by ``group`` then ``keys`` (first key most significant); rank inside each group.
+
+    Ties keep input order (the sort is stable).
 
     Returns
     -------
@@ -69,12 +89,39 @@ def rank_within_groups(group: np.ndarray, *keys: np.ndarray) -> tuple[np.ndarray
         ``rank[i]`` is the 0-based position of row ``order[i]`` inside its group.
     """
     n = len(group)
-    order = np.lexsort(tuple(reversed(keys)) + (group,)) if n else np.zeros(0, dtype=np.intp)
+    order = stable_order(group, *keys) if n else np.zeros(0, dtype=np.intp)
     g = group[order]
     first = np.ones(n, dtype=bool)
     first[1:] = g[1:] != g[:-1]
     start = np.maximum.accumulate(np.where(first, np.arange(n), 0)) if n else np.zeros(0, int)
     return order, np.arange(n) - start
+
+
+def stable_order(*keys: np.ndarray) -> np.ndarray:
+    """Indices sorting by ``keys`` (first most significant), ties in input order.
+
+    Non-negative integer keys are packed into one int64 and sorted once (much faster than
+    ``np.lexsort``'s one pass per key); keys that do not fit fall back to ``np.lexsort``.
+    """
+    n = len(keys[0])
+    sizes = []
+    for k in keys:
+        if not np.issubdtype(k.dtype, np.integer) or (n and k.min() < 0):
+            return np.lexsort(tuple(reversed(keys)) + (np.arange(n),))
+        sizes.append(int(k.max()) + 1 if n else 1)
+    if np.prod([float(v) for v in sizes]) >= 2.0**62:
+        return np.lexsort(tuple(reversed(keys)) + (np.arange(n),))
+    packed = np.zeros(n, dtype=np.int64)
+    for k, size in zip(keys, sizes, strict=True):
+        packed *= size
+        packed += k
+    return np.argsort(packed, kind="stable")
+
+
+def descending_rank(values: np.ndarray) -> np.ndarray:
+    """Dense integer rank of each value, 0 for the largest (equal values share a rank)."""
+    uniq, inv = np.unique(values, return_inverse=True)
+    return (len(uniq) - 1 - inv).astype(np.int64)
 
 
 @dataclass
@@ -87,6 +134,8 @@ class MatchArrays:
         Input row of each kept detection; kept detections are sorted by group, then score.
     det_rank : ndarray
         Rank of each kept detection inside its group (0 = highest score).
+    det_srank : ndarray
+        Dense rank of each kept detection's score among all scores (0 = highest).
     dropped : ndarray
         Input rows of detections beyond ``max_det`` in their group (not evaluated).
     gt_order : ndarray
@@ -104,6 +153,7 @@ class MatchArrays:
 
     det_order: np.ndarray
     det_rank: np.ndarray
+    det_srank: np.ndarray
     dropped: np.ndarray
     gt_order: np.ndarray
     cand: np.ndarray
@@ -148,7 +198,8 @@ def greedy_match(
     nd_in = len(det_group)
 
     # Detections: group, then score descending, then tiebreak, then input order (stable).
-    order, rank = rank_within_groups(det_group, -det_score, det_tiebreak, np.arange(nd_in))
+    srank = descending_rank(det_score)
+    order, rank = rank_within_groups(det_group, srank, det_tiebreak)
     if max_det is not None:
         keep = rank < max_det
         dropped = order[~keep]
@@ -156,14 +207,14 @@ def greedy_match(
     else:
         dropped = np.zeros(0, dtype=np.intp)
     dgroup = det_group[order]
-    dbox = det_box[order]
+    dcols = [np.ascontiguousarray(det_box[:, j])[order] for j in range(4)]
     nd = len(order)
 
     # Truth: group, then tiebreak, then input order.
     ng = len(gt_group)
-    gt_order = np.lexsort((np.arange(ng), gt_tiebreak, gt_group)) if ng else np.zeros(0, np.intp)
+    gt_order = stable_order(gt_group, gt_tiebreak) if ng else np.zeros(0, np.intp)
     ggroup = gt_group[gt_order]
-    gbox = gt_box[gt_order]
+    gcols = [np.ascontiguousarray(gt_box[:, j])[gt_order] for j in range(4)]
     garea = gt_area[gt_order]
     gcrowd = gt_crowd[gt_order].astype(bool)
     gt_ignore = gcrowd[None, :] | (garea[None, :] < ranges[:, :1]) | (garea[None, :] > ranges[:, 1:])
@@ -178,10 +229,11 @@ def greedy_match(
     empty = MatchArrays(
         det_order=order,
         det_rank=rank,
+        det_srank=srank[order],
         dropped=dropped,
         gt_order=gt_order,
         cand=np.zeros(0, dtype=np.intp),
-        match=np.zeros((n_a, n_t, 0), dtype=np.int64),
+        match=np.zeros((n_a, n_t, 0), dtype=np.int32),
         gt_ignore=gt_ignore,
         best_iou=best_iou,
     )
@@ -191,7 +243,7 @@ def greedy_match(
     # All (detection, truth) pairs of each group, detection-major.
     pair_det = np.repeat(np.arange(nd), cnt)
     pair_gt = np.arange(n_pairs) - np.repeat(np.cumsum(cnt) - cnt, cnt) + np.repeat(lo, cnt)
-    iou = box_iou_pairs(dbox[pair_det], gbox[pair_gt], gcrowd[pair_gt])
+    iou = iou_by_index(dcols, gcols, pair_det, pair_gt, gcrowd)
     has = cnt > 0
     best_iou[has] = np.maximum.reduceat(iou, (np.cumsum(cnt) - cnt)[has])
 
@@ -228,7 +280,7 @@ def greedy_match(
         # rank_within_groups sorts by group; ci is already group-sorted so ranks line up.
         crank[ci] = r
 
-    match = np.full((n_a, n_t, len(cand)), -1, dtype=np.int64)
+    match = np.full((n_a, n_t, len(cand)), -1, dtype=np.int32 if ng < 2**31 else np.int64)
     taken = np.zeros((n_a, n_t, ng), dtype=bool)
     pair_round = crank[cand_of_pair]
     pair_sorted = np.argsort(pair_round, kind="stable")
@@ -258,6 +310,7 @@ def greedy_match(
     return MatchArrays(
         det_order=order,
         det_rank=rank,
+        det_srank=srank[order],
         dropped=dropped,
         gt_order=gt_order,
         cand=cand,

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from vislab.evaluate._engine import stable_order
 from vislab.evaluate.detection import COCO_AREA_RANGES, prepare_detection, run_matching
 
 __all__ = ["coco_eval", "CocoResult", "COCO_STAT_NAMES"]
@@ -289,16 +290,11 @@ def coco_eval(
     )
 
 
-def _seg_cumsum(flags: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Inclusive cumulative sum of ``flags`` restarting where ``first`` is True."""
+def _seg_cumsum(flags: np.ndarray, start: np.ndarray, seg_of: np.ndarray) -> np.ndarray:
+    """Inclusive cumulative sum of ``flags`` restarting at each segment ``start``."""
     cs = np.cumsum(flags, dtype=np.int64)
-    start = np.flatnonzero(first)
-    base = np.zeros(len(flags), dtype=np.int64)
     before = np.where(start > 0, cs[start - 1], 0)
-    # Broadcast each segment's offset over its rows.
-    seg_of = np.cumsum(first) - 1
-    base = before[seg_of]
-    return cs - base
+    return cs - before[seg_of]
 
 
 def _first_count_reaching(npig: np.ndarray, rec_thr: np.ndarray) -> np.ndarray:
@@ -336,11 +332,14 @@ def _accumulate(m, data, iou_thr, rec_thr, max_dets, class_aware, area_ranges):
 
     # pycocotools' order inside a class: score descending, then image order, then the order
     # within the image (class, input row) — its stable mergesorts produce exactly this.
-    acc_order = np.lexsort((rows, data.det_cat[rows], data.det_img[rows], -score, k_det))
+    # Kept detections are grouped by (image[, class]) with ties in input order, so a stable
+    # sort on (class, score, image, class) leaves equal keys in input order, as required.
+    acc_order = stable_order(k_det, m.det_srank, data.det_img[rows], data.det_cat[rows])
     accpos = np.empty(len(rows), dtype=np.int64)
     accpos[acc_order] = np.arange(len(rows))
     ranges = np.asarray(area_ranges, dtype=float).reshape(-1, 2)
     out_det = (area[None, :] < ranges[:, :1]) | (area[None, :] > ranges[:, 1:])  # (A, n)
+    out_acc = out_det[:, acc_order]
 
     # Match events (area range, IoU threshold, candidate) ordered by accumulation position.
     perm = np.argsort(accpos[m.cand], kind="stable")
@@ -367,19 +366,26 @@ def _accumulate(m, data, iou_thr, rec_thr, max_dets, class_aware, area_ranges):
         kstart = np.cumsum(nd) - nd
         score_acc = score[acc_order][keep_acc]
         outcum = np.zeros((n_a, len(k_acc) + 1), dtype=np.int64)
-        np.cumsum(out_det[:, acc_order][:, keep_acc], axis=1, out=outcum[:, 1:])
+        np.cumsum(out_acc if keep_acc.all() else out_acc[:, keep_acc], axis=1,
+                  out=outcum[:, 1:])
 
         sel = keep_det[ev_det]
-        a_e, t_e, d_e, ig_e, out_e = ev_a[sel], ev_t[sel], ev_det[sel], ev_ig[sel], ev_out[sel]
+        if sel.all():
+            a_e, t_e, d_e, ig_e, out_e = ev_a, ev_t, ev_det, ev_ig, ev_out
+        else:
+            a_e, t_e, d_e = ev_a[sel], ev_t[sel], ev_det[sel]
+            ig_e, out_e = ev_ig[sel], ev_out[sel]
         k_e = k_det[d_e]
         p_glob = pos_det[d_e]
         p_in = p_glob - kstart[k_e]
         seg_e = (a_e * n_t + t_e) * n_k + k_e
         first = np.ones(len(seg_e), dtype=bool)
         first[1:] = seg_e[1:] != seg_e[:-1]
-        tp_cum = _seg_cumsum(~ig_e, first)
-        mo_cum = _seg_cumsum(out_e, first)
-        mi_cum = _seg_cumsum(ig_e, first)
+        start = np.flatnonzero(first)
+        seg_of = np.cumsum(first) - 1
+        tp_cum = _seg_cumsum(~ig_e, start, seg_of)
+        mo_cum = _seg_cumsum(out_e, start, seg_of)
+        mi_cum = _seg_cumsum(ig_e, start, seg_of)
         # Ignored so far = unmatched-out-of-range + matched-to-ignored truth.
         out_in = outcum[a_e, p_glob + 1] - outcum[a_e, kstart[k_e]]
         fp_cum = (p_in + 1) - tp_cum - (out_in - mo_cum + mi_cum)

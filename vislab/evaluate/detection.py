@@ -114,6 +114,15 @@ def _ordered_index(*columns, given=None, preferred=None) -> pd.Index:
     return uniq
 
 
+def _attr_column(df: pd.DataFrame, key: str, column: str):
+    """A column of a table kept in ``df.attrs`` (dict of lists or DataFrame), or None."""
+    table = df.attrs.get(key)
+    try:
+        return list(table[column]) if table is not None and column in table else None
+    except TypeError:
+        return None
+
+
 def prepare_detection(pred, truth, *, images=None, labels=None) -> DetectionInput:
     """Validate a boxes frame and a truth frame and encode them for the array core.
 
@@ -164,12 +173,10 @@ def prepare_detection(pred, truth, *, images=None, labels=None) -> DetectionInpu
         area = gt_box[:, 2] * gt_box[:, 3]
     unknown = report_unknown_labels(ok["label"], truth["label"])
 
-    known = truth.attrs.get("images")
-    preferred = known["image"] if isinstance(known, pd.DataFrame) and "image" in known else None
+    preferred = _attr_column(truth, "images", "image")
     image_index = _ordered_index(truth["image"], ok["image"], failed, given=images,
                                  preferred=preferred)
-    known = truth.attrs.get("categories")
-    preferred = known["label"] if isinstance(known, pd.DataFrame) and "label" in known else None
+    preferred = _attr_column(truth, "categories", "label")
     label_index = _ordered_index(truth["label"], ok["label"], given=labels, preferred=preferred)
     det_img = _index_of(ok["image"].to_numpy(), image_index)
     det_cat = _index_of(ok["label"].to_numpy(), label_index)

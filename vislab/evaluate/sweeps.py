@@ -59,8 +59,25 @@ class _Curve:
         fp = np.where(i > 0, self.fp[np.maximum(i - 1, 0)] if len(self.fp) else 0, 0)
         return tp, fp
 
+    def count1(self, threshold: float) -> tuple[int, int]:
+        """(tp, fp) at one threshold: a single binary search."""
+        i = int(self.neg_thr.searchsorted(-threshold, side="right"))
+        return (int(self.tp[i - 1]), int(self.fp[i - 1])) if i else (0, 0)
+
     def table(self) -> dict:
         return _metrics(self.thr, self.tp, self.fp, self.n_pos)
+
+
+_ROW_INDEX = pd.Index(["threshold", "n_pred", "tp", "fp", "fn", "precision", "recall", "f1"])
+
+
+def _row1(threshold: float, tp: int, fp: int, n_pos: int) -> np.ndarray:
+    """The metrics of one operating point (same conventions as :func:`_metrics`)."""
+    n_pred = tp + fp
+    precision = tp / n_pred if n_pred else 1.0
+    recall = tp / n_pos if n_pos > 0 else np.nan
+    f1 = 2 * tp / (n_pred + n_pos) if tp else 0.0
+    return np.array([threshold, n_pred, tp, fp, n_pos - tp, precision, recall, f1], dtype=float)
 
 
 def _metrics(thr, tp, fp, n_pos) -> dict:
@@ -222,19 +239,17 @@ class Sweep:
         [2, 0]
         """
         if by_class:
-            rows = {name: self._row(c, threshold) for name, c in self._classes.items()}
-            out = pd.DataFrame.from_dict(rows, orient="index", columns=list(COUNT_COLUMNS))
-            out.index.name = "label"
+            names = list(self._classes)
+            values = np.array([_row1(threshold, *c.count1(threshold), c.n_pos)
+                               for c in self._classes.values()]).reshape(len(names), 8)
+            out = pd.DataFrame(values, index=pd.Index(names, name="label"),
+                               columns=list(COUNT_COLUMNS))
             for col in ("n_pred", "tp", "fp", "fn"):
                 out[col] = out[col].astype(np.int64)
             return out
-        return pd.Series(self._row(self._curve_of(label), threshold), dtype=float)
-
-    @staticmethod
-    def _row(curve: _Curve, threshold: float) -> dict:
-        tp, fp = curve.counts([threshold])
-        m = _metrics([threshold], tp, fp, curve.n_pos)
-        return {k: v[0] for k, v in m.items()}
+        curve = self._curve_of(label)
+        return pd.Series(_row1(threshold, *curve.count1(threshold), curve.n_pos),
+                         index=_ROW_INDEX, copy=False)
 
     def at_many(self, thresholds, *, label=None) -> pd.DataFrame:
         """Counts and metrics at many thresholds at once (vectorised).
