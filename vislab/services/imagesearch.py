@@ -15,6 +15,14 @@ so every product takes exactly the parameters its endpoint declares.
 * **update** locates the image by pixels (``images``) or by one ``cont_sign`` per request.
 * **delete** by ``images`` or by ``cont_sign`` (one or many, sent in batches of 100).
 
+The ledger (on by default, :class:`vislab.services.ledger.Ledger`) records every add, update
+and delete this client makes, per target (local engine, or service URL + API key) and product:
+:meth:`ImageSearch.gallery_frame` lists what a gallery holds (the service has no list call), an
+add of bytes that are already stored is answered from the ledger with 216681 "item exist"
+instead of being sent, and search results drop images deleted through the client (the cloud
+deletes in a daily job and keeps returning them for up to ~4 hours; ``filter_deleted=False``
+shows them).
+
 Local mode (no credentials) answers from the engine's galleries under ``VISLAB_HOME``
 (:mod:`vislab.emulator.imagesearch` says how local answers differ: immediate deletion, local
 scores).  In the cloud, deletion is delayed: deleted images can come back in search results
@@ -23,6 +31,9 @@ for up to ~4 hours.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
 from collections.abc import Mapping
 
 import pandas as pd
@@ -35,9 +46,11 @@ from vislab.catalogue.baidu_imagesearch import (
     SERVICE,
     parse_brief,
 )
-from vislab.errors import InvalidParameter, ServiceError
+from vislab.engine.paths import vislab_home
+from vislab.errors import InvalidParameter, ServiceError, error_for_code
 from vislab.services.baidu import brief_text
 from vislab.services.base import ServiceClient
+from vislab.services.ledger import Ledger
 from vislab.transport import run_batch
 
 __all__ = ["ImageSearch"]
@@ -83,6 +96,11 @@ class ImageSearch(ServiceClient):
         Without them the client runs offline on the local engine's galleries.
     base_url : str, optional
         ``vislab serve`` or a private deployment.
+    ledger : bool or path-like, default True
+        Keep the record of adds/updates/deletes (``True``: ``<VISLAB_HOME>/ledger.sqlite``;
+        a path: that file; ``False``: none).
+    filter_deleted : bool, default True
+        Drop hits whose image was deleted through this client (cloud deletion is delayed).
     **kwargs
         ``qps``, ``max_workers``, ``timeout``, ``retries``, ``cache``, ``progress``, ``fit``,
         ``verify``: see :class:`vislab.services.base.ServiceClient`.  The reply cache only
@@ -103,9 +121,89 @@ class ImageSearch(ServiceClient):
 
     service = SERVICE
 
+    def __init__(self, api_key=None, secret_key=None, *, ledger=True, filter_deleted=True,
+                 **kwargs):  # fmt: skip
+        super().__init__(api_key, secret_key, **kwargs)
+        if ledger is True:
+            ledger = vislab_home() / "ledger.sqlite"
+        self.ledger = Ledger(ledger) if ledger else None
+        self.filter_deleted = bool(filter_deleted)
+        where = getattr(self.transport, "base_url", None)
+        if where is None:
+            # Local galleries live in the home folder: one target per home.
+            self._target = f"local:{vislab_home()}"
+        else:
+            key = api_key or os.environ.get(f"{self.env_prefix}_API_KEY") or ""
+            # A hash, never the key itself: the ledger file must hold no secret.
+            self._target = f"{where}#{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
     def _send(self, ep, fields, cache_key):
+        product, op = ep.name.rsplit("_", 1)
+        sha = None
+        if fields.get("image"):
+            sha = hashlib.sha256(base64.b64decode(fields["image"])).hexdigest()
+        if op == "add" and self.ledger is not None and sha is not None:
+            known = self.ledger.find(self._target, product, sha256=sha)
+            if known is not None:
+                raise error_for_code(
+                    216681, f"item exist: these bytes were added before as cont_sign "
+                            f"{known['cont_sign']} (from the vislab ledger; not sent)"
+                )  # fmt: skip
         # Only searches are safe to answer from the cache: the others change the gallery.
-        return super()._send(ep, fields, cache_key if ep.name.endswith("_search") else None)
+        reply = super()._send(ep, fields, cache_key if op == "search" else None)
+        if self.ledger is not None:
+            self._record(product, op, fields, reply, sha)
+        return reply
+
+    def _record(self, product, op, fields, reply, sha) -> None:
+        led, target = self.ledger, self._target
+        cats = fields.get("tags")
+        if product == "product" and ("class_id1" in fields or "class_id2" in fields):
+            cats = f"{fields.get('class_id1') or ''},{fields.get('class_id2') or ''}"
+        if op == "add" and reply.get("cont_sign"):
+            led.record_add(target, product, reply["cont_sign"], brief=fields.get("brief"),
+                           tags=cats, sha256=sha)  # fmt: skip
+        elif op == "delete":
+            if sha is not None:
+                led.mark_deleted(target, product, sha256=sha)
+            else:
+                signs = [s for s in str(fields.get("cont_sign", "")).split(";") if s.strip()]
+                led.mark_deleted(target, product, cont_signs=signs)
+        elif op == "update":
+            sign = fields.get("cont_sign")
+            if sha is not None:
+                known = led.find(target, product, sha256=sha)
+                sign = known["cont_sign"] if known else None
+            if sign:
+                led.update(target, product, sign, brief=fields.get("brief"), tags=cats)
+
+    def gallery_frame(self, product: str, *, include_deleted: bool = False) -> pd.DataFrame:
+        """What this client stored in a gallery, from the ledger -> gallery frame.
+
+        Columns: ``image`` (identifier at add time), ``cont_sign``, ``brief`` (parsed),
+        ``tags``, then ``added`` and ``deleted`` (times) and ``sha256`` of the bytes sent.
+
+        Examples
+        --------
+        >>> from skimage import data
+        >>> client = ImageSearch(progress=False)
+        >>> _ = client.materiel_add({"bricks": data.brick()}, tags=[7])
+        >>> client.gallery_frame("materiel")[["image", "tags"]].tail(1).to_dict("records")
+        [{'image': 'bricks', 'tags': [7]}]
+        """
+        if product not in PRODUCTS:
+            raise InvalidParameter(f"product must be one of {PRODUCTS}", name="product")
+        if self.ledger is None:
+            raise InvalidParameter("this client keeps no ledger (ledger=False)", name="ledger")
+        rows = []
+        for e in self.ledger.entries(self._target, product, include_deleted=include_deleted):
+            rows.append({
+                "image": e["image"], "cont_sign": e["cont_sign"], "brief": parse_brief(e["brief"]),
+                "tags": _tag_list(e["tags"]), "added": pd.Timestamp(e["added"], unit="s"),
+                "deleted": None if e["deleted"] is None else pd.Timestamp(e["deleted"], unit="s"),
+                "sha256": e["sha256"],
+            })  # fmt: skip
+        return frames.gallery_frame(rows, service=f"{self.service}.{product}.ledger")
 
     # -- the four operations, shared by the five products ------------------------------------
 
@@ -123,6 +221,11 @@ class ImageSearch(ServiceClient):
 
         keep = ("brief", "class_id1", "class_id2") if product == "product" else ("brief", "tags")
         df = self._call(f"{product}_add", images, {}, per_image=per_image, keep=keep)
+        if self.ledger is not None and "cont_sign" in df.columns:
+            for ident, sign, code in zip(df["image"], df["cont_sign"], df["error_code"],
+                                         strict=True):  # fmt: skip
+                if isinstance(sign, str) and code is None:
+                    self.ledger.set_image(self._target, product, sign, ident)
         if "tags" in df.columns:
             df["tags"] = [_tag_list(v) for v in df["tags"]]
         if "brief" in df.columns:
@@ -132,7 +235,26 @@ class ImageSearch(ServiceClient):
     def _search(self, product, images, **options):
         if "tags" in options:
             options["tags"] = _tags_option(options["tags"])
-        return self._call(f"{product}_search", images, options)
+        df = self._call(f"{product}_search", images, options)
+        if self.ledger is None or not self.filter_deleted:
+            return df
+        gone = self.ledger.deleted(self._target, product)
+        if not gone or "cont_sign" not in df.columns:
+            return df
+        drop = df["cont_sign"].isin(gone)
+        if not drop.any():
+            return df
+        kept = df[~drop].copy()
+        # A query whose every hit was deleted keeps one empty row: nothing vanishes silently.
+        lost = [q for q in dict.fromkeys(df.loc[drop, "query"]) if q not in set(kept["query"])]
+        if lost:
+            kept = pd.concat([kept, pd.DataFrame({"query": lost})], ignore_index=True)
+        order = {q: i for i, q in enumerate(dict.fromkeys(df["query"]))}
+        kept = kept.sort_values(["query", "rank"], key=lambda c: c.map(order) if c.name == "query"
+                                else c).reset_index(drop=True)  # fmt: skip
+        kept["rank"] = kept.groupby("query").cumcount().add(1).where(kept["cont_sign"].notna())
+        kept.attrs = df.attrs
+        return kept
 
     def _update(self, product, images=None, *, cont_sign=None, brief=None, **cats):
         if (images is None) == (cont_sign is None):
@@ -183,7 +305,8 @@ def _tag_list(value):
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
     if isinstance(value, str):
-        return [int(v) for v in value.split(",") if v.strip()]
+        values = [int(v) for v in value.split(",") if v.strip()]
+        return values or None
     return value
 
 
