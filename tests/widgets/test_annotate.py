@@ -28,7 +28,8 @@ def test_queue_navigation_and_annotations(photo_files):
     assert list(frame.columns[:6]) == ["image", "label", "x", "y", "w", "h"]
     assert frame["image"].tolist() == [photo_files[0], photo_files[2]]
     assert frame[["x", "y", "w", "h"]].values.tolist() == [[10, 20, 100, 80], [1, 2, 3, 4]]
-    assert frame.attrs["images"] == [photo_files[0], photo_files[2]]
+    assert frame.attrs["images"]["image"] == [photo_files[0], photo_files[2]]
+    assert frame.attrs["images"]["width"] == [451, 512]  # chelsea, astronaut
     ann.previous()
     assert ann.index == 2
     ann.go_to(photo_files[0])
@@ -40,7 +41,12 @@ def test_saved_image_without_boxes_is_listed(photo_files):
     ann = BoxAnnotator(photo_files[:2], labels=["cat"])
     ann.submit()
     assert len(ann.annotations) == 0
-    assert ann.annotations.attrs["images"] == [photo_files[0]]
+    assert ann.annotations.attrs["images"]["image"] == [photo_files[0]]
+    from vislab.datasets.coco import write_coco
+
+    coco = write_coco(ann.annotations)  # the empty image survives a plain write
+    assert [im["file_name"] for im in coco["images"]] == [photo_files[0]]
+    assert coco["annotations"] == []
 
 
 def test_prefill_from_predictions(photo_files):
@@ -79,9 +85,9 @@ def test_static_rendering(photo_files):
     ann.set_boxes([{"x": 10, "y": 10, "w": 50, "h": 50, "label": "cat"}])
     bundle = ann._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert bundle["image/png"].startswith("iVBOR")  # base64 of a PNG
+    assert bundle["image/jpeg"].startswith("/9j/")  # base64 of a JPEG
     assert "BoxAnnotator(4 images" in bundle["text/plain"]
-    assert ann.show_static().data[:4] == b"\x89PNG"
+    assert ann.show_static().data[:2] == b"\xff\xd8"
 
 
 def test_coco_round_trip(photo_files, tmp_path):

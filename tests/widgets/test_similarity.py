@@ -89,14 +89,14 @@ def test_without_relevant_pairs_counts_hits(data):
     assert view.metrics.loc["all", "hits"] == (matches["score"] >= 0.5).sum()
     assert "precision" not in view.metrics.columns
     assert "relevant=" in view._message.value
-    assert view.show_static().data[:4] == b"\x89PNG"
+    assert view.show_static().data[:2] == b"\xff\xd8"
 
 
 def test_static_and_bundle(data):
     matches, relevant = data
     view = SimilarityCutoff(matches, relevant=relevant, cutoff=0.5)
     bundle = view._repr_mimebundle_()
-    assert bundle["image/png"].startswith("iVBOR")
+    assert bundle["image/jpeg"].startswith("/9j/")
     assert bundle["text/plain"].startswith("SimilarityCutoff(cutoff=0.500")
 
 
@@ -119,4 +119,4 @@ def test_no_hits_still_renders(data):
     view = SimilarityCutoff(empty, relevant=relevant)
     assert "No hits" in view._message.value
     assert view.metrics.loc["all", "hits"] == 0
-    assert view.show_static().data[:4] == b"\x89PNG"
+    assert view.show_static().data[:2] == b"\xff\xd8"

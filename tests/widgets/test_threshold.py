@@ -157,9 +157,9 @@ def test_classification_one_vs_rest(photo_files):
 def test_static_fallback_and_summary(tuner):
     bundle = tuner._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert bundle["image/png"].startswith("iVBOR")
+    assert bundle["image/jpeg"].startswith("/9j/")
     assert bundle["text/plain"].startswith("ThresholdTuner(threshold=0.500")
-    assert tuner.show_static().data[:4] == b"\x89PNG"
+    assert tuner.show_static().data[:2] == b"\xff\xd8"
 
 
 def test_map_shown_with_reason(data):
@@ -188,7 +188,7 @@ def test_zero_predictions_still_renders(data):
     assert "No predictions" in tuner._message.value
     assert tuner.metrics.loc["all", "fn"] == len(truth)
     assert tuner._grid_view.value[:2] == b"\xff\xd8"
-    assert tuner.show_static().data[:4] == b"\x89PNG"
+    assert tuner.show_static().data[:2] == b"\xff\xd8"
 
 
 def test_zero_truth_still_renders(data):
@@ -198,7 +198,7 @@ def test_zero_truth_still_renders(data):
         tuner = ThresholdTuner(pred, truth.iloc[0:0], threshold=0.5)
     assert "No truth" in tuner._message.value
     assert tuner.metrics.loc["all", "tp"] == 0
-    assert tuner.show_static().data[:4] == b"\x89PNG"
+    assert tuner.show_static().data[:2] == b"\xff\xd8"
 
 
 def test_failed_images_are_reported():

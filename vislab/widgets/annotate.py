@@ -285,10 +285,30 @@ class BoxAnnotator(StaticFallback, widgets.VBox):
     def annotations(self) -> pd.DataFrame:
         """Truth boxes frame of the saved images: ``image, label, x, y, w, h``.
 
-        An image saved with no box has no row; ``attrs["images"]`` lists every saved image,
-        so evaluation can count detections on empty images as false positives.
+        An image saved with no box has no row, but every saved image is listed in
+        ``attrs["images"]`` (``image_id, image, width, height`` as a dict of lists, the
+        convention of :mod:`vislab.datasets.coco`), so ``write_coco(ann.annotations, path)``
+        keeps empty images and evaluation can count detections on them as false positives.
         """
-        return self._frame(self.annotated_images)
+        frame = self._frame(self.annotated_images)
+        keys = self.annotated_images
+        sizes = [self._size(k) for k in keys]
+        frame.attrs["images"] = {
+            "image_id": list(range(1, len(keys) + 1)),
+            "image": list(keys),
+            "width": [w for w, _ in sizes],
+            "height": [h for _, h in sizes],
+        }
+        frame.attrs["categories"] = {
+            "category_id": list(range(1, len(self.labels) + 1)),
+            "label": list(self.labels),
+        }
+        return frame
+
+    def _size(self, key: str) -> tuple[int, int]:
+        if key not in self._sizes:
+            self._image(key)
+        return self._sizes[key]
 
     def _frame(self, keys, include_all=False) -> pd.DataFrame:
         from vislab.frames import truth_boxes
@@ -307,9 +327,7 @@ class BoxAnnotator(StaticFallback, widgets.VBox):
         ]
         frame = pd.DataFrame(rows, columns=["image", "label", "x", "y", "w", "h"])
         frame = frame.astype({"x": float, "y": float, "w": float, "h": float})
-        frame = truth_boxes(frame)
-        frame.attrs["images"] = list(keys)
-        return frame
+        return truth_boxes(frame)
 
     def image_sizes(self) -> dict[str, tuple[int, int]]:
         """``{identifier: (width, height)}`` of every queued image (reads each image once)."""
@@ -330,21 +348,14 @@ class BoxAnnotator(StaticFallback, widgets.VBox):
         """
         from vislab.datasets.coco import write_coco
 
-        sizes = self.image_sizes()
-        keys = self.annotated_images
-        images = pd.DataFrame(
-            {
-                "image_id": range(1, len(keys) + 1),
-                "image": keys,
-                "width": [sizes[k][0] for k in keys],
-                "height": [sizes[k][1] for k in keys],
-            }
-        )
-        categories = pd.DataFrame(
-            {"category_id": range(1, len(self.labels) + 1), "label": list(self.labels)}
-        )
+        frame = self.annotations
         path = Path(path)
-        write_coco(self.annotations, path, images=images, categories=categories)
+        write_coco(
+            frame,
+            path,
+            images=pd.DataFrame(frame.attrs["images"]),
+            categories=pd.DataFrame(frame.attrs["categories"]),
+        )
         return path
 
     def load_coco(self, path) -> None:
@@ -358,7 +369,7 @@ class BoxAnnotator(StaticFallback, widgets.VBox):
 
         truth = read_coco(path)
         table = truth.attrs.get("images")
-        file_images = table["image"].tolist() if table is not None else []
+        file_images = list(pd.DataFrame(table)["image"]) if table is not None else []
         names = [Path(k).name for k in self.images]
         by_name = {n: k for n, k in zip(names, self.images, strict=True) if names.count(n) == 1}
         mapping = {}
