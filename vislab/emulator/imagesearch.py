@@ -23,14 +23,16 @@ from vislab.errors import InvalidParameter, VislabError
 
 def _store(app, product: str, *, create: bool):
     """The product's gallery; ``None`` when it does not exist and ``create`` is False."""
-    key = ("imagesearch", product)
+    from vislab.engine.paths import gallery_path
+
+    # Keyed by file: the home folder (VISLAB_HOME) may change between calls of a local app.
+    path = gallery_path(product, "default", home=app.home)
+    key = ("imagesearch", str(path))
     with app.state_lock:
         store = app.state.get(key)
         if store is None:
             from vislab.engine.gallery import Gallery
-            from vislab.engine.paths import gallery_path
 
-            path = gallery_path(product, "default", home=app.home)
             if not create and not path.exists():
                 return None
             store = Gallery(product, "default", path=path)
