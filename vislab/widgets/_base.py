@@ -117,7 +117,7 @@ class StaticFallback:
     def _repr_mimebundle_(self, **kwargs):
         data = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
         try:
-            jpeg = figure_jpeg(self.static_figure(), dpi=60)
+            jpeg = figure_jpeg(self.static_figure(), dpi=48, quality=75)
             data["image/jpeg"] = base64.b64encode(jpeg).decode("ascii")
         except Exception as exc:  # a failing fallback must never hide the live widget
             data["text/plain"] = f"{self.summary()} (static view failed: {exc!r})"
