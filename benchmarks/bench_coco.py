@@ -82,8 +82,13 @@ def build_dataset(n_images: int = 5000, dets_per_image: int = 100, seed: int = 0
             dets = []
             for r in res_by_img.get(img["id"], []):
                 x, y, w, h = r["bbox"]
-                dets.append(([x + rng.normal(0, 2), y + rng.normal(0, 2), w, h],
-                             r["category_id"], r["score"]))
+                dets.append(
+                    (
+                        [x + rng.normal(0, 2), y + rng.normal(0, 2), w, h],
+                        r["category_id"],
+                        r["score"],
+                    )
+                )
             # Near-duplicates of true boxes: the bulk of what a real detector returns.
             present = [c for _, c in truth] or cat_ids[:3]
             while len(dets) < dets_per_image * 0.45 and truth:
@@ -91,19 +96,31 @@ def build_dataset(n_images: int = 5000, dets_per_image: int = 100, seed: int = 0
                 x, y, w, h = b
                 j = rng.normal(0, 0.08, 4) * [w, h, w, h]
                 c2 = c if rng.random() < 0.8 else present[rng.integers(len(present))]
-                dets.append(([x + j[0], y + j[1], max(w + j[2], 1), max(h + j[3], 1)], c2,
-                             float(rng.beta(2, 2))))
+                dets.append(
+                    (
+                        [x + j[0], y + j[1], max(w + j[2], 1), max(h + j[3], 1)],
+                        c2,
+                        float(rng.beta(2, 2)),
+                    )
+                )
             # Background boxes with low scores, from the classes of the image and a few others.
             while len(dets) < dets_per_image:
                 w, h = rng.uniform(8, W / 2), rng.uniform(8, H / 2)
                 x, y = rng.uniform(0, W - w), rng.uniform(0, H - h)
-                c = present[rng.integers(len(present))] if rng.random() < 0.6 else cat_ids[
-                    rng.integers(len(cat_ids))]
+                c = (
+                    present[rng.integers(len(present))]
+                    if rng.random() < 0.6
+                    else cat_ids[rng.integers(len(cat_ids))]
+                )
                 dets.append(([x, y, w, h], c, float(rng.beta(1, 6))))
             for b, c, sc in dets:
                 results.append(
-                    {"image_id": new_id, "category_id": int(c),
-                     "bbox": [round(float(v), 2) for v in b], "score": round(float(sc), 3)}
+                    {
+                        "image_id": new_id,
+                        "category_id": int(c),
+                        "bbox": [round(float(v), 2) for v in b],
+                        "score": round(float(sc), 3),
+                    }
                 )
     gt_out = {"images": images, "annotations": anns, "categories": gt["categories"]}
     return gt_out, results
@@ -228,11 +245,17 @@ def main(argv=None) -> None:
 
     t0 = time.perf_counter()
     gt, results = load_or_build(args.images)
-    print(f"data: {len(gt['images'])} images, {len(gt['annotations'])} truth boxes, "
-          f"{len(results)} detections (ready in {time.perf_counter() - t0:.1f} s)")
+    print(
+        f"data: {len(gt['images'])} images, {len(gt['annotations'])} truth boxes, "
+        f"{len(results)} detections (ready in {time.perf_counter() - t0:.1f} s)"
+    )
 
-    times: dict[str, list[float]] = {"vislab": [], "vislab coco_eval only": [],
-                                     "faster-coco-eval": [], "pycocotools": []}
+    times: dict[str, list[float]] = {
+        "vislab": [],
+        "vislab coco_eval only": [],
+        "faster-coco-eval": [],
+        "pycocotools": [],
+    }
     stats = {}
     for _ in range(args.repeat):
         total, core, stats["vislab"] = run_vislab(gt, results)
@@ -249,11 +272,15 @@ def main(argv=None) -> None:
         if ts:
             print(f"  {name:<24} {min(ts):8.2f} s   (runs: {', '.join(f'{v:.2f}' for v in ts)})")
     fast = min(times["faster-coco-eval"])
-    print(f"  ratio vislab / faster-coco-eval = {min(times['vislab']) / fast:.3f}"
-          f"   (coco_eval only: {min(times['vislab coco_eval only']) / fast:.3f})")
+    print(
+        f"  ratio vislab / faster-coco-eval = {min(times['vislab']) / fast:.3f}"
+        f"   (coco_eval only: {min(times['vislab coco_eval only']) / fast:.3f})"
+    )
     if times["pycocotools"]:
-        print(f"  ratio vislab / pycocotools      = "
-              f"{min(times['vislab']) / times['pycocotools'][0]:.3f}")
+        print(
+            f"  ratio vislab / pycocotools      = "
+            f"{min(times['vislab']) / times['pycocotools'][0]:.3f}"
+        )
     names = list(stats)
     print("\n  AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl")
     for name in names:
@@ -265,12 +292,17 @@ def main(argv=None) -> None:
     build, raw, series, per_class, rows = bench_sweep(args.sweep_size)
     print(f"\nSweep of {args.sweep_size:,} detections (80 classes, {rows:,} distinct thresholds)")
     print(f"  build (sort + cumulative counts, overall and per class): {build:.3f} s")
-    print(f"  query: binary search {raw * 1e6:.2f} us; sweep.at(t) as a Series "
-          f"{series * 1e6:.1f} us; sweep.at(t, label=...) {per_class * 1e6:.1f} us")
-    n, build, query = bench_detection_sweep(gt, results, copies=max(1, round(
-        args.sweep_size / max(len(results), 1))))
-    print(f"threshold_sweep on {n:,} real-shaped detections (matching at IoU 0.5 + sort): "
-          f"build {build:.2f} s, sweep.at(t) {query * 1e6:.1f} us per query")
+    print(
+        f"  query: binary search {raw * 1e6:.2f} us; sweep.at(t) as a Series "
+        f"{series * 1e6:.1f} us; sweep.at(t, label=...) {per_class * 1e6:.1f} us"
+    )
+    n, build, query = bench_detection_sweep(
+        gt, results, copies=max(1, round(args.sweep_size / max(len(results), 1)))
+    )
+    print(
+        f"threshold_sweep on {n:,} real-shaped detections (matching at IoU 0.5 + sort): "
+        f"build {build:.2f} s, sweep.at(t) {query * 1e6:.1f} us per query"
+    )
 
 
 if __name__ == "__main__":

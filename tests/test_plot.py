@@ -49,14 +49,23 @@ def test_draw_boxes_colours_outcomes_on_a_real_image(sample):
     assert len(patches) == len(rows)
     for patch, outcome in zip(patches, rows["match"], strict=True):
         assert patch.get_edgecolor()[:3] == pytest.approx(
-            matplotlib.colors.to_rgb(MATCH_COLORS[outcome][0]))
+            matplotlib.colors.to_rgb(MATCH_COLORS[outcome][0])
+        )
     assert ax.get_images()[0].get_array().shape == sample.images[image].shape
     fig.canvas.draw()
 
 
 def test_draw_boxes_by_label_without_image():
-    boxes = pd.DataFrame({"x": [0, 50], "y": [0, 10], "w": [20, 20], "h": [20, 30],
-                          "label": ["cat", "dog"], "score": [0.9, 0.4]})
+    boxes = pd.DataFrame(
+        {
+            "x": [0, 50],
+            "y": [0, 10],
+            "w": [20, 20],
+            "h": [20, 30],
+            "label": ["cat", "dog"],
+            "score": [0.9, 0.4],
+        }
+    )
     fig, ax = plt.subplots()
     patches = draw_boxes(ax, None, boxes, color_by="label", legend=True)
     assert patches[0].get_edgecolor() != patches[1].get_edgecolor()
@@ -67,8 +76,12 @@ def test_draw_boxes_by_label_without_image():
 
 def test_confusion_matrix_display():
     truth = {"a": "cat", "b": "dog", "c": "dog", "d": "fox"}
-    pred = labels_frame([{"image": i, "rank": 1, "label": lab, "score": 0.9}
-                         for i, lab in zip("abc", ["cat", "cat", "dog"], strict=True)])
+    pred = labels_frame(
+        [
+            {"image": i, "rank": 1, "label": lab, "score": 0.9}
+            for i, lab in zip("abc", ["cat", "cat", "dog"], strict=True)
+        ]
+    )
     fig, ax = plt.subplots()
     disp = ConfusionMatrixDisplay.from_predictions(truth, pred, ax=ax)
     assert disp.ax_ is ax and disp.figure_ is fig
@@ -106,9 +119,12 @@ def test_threshold_display(sample):
 
 
 def test_cutoff_display():
-    matches = matches_frame([
-        {"query": "q", "rank": r, "cont_sign": str(r), "brief": "", "score": s, "tags": []}
-        for r, s in enumerate([0.95, 0.9, 0.7, 0.5, 0.2], start=1)])
+    matches = matches_frame(
+        [
+            {"query": "q", "rank": r, "cont_sign": str(r), "brief": "", "score": s, "tags": []}
+            for r, s in enumerate([0.95, 0.9, 0.7, 0.5, 0.2], start=1)
+        ]
+    )
     relevant = pd.DataFrame({"query": ["q", "q", "q"], "cont_sign": ["1", "3", "9"]})
     sweep = retrieval_sweep(matches, relevant)
     disp = CutoffDisplay.from_sweep(sweep, rule="f1")

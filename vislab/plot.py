@@ -35,7 +35,13 @@ MATCH_COLORS = {
     "ignore": ("#7f7f7f", ":"),
     "skipped": ("#bbbbbb", ":"),
 }
-_MATCH_TEXT = {"tp": "TP", "fp": "FP", "fn": "FN (missed)", "ignore": "ignored", "skipped": "skipped"}
+_MATCH_TEXT = {
+    "tp": "TP",
+    "fp": "FP",
+    "fn": "FN (missed)",
+    "ignore": "ignored",
+    "skipped": "skipped",
+}
 
 
 def _axes(ax):
@@ -149,8 +155,15 @@ def draw_boxes(
                 color = colors[r["match"]]
         else:
             color = label_colors.get(r.get("label"), "#1f77b4")
-        rect = Rectangle((r["x"], r["y"]), r["w"], r["h"], fill=False, edgecolor=color,
-                         linewidth=linewidth, linestyle=style)
+        rect = Rectangle(
+            (r["x"], r["y"]),
+            r["w"],
+            r["h"],
+            fill=False,
+            edgecolor=color,
+            linewidth=linewidth,
+            linestyle=style,
+        )
         ax.add_patch(rect)
         patches.append(rect)
         text = []
@@ -161,9 +174,17 @@ def draw_boxes(
         if color_by == "match" and r.get("match") == "fn":
             text.append("missed")
         if text:
-            ax.text(r["x"], r["y"] - 2, " ".join(text), color="white", fontsize=fontsize,
-                    va="bottom", ha="left", clip_on=True,
-                    bbox={"facecolor": color, "alpha": 0.8, "pad": 1.0, "edgecolor": "none"})
+            ax.text(
+                r["x"],
+                r["y"] - 2,
+                " ".join(text),
+                color="white",
+                fontsize=fontsize,
+                va="bottom",
+                ha="left",
+                clip_on=True,
+                bbox={"facecolor": color, "alpha": 0.8, "pad": 1.0, "edgecolor": "none"},
+            )
     if img is None and len(boxes):
         x1 = (boxes["x"] + boxes["w"]).max()
         y1 = (boxes["y"] + boxes["h"]).max()
@@ -176,8 +197,17 @@ def draw_boxes(
     if legend:
         if color_by == "match":
             present = [m for m in MATCH_COLORS if m in set(boxes["match"])]
-            handles = [Line2D([], [], color=MATCH_COLORS[m][0], ls=MATCH_COLORS[m][1], lw=2,
-                              label=_MATCH_TEXT[m]) for m in present]
+            handles = [
+                Line2D(
+                    [],
+                    [],
+                    color=MATCH_COLORS[m][0],
+                    ls=MATCH_COLORS[m][1],
+                    lw=2,
+                    label=_MATCH_TEXT[m],
+                )
+                for m in present
+            ]
         else:
             handles = [Line2D([], [], color=c, lw=2, label=str(n)) for n, c in label_colors.items()]
         if handles:
@@ -246,8 +276,16 @@ class ConfusionMatrixDisplay:
         cm = confusion_matrix(truth, pred, labels=labels, normalize=normalize)
         return cls(cm).plot(ax=ax, **plot_kw)
 
-    def plot(self, *, ax=None, cmap="Blues", include_values=True, values_format=None,
-             colorbar=True, xticks_rotation=45):
+    def plot(
+        self,
+        *,
+        ax=None,
+        cmap="Blues",
+        include_values=True,
+        values_format=None,
+        colorbar=True,
+        xticks_rotation=45,
+    ):
         """Draw the matrix; returns ``self``.
 
         Examples
@@ -270,13 +308,18 @@ class ConfusionMatrixDisplay:
             for i in range(cm.shape[0]):
                 for j in range(cm.shape[1]):
                     color = cmap_obj(0) if cm[i, j] > thresh else cmap_obj(cmap_obj.N - 1)
-                    self.text_[i, j] = ax.text(j, i, format(cm[i, j], fmt), ha="center",
-                                               va="center", color=color)
+                    self.text_[i, j] = ax.text(
+                        j, i, format(cm[i, j], fmt), ha="center", va="center", color=color
+                    )
         self.colorbar_ = ax.figure.colorbar(self.im_, ax=ax) if colorbar else None
-        ax.set(xticks=np.arange(cm.shape[1]), yticks=np.arange(cm.shape[0]),
-               xticklabels=[str(v) for v in self.predicted_labels],
-               yticklabels=[str(v) for v in self.display_labels],
-               xlabel="predicted label", ylabel="true label")
+        ax.set(
+            xticks=np.arange(cm.shape[1]),
+            yticks=np.arange(cm.shape[0]),
+            xticklabels=[str(v) for v in self.predicted_labels],
+            yticklabels=[str(v) for v in self.display_labels],
+            xlabel="predicted label",
+            ylabel="true label",
+        )
         ax.set_ylim((cm.shape[0] - 0.5, -0.5))
         for lab in ax.get_xticklabels():
             lab.set_rotation(xticks_rotation)
@@ -290,8 +333,11 @@ def _sweep_frame(sweep, label=None) -> pd.DataFrame:
     from vislab.evaluate import Sweep
 
     if isinstance(sweep, Sweep):
-        return sweep.overall if label is None else sweep.at_many(
-            sweep._curve_of(label).thr, label=label)
+        return (
+            sweep.overall
+            if label is None
+            else sweep.at_many(sweep._curve_of(label).thr, label=label)
+        )
     frame = sweep
     if label is not None and "label" in frame.columns:
         frame = frame[frame["label"] == label]
@@ -335,8 +381,16 @@ class PrecisionRecallDisplay:
     [[0.5, 0.5]]
     """
 
-    def __init__(self, precision, recall, *, thresholds=None, average_precision=None,
-                 name=None, operating_point=None):
+    def __init__(
+        self,
+        precision,
+        recall,
+        *,
+        thresholds=None,
+        average_precision=None,
+        name=None,
+        operating_point=None,
+    ):
         self.precision = np.asarray(precision, dtype=float)
         self.recall = np.asarray(recall, dtype=float)
         self.thresholds = None if thresholds is None else np.asarray(thresholds, dtype=float)
@@ -365,13 +419,20 @@ class PrecisionRecallDisplay:
         if threshold is not None:
             from vislab.evaluate import Sweep
 
-            row = (sweep.at(threshold, label=label) if isinstance(sweep, Sweep)
-                   else frame[frame["threshold"] >= threshold].iloc[-1])
+            row = (
+                sweep.at(threshold, label=label)
+                if isinstance(sweep, Sweep)
+                else frame[frame["threshold"] >= threshold].iloc[-1]
+            )
             op = (float(row["recall"]), float(row["precision"]), float(threshold))
-        disp = cls(frame["precision"], frame["recall"], thresholds=frame["threshold"],
-                   average_precision=_step_ap(frame["precision"], frame["recall"]),
-                   name=name if name is not None else (str(label) if label is not None else None),
-                   operating_point=op)
+        disp = cls(
+            frame["precision"],
+            frame["recall"],
+            thresholds=frame["threshold"],
+            average_precision=_step_ap(frame["precision"], frame["recall"]),
+            name=name if name is not None else (str(label) if label is not None else None),
+            operating_point=op,
+        )
         return disp.plot(ax=ax, **plot_kw)
 
     @classmethod
@@ -391,11 +452,19 @@ class PrecisionRecallDisplay:
         curve = result.pr_curve(label=label, iou=iou)
         k = None if label is None else result.labels.get_loc(label)
         t = int(np.flatnonzero(np.isclose(result.iou_thresholds, iou))[0])
-        p = result.precision[t, :, :, 0, -1] if k is None else result.precision[t, :, k:k + 1, 0, -1]
+        p = (
+            result.precision[t, :, :, 0, -1]
+            if k is None
+            else result.precision[t, :, k : k + 1, 0, -1]
+        )
         valid = p[p > -1]
         ap = float(valid.mean()) if valid.size else float("nan")
-        disp = cls(curve["precision"], curve["recall"], average_precision=ap,
-                   name=name or f"COCO, IoU={iou:g}")
+        disp = cls(
+            curve["precision"],
+            curve["recall"],
+            average_precision=ap,
+            name=name or f"COCO, IoU={iou:g}",
+        )
         return disp.plot(ax=ax, drawstyle="default", **plot_kw)
 
     def plot(self, *, ax=None, name=None, drawstyle="steps-post", **line_kw):
@@ -415,13 +484,25 @@ class PrecisionRecallDisplay:
             legend.append(str(name))
         if self.average_precision is not None and not np.isnan(self.average_precision):
             legend.append(f"AP = {self.average_precision:.3f}")
-        (self.line_,) = ax.plot(self.recall, self.precision, drawstyle=drawstyle,
-                                label=", ".join(legend) or None, **line_kw)
+        (self.line_,) = ax.plot(
+            self.recall,
+            self.precision,
+            drawstyle=drawstyle,
+            label=", ".join(legend) or None,
+            **line_kw,
+        )
         self.point_ = None
         if self.operating_point is not None:
             r, p, t = self.operating_point
-            (self.point_,) = ax.plot([r], [p], "o", color="#d62728", ms=8, zorder=5,
-                                     label=f"threshold {t:.2f}: P={p:.2f}, R={r:.2f}")
+            (self.point_,) = ax.plot(
+                [r],
+                [p],
+                "o",
+                color="#d62728",
+                ms=8,
+                zorder=5,
+                label=f"threshold {t:.2f}: P={p:.2f}, R={r:.2f}",
+            )
         ax.set(xlabel="recall", ylabel="precision", xlim=(-0.01, 1.01), ylim=(-0.01, 1.05))
         ax.grid(alpha=0.3)
         if legend or self.point_ is not None:
@@ -505,8 +586,9 @@ class ThresholdDisplay:
         colors = {"precision": "#1f77b4", "recall": "#ff7f0e", "f1": "#2ca02c"}
         self.lines_ = {}
         for m in metrics:
-            (self.lines_[m],) = ax.plot(f["threshold"], f[m], label=m, color=colors.get(m),
-                                        drawstyle="steps-post")
+            (self.lines_[m],) = ax.plot(
+                f["threshold"], f[m], label=m, color=colors.get(m), drawstyle="steps-post"
+            )
         self.vline_ = None
         self.text_ = None
         if self.threshold is not None:
@@ -515,9 +597,15 @@ class ThresholdDisplay:
             if len(kept):
                 row = kept.sort_values("threshold").iloc[0]
                 summary = ", ".join(f"{m[0].upper()}={row[m]:.2f}" for m in metrics)
-                self.text_ = ax.text(self.threshold, 1.02, f" t={self.threshold:.2f}: {summary}",
-                                     color="#d62728", fontsize=8, va="bottom",
-                                     transform=ax.get_xaxis_transform())
+                self.text_ = ax.text(
+                    self.threshold,
+                    1.02,
+                    f" t={self.threshold:.2f}: {summary}",
+                    color="#d62728",
+                    fontsize=8,
+                    va="bottom",
+                    transform=ax.get_xaxis_transform(),
+                )
         title = "score threshold" if self.name is None else f"score threshold ({self.name})"
         ax.set(xlabel=title, ylabel="value", ylim=(-0.02, 1.02))
         ax.grid(alpha=0.3)
@@ -586,12 +674,18 @@ class CutoffDisplay:
         colors = {"precision": "#1f77b4", "recall": "#ff7f0e", "f1": "#2ca02c"}
         self.lines_ = {}
         for m in ("precision", "recall", "f1"):
-            (self.lines_[m],) = ax.plot(f["threshold"], f[m], label=m, color=colors[m],
-                                        drawstyle="steps-post")
+            (self.lines_[m],) = ax.plot(
+                f["threshold"], f[m], label=m, color=colors[m], drawstyle="steps-post"
+            )
         self.ax_count_ = ax.twinx()
-        (self.count_line_,) = self.ax_count_.plot(f["threshold"], f["n_pred"], color="#7f7f7f",
-                                                  ls=":", drawstyle="steps-post",
-                                                  label="hits returned")
+        (self.count_line_,) = self.ax_count_.plot(
+            f["threshold"],
+            f["n_pred"],
+            color="#7f7f7f",
+            ls=":",
+            drawstyle="steps-post",
+            label="hits returned",
+        )
         self.ax_count_.set_ylabel("hits returned", color="#7f7f7f")
         self.vline_ = None
         if self.cutoff is not None:

@@ -36,8 +36,17 @@ def test_results_as_list_or_dataset_dict():
     pred = read_coco_results(require(res_rel), truth)  # a dict with scored annotations
     assert len(pred) > 0 and pred["score"].between(0, 1).all()
     assert set(pred["image"]) <= set(truth.attrs["images"]["image"])
-    assert list(pred.columns) == ["image", "label", "score", "x", "y", "w", "h", "error_code",
-                                  "error_msg"]
+    assert list(pred.columns) == [
+        "image",
+        "label",
+        "score",
+        "x",
+        "y",
+        "w",
+        "h",
+        "error_code",
+        "error_msg",
+    ]
 
 
 def test_round_trip_keeps_ids_and_pycocotools_reads_it(tmp_path):
@@ -61,27 +70,57 @@ def test_round_trip_keeps_ids_and_pycocotools_reads_it(tmp_path):
     pred = read_coco_results(res, truth)
     back = write_coco_results(pred, tmp_path / "res.json", gt=truth)
     assert [(r["image_id"], r["category_id"]) for r in back] == [
-        (r["image_id"], r["category_id"]) for r in res]
+        (r["image_id"], r["category_id"]) for r in res
+    ]
     assert back[0]["bbox"] == pytest.approx(res[0]["bbox"])
 
 
 def test_write_frames_without_ids():
-    truth = pd.DataFrame({"image": ["b.jpg", "a.jpg"], "label": ["dog", "cat"],
-                          "x": [0.0, 1.0], "y": [0.0, 2.0], "w": [5.0, 6.0], "h": [7.0, 8.0]})
+    truth = pd.DataFrame(
+        {
+            "image": ["b.jpg", "a.jpg"],
+            "label": ["dog", "cat"],
+            "x": [0.0, 1.0],
+            "y": [0.0, 2.0],
+            "w": [5.0, 6.0],
+            "h": [7.0, 8.0],
+        }
+    )
     d = write_coco(truth)
     assert [i["file_name"] for i in d["images"]] == ["a.jpg", "b.jpg"]
     assert [c["name"] for c in d["categories"]] == ["cat", "dog"]
     pred = truth.assign(score=[0.5, 0.6])
     res = write_coco_results(pred, gt=d)
-    assert res[1] == {"image_id": 1, "category_id": 1, "bbox": [1.0, 2.0, 6.0, 8.0],
-                      "score": 0.6}
+    assert res[1] == {"image_id": 1, "category_id": 1, "bbox": [1.0, 2.0, 6.0, 8.0], "score": 0.6}
     with pytest.raises(InvalidFrame):
         write_coco_results(pred.assign(label=["emu", "cat"]), gt=d)
 
 
 def test_failed_rows_are_not_written():
-    pred = pd.DataFrame([{"image": 1, "label": 1, "score": 0.5, "x": 0, "y": 0, "w": 1, "h": 1,
-                          "error_code": None, "error_msg": None},
-                         {"image": 2, "label": None, "score": None, "x": None, "y": None,
-                          "w": None, "h": None, "error_code": 216201, "error_msg": "bad"}])
+    pred = pd.DataFrame(
+        [
+            {
+                "image": 1,
+                "label": 1,
+                "score": 0.5,
+                "x": 0,
+                "y": 0,
+                "w": 1,
+                "h": 1,
+                "error_code": None,
+                "error_msg": None,
+            },
+            {
+                "image": 2,
+                "label": None,
+                "score": None,
+                "x": None,
+                "y": None,
+                "w": None,
+                "h": None,
+                "error_code": 216201,
+                "error_msg": "bad",
+            },
+        ]
+    )
     assert len(write_coco_results(pred)) == 1

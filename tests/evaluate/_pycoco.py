@@ -17,8 +17,9 @@ from pycocotools.cocoeval import COCOeval  # noqa: E402
 
 def pycoco_eval(pred, truth, *, use_cats=1, images=None, labels=None, **params):
     """COCOeval on frames; returns the evaluator (``.stats``, ``.eval``)."""
-    image_list = list(images) if images is not None else sorted(
-        set(truth["image"]) | set(pred["image"]))
+    image_list = (
+        list(images) if images is not None else sorted(set(truth["image"]) | set(pred["image"]))
+    )
     label_list = list(labels) if labels is not None else sorted(set(truth["label"]))
     import pandas as pd
 
@@ -37,8 +38,11 @@ def pycoco_eval(pred, truth, *, use_cats=1, images=None, labels=None, **params):
             dt = gt.loadRes(res)
         else:  # pycocotools' loadRes cannot take an empty list; an empty result set can
             dt = COCO()
-            dt.dataset = {"images": gt_dict["images"], "annotations": [],
-                          "categories": gt_dict["categories"]}
+            dt.dataset = {
+                "images": gt_dict["images"],
+                "annotations": [],
+                "categories": gt_dict["categories"],
+            }
             dt.createIndex()
         ev = COCOeval(gt, dt, "bbox")
         ev.params.useCats = use_cats

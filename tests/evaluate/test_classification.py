@@ -21,8 +21,12 @@ CLASSES = ["bird", "cat", "dog", "fox"]
 
 def make(seed, n=80, missing=5):
     rng = np.random.default_rng(seed)
-    truth = pd.DataFrame({"image": [f"img{i:03d}.jpg" for i in range(n)],
-                          "label": rng.choice(CLASSES, n, p=[0.1, 0.4, 0.3, 0.2])})
+    truth = pd.DataFrame(
+        {
+            "image": [f"img{i:03d}.jpg" for i in range(n)],
+            "label": rng.choice(CLASSES, n, p=[0.1, 0.4, 0.3, 0.2]),
+        }
+    )
     rows, scores = [], np.zeros((n, len(CLASSES)))
     for i, img in enumerate(truth["image"]):
         s = rng.dirichlet(np.ones(len(CLASSES)))
@@ -43,8 +47,9 @@ def test_report_equals_sklearn(seed):
     got = classification_report(truth, pred)
     top1 = pred[pred["rank"] == 1].set_index("image")["label"]
     y_pred = top1.reindex(truth["image"]).fillna(NO_PREDICTION).to_numpy()
-    expect = skm.classification_report(truth["label"], y_pred, labels=CLASSES,
-                                       output_dict=True, zero_division=0.0)
+    expect = skm.classification_report(
+        truth["label"], y_pred, labels=CLASSES, output_dict=True, zero_division=0.0
+    )
     for key in CLASSES + ["micro avg", "macro avg", "weighted avg"]:
         e = expect[key]
         g = got.loc[key]
@@ -86,8 +91,12 @@ def test_confusion_matrix_equals_sklearn(normalize):
 
 def test_confusion_matrix_with_explicit_labels_and_mapping_truth():
     truth = {"a": "cat", "b": "dog"}
-    pred = labels_frame([{"image": "a", "rank": 1, "label": "cat", "score": 0.9},
-                         {"image": "b", "rank": 1, "label": "cat", "score": 0.8}])
+    pred = labels_frame(
+        [
+            {"image": "a", "rank": 1, "label": "cat", "score": 0.9},
+            {"image": "b", "rank": 1, "label": "cat", "score": 0.8},
+        ]
+    )
     cm = confusion_matrix(truth, pred, labels=["dog", "cat"])
     assert cm.loc["dog", "cat"] == 1 and cm.loc["cat", "cat"] == 1
     assert list(cm.columns) == ["dog", "cat"]
@@ -104,8 +113,12 @@ def test_top_k_accuracy_equals_sklearn():
 
 def test_predictions_without_truth_are_left_out_with_a_warning():
     truth = {"a": "cat"}
-    pred = labels_frame([{"image": "a", "rank": 1, "label": "cat", "score": 0.9},
-                         {"image": "zzz", "rank": 1, "label": "dog", "score": 0.9}])
+    pred = labels_frame(
+        [
+            {"image": "a", "rank": 1, "label": "cat", "score": 0.9},
+            {"image": "zzz", "rank": 1, "label": "dog", "score": 0.9},
+        ]
+    )
     with pytest.warns(UserWarning, match="no truth"), pytest.warns(UnknownLabelWarning):
         r = classification_report(truth, pred)
     assert r.loc["cat", "recall"] == 1.0

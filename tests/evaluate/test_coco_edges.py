@@ -30,8 +30,18 @@ def random_case(seed, *, n_img=6, n_cat=3, crowd=0.1, many=False):
             x, y = rng.integers(0, 60, 2).astype(float)
             w, h = rng.choice([5, 10, 20, 40, 80, 120], 2).astype(float)
             lab = f"c{rng.integers(n_cat)}"
-            t.append([img, lab, x, y, w, h, int(rng.random() < crowd),
-                      float(w * h * rng.choice([1, 0.5, 2]))])
+            t.append(
+                [
+                    img,
+                    lab,
+                    x,
+                    y,
+                    w,
+                    h,
+                    int(rng.random() < crowd),
+                    float(w * h * rng.choice([1, 0.5, 2])),
+                ]
+            )
             boxes.append((x, y, w, h, lab))
         n_det = rng.integers(0, 160 if many else 25)
         for _ in range(n_det):
@@ -45,8 +55,11 @@ def random_case(seed, *, n_img=6, n_cat=3, crowd=0.1, many=False):
                 x, y = rng.integers(0, 60, 2).astype(float)
                 w, h = rng.choice([5, 10, 20, 40, 80, 120], 2).astype(float)
                 lab = f"c{rng.integers(n_cat)}"
-            score = float(rng.choice([0.1, 0.5, 0.9])) if rng.random() < 0.5 else round(
-                float(rng.random()), 2)
+            score = (
+                float(rng.choice([0.1, 0.5, 0.9]))
+                if rng.random() < 0.5
+                else round(float(rng.random()), 2)
+            )
             p.append([img, lab, score, x, y, w, h])
     return pred_frame(p), truth_frame(t)
 
@@ -65,11 +78,16 @@ def test_random_cases_equal_pycocotools(seed):
 
 
 def test_crowd_regions_absorb_detections():
-    truth = truth_frame([["a", "person", 0, 0, 100, 100, 1, 10000.0],
-                         ["a", "person", 200, 200, 40, 40, 0, 1600.0]])
-    pred = pred_frame([["a", "person", 0.9, 10, 10, 20, 20],   # inside the crowd: ignored
-                       ["a", "person", 0.8, 30, 30, 20, 20],   # also inside: ignored
-                       ["a", "person", 0.7, 200, 200, 40, 40]])
+    truth = truth_frame(
+        [["a", "person", 0, 0, 100, 100, 1, 10000.0], ["a", "person", 200, 200, 40, 40, 0, 1600.0]]
+    )
+    pred = pred_frame(
+        [
+            ["a", "person", 0.9, 10, 10, 20, 20],  # inside the crowd: ignored
+            ["a", "person", 0.8, 30, 30, 20, 20],  # also inside: ignored
+            ["a", "person", 0.7, 200, 200, 40, 40],
+        ]
+    )
     r = coco_eval(pred, truth)
     assert_same(r, pycoco_eval(pred, truth))
     assert r.stats["AP"] == pytest.approx(1.0, abs=1e-12)
@@ -77,8 +95,9 @@ def test_crowd_regions_absorb_detections():
 
 def test_truth_area_decides_the_size_range():
     # w*h says large, the annotated (mask) area says small: COCO uses the annotation.
-    truth = truth_frame([["a", "cat", 0, 0, 120, 120, 0, 500.0],
-                         ["b", "cat", 0, 0, 50, 50, 0, 2500.0]])
+    truth = truth_frame(
+        [["a", "cat", 0, 0, 120, 120, 0, 500.0], ["b", "cat", 0, 0, 50, 50, 0, 2500.0]]
+    )
     pred = pred_frame([["a", "cat", 0.9, 0, 0, 120, 120], ["b", "cat", 0.4, 0, 0, 50, 50]])
     r = coco_eval(pred, truth)
     assert_same(r, pycoco_eval(pred, truth))
@@ -99,8 +118,9 @@ def test_class_without_truth_is_reported_and_does_not_count():
 
 
 def test_images_without_predictions_count_their_objects_as_missed():
-    truth = truth_frame([["a", "cat", 0, 0, 50, 50, 0, 2500.0],
-                         ["b", "cat", 0, 0, 50, 50, 0, 2500.0]])
+    truth = truth_frame(
+        [["a", "cat", 0, 0, 50, 50, 0, 2500.0], ["b", "cat", 0, 0, 50, 50, 0, 2500.0]]
+    )
     pred = pred_frame([["a", "cat", 0.9, 0, 0, 50, 50]])
     r = coco_eval(pred, truth)
     assert_same(r, pycoco_eval(pred, truth))
@@ -108,13 +128,17 @@ def test_images_without_predictions_count_their_objects_as_missed():
 
 
 def test_failed_images_are_images_without_predictions():
-    truth = truth_frame([["a", "cat", 0, 0, 50, 50, 0, 2500.0],
-                         ["b", "cat", 0, 0, 50, 50, 0, 2500.0]])
+    truth = truth_frame(
+        [["a", "cat", 0, 0, 50, 50, 0, 2500.0], ["b", "cat", 0, 0, 50, 50, 0, 2500.0]]
+    )
     pred = pred_frame([["a", "cat", 0.9, 0, 0, 50, 50]])
-    failed = pd.concat([pred.assign(error_code=None, error_msg=None),
-                        pd.DataFrame([{"image": "b", "error_code": 216201,
-                                       "error_msg": "image format error"}])],
-                       ignore_index=True)
+    failed = pd.concat(
+        [
+            pred.assign(error_code=None, error_msg=None),
+            pd.DataFrame([{"image": "b", "error_code": 216201, "error_msg": "image format error"}]),
+        ],
+        ignore_index=True,
+    )
     r = coco_eval(failed, truth)
     assert r.failed_images == ["b"]
     assert_same(r, pycoco_eval(pred, truth))
@@ -140,8 +164,12 @@ def test_empty_truth_gives_minus_one():
 def test_more_than_100_detections_per_image_follow_maxdets():
     rng = np.random.default_rng(3)
     truth = truth_frame([["a", "cat", float(x), 0, 10, 10, 0, 100.0] for x in range(0, 1500, 10)])
-    pred = pred_frame([["a", "cat", float(s), float(x), 0, 10, 10]
-                       for x, s in zip(range(0, 1500, 10), rng.random(150), strict=True)])
+    pred = pred_frame(
+        [
+            ["a", "cat", float(s), float(x), 0, 10, 10]
+            for x, s in zip(range(0, 1500, 10), rng.random(150), strict=True)
+        ]
+    )
     r = coco_eval(pred, truth)
     assert_same(r, pycoco_eval(pred, truth))
     assert r.stats["AR100"] == pytest.approx(100 / 150)
@@ -152,12 +180,12 @@ def test_custom_parameters_equal_pycocotools():
     images = sorted(set(truth["image"]) | set(pred["image"]))
     labels = sorted(set(truth["label"]))
     thr = np.array([0.3, 0.5, 0.75])
-    ev = pycoco_eval(pred, truth, images=images, labels=labels, iouThrs=thr,
-                     maxDets=[2, 5, 20])
+    ev = pycoco_eval(pred, truth, images=images, labels=labels, iouThrs=thr, maxDets=[2, 5, 20])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnknownLabelWarning)
-        r = coco_eval(pred, truth, images=images, labels=labels, iou_thresholds=thr,
-                      max_dets=(2, 5, 20))
+        r = coco_eval(
+            pred, truth, images=images, labels=labels, iou_thresholds=thr, max_dets=(2, 5, 20)
+        )
     # pycocotools' summarize() computes its first number at maxDets=100 whatever the
     # parameters (here: -1, no such column); vislab uses the largest maxDets.  Everything
     # else, and all arrays, agree.
@@ -165,8 +193,9 @@ def test_custom_parameters_equal_pycocotools():
     assert np.abs(r.stats.to_numpy()[1:] - ev.stats[1:]).max() <= 1e-9
     assert np.abs(r.precision - ev.eval["precision"]).max() <= 1e-9
     assert np.abs(r.recall - ev.eval["recall"]).max() <= 1e-9
-    assert r.stats["AP"] == pytest.approx(r.precision[..., 0, -1][r.precision[..., 0, -1] > -1]
-                                          .mean())
+    assert r.stats["AP"] == pytest.approx(
+        r.precision[..., 0, -1][r.precision[..., 0, -1] > -1].mean()
+    )
 
 
 def test_summary_and_pr_curve():

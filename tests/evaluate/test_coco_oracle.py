@@ -105,8 +105,9 @@ def test_cartucho_text_files_match_the_derived_coco_files_and_pycocotools(tmp_pa
     assert truth[cols].equals(coco_truth[cols])
     # The derived results keep 445 of the 494 boxes (classes seen in the truth; the README's
     # numbers are for those).  Every one of them is a line of the text files.
-    coco_pred = read_coco_results(require("cartucho-map/cartucho_dets_coco_results.json"),
-                                  coco_truth)
+    coco_pred = read_coco_results(
+        require("cartucho-map/cartucho_dets_coco_results.json"), coco_truth
+    )
     keys = ["image", "label", "score", "x", "y", "w", "h"]
     both = coco_pred[keys].merge(pred[keys], how="left", indicator=True)
     assert len(coco_pred) == 445 and (both["_merge"] == "both").all()
@@ -127,8 +128,11 @@ def test_class_agnostic_match_counts_equal_faster_coco_eval_preview():
     """faster-coco-eval's PreviewResults(useCats=False) at IoU 0.5 (README "extra oracle"):
     matched / same class / FP / FN.  Its FN also counts unmatched crowd regions, which COCO
     (and vislab) treat as ignore regions, not misses."""
-    extra = {"cocoapi-val2014-100": (732, 647, 2, 107), "rodm-voc2012-100": (229, 226, 223, 44),
-             "cartucho-map": (286, 261, 159, 400)}
+    extra = {
+        "cocoapi-val2014-100": (732, 647, 2, 107),
+        "rodm-voc2012-100": (229, 226, 223, 44),
+        "cartucho-map": (286, 261, 159, 400),
+    }
     for name, (matched, same, fp, fn) in extra.items():
         gt_rel, res_rel, _, _ = SETS[name]
         truth = read_coco(require(gt_rel))

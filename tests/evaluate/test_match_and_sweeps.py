@@ -37,8 +37,9 @@ def reference_match(pred, truth, iou_thr, class_aware=True, max_dets=100):
                 result[i] = ("fp", None)
             continue
         gts = gts.iloc[np.argsort(gts["iscrowd"].to_numpy(), kind="mergesort")]
-        ious = box_iou(dets[["x", "y", "w", "h"]], gts[["x", "y", "w", "h"]],
-                       crowd=gts["iscrowd"].astype(bool))
+        ious = box_iou(
+            dets[["x", "y", "w", "h"]], gts[["x", "y", "w", "h"]], crowd=gts["iscrowd"].astype(bool)
+        )
         for di, i in enumerate(dets.index):
             best, m = min(iou_thr, 1 - 1e-10), -1
             for gi, g in enumerate(gts.index):
@@ -74,20 +75,43 @@ def test_match_detections_equals_the_reference_loop(seed, class_aware):
         if g is not None:
             assert preds.loc[i, "truth_id"] == truth.loc[g, "id"]
     missed = set(m.loc[m["match"] == "fn", "truth_id"])
-    expect = {truth.loc[g, "id"] for g in truth.index
-              if g not in taken and not truth.loc[g, "iscrowd"]}
+    expect = {
+        truth.loc[g, "id"] for g in truth.index if g not in taken and not truth.loc[g, "iscrowd"]
+    }
     assert missed == expect
 
 
 def test_match_frame_columns_and_meaning():
-    truth = truth_frame([["a", "cat", 0, 0, 10, 10, 0, 100.0], ["a", "cat", 90, 90, 10, 10, 0, 100.0],
-                         ["a", "cat", 200, 200, 50, 50, 1, 2500.0]])
-    pred = pred_frame([["a", "cat", 0.9, 1, 0, 10, 10], ["a", "cat", 0.8, 50, 50, 10, 10],
-                       ["a", "cat", 0.7, 210, 210, 5, 5], ["a", "dog", 0.6, 0, 0, 10, 10]])
+    truth = truth_frame(
+        [
+            ["a", "cat", 0, 0, 10, 10, 0, 100.0],
+            ["a", "cat", 90, 90, 10, 10, 0, 100.0],
+            ["a", "cat", 200, 200, 50, 50, 1, 2500.0],
+        ]
+    )
+    pred = pred_frame(
+        [
+            ["a", "cat", 0.9, 1, 0, 10, 10],
+            ["a", "cat", 0.8, 50, 50, 10, 10],
+            ["a", "cat", 0.7, 210, 210, 5, 5],
+            ["a", "dog", 0.6, 0, 0, 10, 10],
+        ]
+    )
     with pytest.warns(UnknownLabelWarning):
         m = match_detections(pred, truth)
-    assert list(m.columns) == ["image", "label", "score", "x", "y", "w", "h", "match", "iou",
-                               "truth_id", "pred_index"]
+    assert list(m.columns) == [
+        "image",
+        "label",
+        "score",
+        "x",
+        "y",
+        "w",
+        "h",
+        "match",
+        "iou",
+        "truth_id",
+        "pred_index",
+    ]
     assert m["match"].tolist() == ["tp", "fp", "ignore", "fp", "fn"]
     assert m["iou"].iloc[0] == pytest.approx(90 / 110)
     assert np.isnan(m["iou"].iloc[1])  # no overlap with anything
@@ -104,12 +128,16 @@ def test_max_dets_marks_the_rest_skipped():
 
 
 def test_failed_rows_and_score_threshold():
-    pred = pd.DataFrame([
-        {"image": "a", "label": "cat", "score": 0.9, "x": 0, "y": 0, "w": 10, "h": 10},
-        {"image": "a", "label": "cat", "score": 0.3, "x": 50, "y": 50, "w": 10, "h": 10},
-        {"image": "b", "error_code": 282000, "error_msg": "internal error"},
-    ])
-    truth = truth_frame([["a", "cat", 0, 0, 10, 10, 0, 100.0], ["b", "cat", 0, 0, 10, 10, 0, 100.0]])
+    pred = pd.DataFrame(
+        [
+            {"image": "a", "label": "cat", "score": 0.9, "x": 0, "y": 0, "w": 10, "h": 10},
+            {"image": "a", "label": "cat", "score": 0.3, "x": 50, "y": 50, "w": 10, "h": 10},
+            {"image": "b", "error_code": 282000, "error_msg": "internal error"},
+        ]
+    )
+    truth = truth_frame(
+        [["a", "cat", 0, 0, 10, 10, 0, 100.0], ["b", "cat", 0, 0, 10, 10, 0, 100.0]]
+    )
     m = match_detections(pred, truth, score_threshold=0.5)
     assert m["match"].tolist() == ["tp", "fn"]
     assert m.attrs["failed_images"] == ["b"]
@@ -145,9 +173,17 @@ def test_sweep_counts_equal_matching_above_each_threshold(seed):
 
 
 def test_sweep_frame_doc_example_and_by_class():
-    pred = pd.DataFrame({"image": ["a", "a", "b"], "label": ["cat", "dog", "cat"],
-                         "score": [0.9, 0.6, 0.3], "x": [0, 50, 0], "y": [0, 50, 0],
-                         "w": [10, 10, 10], "h": [10, 10, 10]})
+    pred = pd.DataFrame(
+        {
+            "image": ["a", "a", "b"],
+            "label": ["cat", "dog", "cat"],
+            "score": [0.9, 0.6, 0.3],
+            "x": [0, 50, 0],
+            "y": [0, 50, 0],
+            "w": [10, 10, 10],
+            "h": [10, 10, 10],
+        }
+    )
     truth = pred.drop(columns="score").iloc[[0, 2]]
     with pytest.warns(UnknownLabelWarning):
         s = threshold_sweep(pred, truth, by_class=True)
@@ -187,8 +223,7 @@ def test_labels_sweep_is_one_vs_rest_and_equals_sklearn():
 
     rng = np.random.default_rng(0)
     classes = ["cat", "dog", "fox"]
-    truth = pd.DataFrame({"image": [f"i{i}" for i in range(60)],
-                          "label": rng.choice(classes, 60)})
+    truth = pd.DataFrame({"image": [f"i{i}" for i in range(60)], "label": rng.choice(classes, 60)})
     rows = []
     for img in truth["image"]:
         for r, lab in enumerate(rng.permutation(classes)[:2], start=1):
@@ -213,8 +248,9 @@ def test_sweep_queries_equal_direct_counts():
     scores = np.round(rng.random(n), 3)  # many ties
     tp = rng.random(n) < 0.3
     labels = rng.choice(["a", "b", "c"], n)
-    s = Sweep.from_arrays(scores, tp=tp, n_pos=20_000, labels=labels,
-                          n_pos_by_label={"a": 7000, "b": 7000, "c": 6000})
+    s = Sweep.from_arrays(
+        scores, tp=tp, n_pos=20_000, labels=labels, n_pos_by_label={"a": 7000, "b": 7000, "c": 6000}
+    )
     for t in (-1, 0, 0.25, 0.5, 0.999, 1.0, 1.5):
         keep = scores >= t
         row = s.at(t)

@@ -17,16 +17,34 @@ from vislab.evaluate import (
 
 
 def pred(**overrides):
-    df = pd.DataFrame({"image": ["a", "a"], "label": ["cat", "cat"], "score": [0.9, 0.4],
-                       "x": [0.0, 20.0], "y": [0.0, 20.0], "w": [10.0, 10.0], "h": [10.0, 10.0]})
+    df = pd.DataFrame(
+        {
+            "image": ["a", "a"],
+            "label": ["cat", "cat"],
+            "score": [0.9, 0.4],
+            "x": [0.0, 20.0],
+            "y": [0.0, 20.0],
+            "w": [10.0, 10.0],
+            "h": [10.0, 10.0],
+        }
+    )
     for k, v in overrides.items():
         df[k] = v
     return df
 
 
 def truth(**overrides):
-    df = pd.DataFrame({"image": ["a", "a"], "label": ["cat", "cat"], "x": [0.0, 20.0],
-                       "y": [0.0, 20.0], "w": [10.0, 10.0], "h": [10.0, 10.0], "id": [1, 2]})
+    df = pd.DataFrame(
+        {
+            "image": ["a", "a"],
+            "label": ["cat", "cat"],
+            "x": [0.0, 20.0],
+            "y": [0.0, 20.0],
+            "w": [10.0, 10.0],
+            "h": [10.0, 10.0],
+            "id": [1, 2],
+        }
+    )
     for k, v in overrides.items():
         df[k] = v
     return df

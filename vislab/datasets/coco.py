@@ -41,8 +41,12 @@ def _tables(gt: Mapping, image: str):
     if "id" not in imgs.columns:
         imgs = pd.DataFrame({"id": pd.Series(dtype=np.int64)})
     imgs = imgs.sort_values("id", kind="stable")
-    if image == "file_name" and "file_name" in imgs.columns and imgs["file_name"].notna().all() \
-            and not imgs["file_name"].duplicated().any():
+    if (
+        image == "file_name"
+        and "file_name" in imgs.columns
+        and imgs["file_name"].notna().all()
+        and not imgs["file_name"].duplicated().any()
+    ):
         names = imgs["file_name"]
     elif image in ("file_name", "id"):
         names = imgs["id"]
@@ -173,13 +177,15 @@ def read_coco_results(source, gt=None, *, image: str = "file_name") -> pd.DataFr
             images = _as_table(gt.attrs.get("images"))
             categories = _as_table(gt.attrs.get("categories"))
             if images is None or categories is None:
-                raise InvalidFrame("gt frame lacks attrs['images'] / attrs['categories']; "
-                                   "read it with read_coco()")
+                raise InvalidFrame(
+                    "gt frame lacks attrs['images'] / attrs['categories']; read it with read_coco()"
+                )
         else:
             images, categories = _tables(_load(gt), image)
         img_map = pd.Series(images["image"].to_numpy(), index=images["image_id"].to_numpy())
-        cat_map = pd.Series(categories["label"].to_numpy(),
-                            index=categories["category_id"].to_numpy())
+        cat_map = pd.Series(
+            categories["label"].to_numpy(), index=categories["category_id"].to_numpy()
+        )
         if n:
             mi = img_map.reindex(img_id).to_numpy()
             mc = cat_map.reindex(cat_id).to_numpy()
@@ -231,8 +237,11 @@ def _id_tables(df: pd.DataFrame, images=None, categories=None):
             img_tab = df[["image_id", "image"]].drop_duplicates("image")
         else:
             names = _sorted_unique(df["image"])
-            ids = names if all(isinstance(v, (int, np.integer)) for v in names) else range(
-                1, len(names) + 1)
+            ids = (
+                names
+                if all(isinstance(v, (int, np.integer)) for v in names)
+                else range(1, len(names) + 1)
+            )
             img_tab = pd.DataFrame({"image_id": list(ids), "image": names})
     if cat_tab is None:
         if "category_id" in df.columns:
@@ -304,8 +313,11 @@ def write_coco(truth: pd.DataFrame, path=None, *, images=None, categories=None) 
         else boxes[:, 2] * boxes[:, 3]
     )
     areas = np.where(np.isnan(areas), boxes[:, 2] * boxes[:, 3], areas)
-    crowd = truth["iscrowd"].fillna(0).astype(int).to_numpy() if "iscrowd" in truth.columns \
+    crowd = (
+        truth["iscrowd"].fillna(0).astype(int).to_numpy()
+        if "iscrowd" in truth.columns
         else np.zeros(len(truth), dtype=int)
+    )
     ids = truth["id"].to_numpy() if "id" in truth.columns else np.arange(1, len(truth) + 1)
     anns = [
         {
@@ -359,10 +371,18 @@ def write_coco_results(pred: pd.DataFrame, path=None, *, gt=None) -> list:
     if "error_code" in pred.columns:
         pred = pred[pred["error_code"].isna()]
     if isinstance(gt, Mapping):
-        images = pd.DataFrame({"image_id": [i["id"] for i in gt["images"]],
-                               "image": [i.get("file_name", i["id"]) for i in gt["images"]]})
-        cats = pd.DataFrame({"category_id": [c["id"] for c in gt["categories"]],
-                             "label": [c.get("name", c["id"]) for c in gt["categories"]]})
+        images = pd.DataFrame(
+            {
+                "image_id": [i["id"] for i in gt["images"]],
+                "image": [i.get("file_name", i["id"]) for i in gt["images"]],
+            }
+        )
+        cats = pd.DataFrame(
+            {
+                "category_id": [c["id"] for c in gt["categories"]],
+                "label": [c.get("name", c["id"]) for c in gt["categories"]],
+            }
+        )
     elif isinstance(gt, pd.DataFrame):
         images, cats = _as_table(gt.attrs.get("images")), _as_table(gt.attrs.get("categories"))
     else:
@@ -377,8 +397,10 @@ def write_coco_results(pred: pd.DataFrame, path=None, *, gt=None) -> list:
         m = pd.Series(cats["category_id"].to_numpy(), index=cats["label"].to_numpy())
         cat_ids = m.reindex(cat_ids).to_numpy()
     if len(pred) and (pd.isna(img_ids).any() or pd.isna(cat_ids).any()):
-        raise InvalidFrame("some images or labels have no COCO id; pass gt= with id tables",
-                           column="image" if pd.isna(img_ids).any() else "label")
+        raise InvalidFrame(
+            "some images or labels have no COCO id; pass gt= with id tables",
+            column="image" if pd.isna(img_ids).any() else "label",
+        )
     boxes = pred[["x", "y", "w", "h"]].to_numpy(dtype=float)
     scores = pd.to_numeric(pred["score"]).to_numpy(dtype=float)
     out = [

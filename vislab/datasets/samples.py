@@ -32,14 +32,26 @@ def _sources():
     astronaut = data.astronaut()
     camera = np.repeat(data.camera()[..., None], 3, axis=2)
     coins = np.repeat(data.coins()[..., None], 3, axis=2)
-    coin_centres = [(47, 52), (47, 107), (44, 160), (44, 215), (47, 268), (42, 322),
-                    (120, 52), (120, 106), (123, 160), (121, 214), (122, 269), (122, 325)]
+    coin_centres = [
+        (47, 52),
+        (47, 107),
+        (44, 160),
+        (44, 215),
+        (47, 268),
+        (42, 322),
+        (120, 52),
+        (120, 106),
+        (123, 160),
+        (121, 214),
+        (122, 269),
+        (122, 325),
+    ]
     objects = {
         "person": [astronaut[15:330, 70:320], camera[60:470, 190:420]],
         "cat": [data.chelsea()[15:300, 70:410]],
         "cup": [data.coffee()[10:245, 160:460]],
         "rocket": [data.rocket()[95:405, 288:352]],
-        "coin": [coins[max(r - 28, 0): r + 28, c - 28: c + 28] for r, c in coin_centres],
+        "coin": [coins[max(r - 28, 0) : r + 28, c - 28 : c + 28] for r, c in coin_centres],
     }
     tint = {
         "grass": (0.55, 0.85, 0.45),
@@ -68,8 +80,8 @@ def _paste(canvas: np.ndarray, obj: np.ndarray, x: int, y: int) -> None:
     dy = np.minimum(yy, h - 1 - yy) / max(h * 0.08, 1)
     dx = np.minimum(xx, w - 1 - xx) / max(w * 0.08, 1)
     alpha = np.clip(np.minimum(dx, dy), 0, 1)[..., None]
-    region = canvas[y: y + h, x: x + w].astype(float)
-    canvas[y: y + h, x: x + w] = (alpha * obj + (1 - alpha) * region).astype(np.uint8)
+    region = canvas[y : y + h, x : x + w].astype(float)
+    canvas[y : y + h, x : x + w] = (alpha * obj + (1 - alpha) * region).astype(np.uint8)
 
 
 def _iou(a, b) -> float:
@@ -138,15 +150,18 @@ def sample_detections(
     rng = np.random.default_rng(seed)
     W, H = size
     images, truth_rows, pred_rows = {}, [], []
-    failed_set = set(rng.choice(n_images, size=min(failed, n_images), replace=False).tolist()) \
-        if failed else set()
+    failed_set = (
+        set(rng.choice(n_images, size=min(failed, n_images), replace=False).tolist())
+        if failed
+        else set()
+    )
     tid = 0
     for i in range(n_images):
         name = f"sample_{i:03d}.jpg"
         tex = textures[rng.integers(len(textures))]
         ty = rng.integers(0, tex.shape[0] - H)
         tx = rng.integers(0, tex.shape[1] - W)
-        canvas = tex[ty: ty + H, tx: tx + W].copy()
+        canvas = tex[ty : ty + H, tx : tx + W].copy()
         boxes = []
         for _ in range(rng.integers(1, 5)):
             label = SAMPLE_CLASSES[rng.integers(len(SAMPLE_CLASSES))]
@@ -168,12 +183,22 @@ def sample_detections(
             _paste(canvas, _resize(crop, h, w), x, y)
             boxes.append(((x, y, w, h), label))
             tid += 1
-            truth_rows.append({"image": name, "label": label, "x": float(x), "y": float(y),
-                               "w": float(w), "h": float(h), "id": tid})
+            truth_rows.append(
+                {
+                    "image": name,
+                    "label": label,
+                    "x": float(x),
+                    "y": float(y),
+                    "w": float(w),
+                    "h": float(h),
+                    "id": tid,
+                }
+            )
         images[name] = canvas
         if i in failed_set:
-            pred_rows.append({"image": name, "error_code": 216201,
-                              "error_msg": "image format error"})
+            pred_rows.append(
+                {"image": name, "error_code": 216201, "error_msg": "image format error"}
+            )
             continue
         for (x, y, w, h), label in boxes:
             if rng.random() < 0.12:  # missed
@@ -188,23 +213,47 @@ def sample_detections(
             bw, bh = float(min(bw, W - bx)), float(min(bh, H - by))
             lab = label if rng.random() < 0.9 else SAMPLE_CLASSES[rng.integers(len(SAMPLE_CLASSES))]
             score = float(rng.beta(8, 2) if good else rng.beta(4, 3))
-            pred_rows.append({"image": name, "label": lab, "score": round(score, 4),
-                              "x": bx, "y": by, "w": bw, "h": bh})
+            pred_rows.append(
+                {
+                    "image": name,
+                    "label": lab,
+                    "score": round(score, 4),
+                    "x": bx,
+                    "y": by,
+                    "w": bw,
+                    "h": bh,
+                }
+            )
             if rng.random() < 0.15:  # a duplicate box on the same object
-                pred_rows.append({"image": name, "label": lab,
-                                  "score": round(score * rng.uniform(0.3, 0.8), 4),
-                                  "x": bx + rng.normal(0, 4), "y": by + rng.normal(0, 4),
-                                  "w": bw * 0.9, "h": bh * 0.9})
+                pred_rows.append(
+                    {
+                        "image": name,
+                        "label": lab,
+                        "score": round(score * rng.uniform(0.3, 0.8), 4),
+                        "x": bx + rng.normal(0, 4),
+                        "y": by + rng.normal(0, 4),
+                        "w": bw * 0.9,
+                        "h": bh * 0.9,
+                    }
+                )
         for _ in range(rng.poisson(1.2)):  # false alarms on the background
             bw, bh = rng.uniform(20, W / 3), rng.uniform(20, H / 3)
-            pred_rows.append({"image": name,
-                              "label": SAMPLE_CLASSES[rng.integers(len(SAMPLE_CLASSES))],
-                              "score": round(float(rng.beta(2, 6)), 4),
-                              "x": float(rng.uniform(0, W - bw)), "y": float(rng.uniform(0, H - bh)),
-                              "w": float(bw), "h": float(bh)})
+            pred_rows.append(
+                {
+                    "image": name,
+                    "label": SAMPLE_CLASSES[rng.integers(len(SAMPLE_CLASSES))],
+                    "score": round(float(rng.beta(2, 6)), 4),
+                    "x": float(rng.uniform(0, W - bw)),
+                    "y": float(rng.uniform(0, H - bh)),
+                    "w": float(bw),
+                    "h": float(bh),
+                }
+            )
     truth = pd.DataFrame(truth_rows, columns=["image", "label", "x", "y", "w", "h", "id"])
-    pred = pd.DataFrame(pred_rows, columns=["image", "label", "score", "x", "y", "w", "h",
-                                            "error_code", "error_msg"])
+    pred = pd.DataFrame(
+        pred_rows,
+        columns=["image", "label", "score", "x", "y", "w", "h", "error_code", "error_msg"],
+    )
     pred["error_code"] = pred["error_code"].astype(object).where(pred["error_code"].notna(), None)
     pred["error_msg"] = pred["error_msg"].astype(object).where(pred["error_msg"].notna(), None)
     pred.attrs["kind"] = "boxes"

@@ -102,8 +102,12 @@ def read_voc_txt(source, *, scores: bool | None = None, image_ext: str = "") -> 
         difficult.append(hard)
     arr = np.array(nums, dtype=float).reshape(len(nums), n_num)
     ltrb = arr[:, -4:]
-    df = pd.DataFrame({"image": pd.Series(images, dtype=str if images else object),
-                       "label": pd.Series(labels, dtype=str if labels else object)})
+    df = pd.DataFrame(
+        {
+            "image": pd.Series(images, dtype=str if images else object),
+            "label": pd.Series(labels, dtype=str if labels else object),
+        }
+    )
     if scores:
         df["score"] = arr[:, 0]
     df["x"] = ltrb[:, 0]

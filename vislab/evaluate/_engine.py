@@ -43,8 +43,13 @@ def box_iou_pairs(det: np.ndarray, gt: np.ndarray, crowd: np.ndarray | None = No
     inside a crowd region is fully covered by it).
     """
     n = len(det)
-    return iou_by_index(det.T, gt.T, np.arange(n), np.arange(n),
-                        None if crowd is None else np.asarray(crowd, dtype=bool))
+    return iou_by_index(
+        det.T,
+        gt.T,
+        np.arange(n),
+        np.arange(n),
+        None if crowd is None else np.asarray(crowd, dtype=bool),
+    )
 
 
 def iou_by_index(dcols, gcols, di: np.ndarray, gi: np.ndarray, crowd: np.ndarray | None):
@@ -195,7 +200,6 @@ def greedy_match(
     thr = np.minimum(np.asarray(iou_thresholds, dtype=float), _MAX_THRESHOLD)
     ranges = np.asarray(area_ranges, dtype=float).reshape(-1, 2)
     n_a, n_t = len(ranges), len(thr)
-    nd_in = len(det_group)
 
     # Detections: group, then score descending, then tiebreak, then input order (stable).
     srank = descending_rank(det_score)
@@ -217,7 +221,9 @@ def greedy_match(
     gcols = [np.ascontiguousarray(gt_box[:, j])[gt_order] for j in range(4)]
     garea = gt_area[gt_order]
     gcrowd = gt_crowd[gt_order].astype(bool)
-    gt_ignore = gcrowd[None, :] | (garea[None, :] < ranges[:, :1]) | (garea[None, :] > ranges[:, 1:])
+    gt_ignore = (
+        gcrowd[None, :] | (garea[None, :] < ranges[:, :1]) | (garea[None, :] > ranges[:, 1:])
+    )
 
     # Truth range of each detection's group.
     lo = np.searchsorted(ggroup, dgroup, side="left")
@@ -302,8 +308,17 @@ def greedy_match(
                 while b1 < a1 and cand_of_pair[pair_sorted[b1]] == last:
                     b1 += 1
             _match_batch(
-                pair_sorted[b0:b1], r, pair_gt, cand_of_pair, key, n_pos, thr_ok, gcrowd,
-                taken, match, gstart_of_cand,
+                pair_sorted[b0:b1],
+                r,
+                pair_gt,
+                cand_of_pair,
+                key,
+                n_pos,
+                thr_ok,
+                gcrowd,
+                taken,
+                match,
+                gstart_of_cand,
             )
             b0 = b1
 

@@ -74,7 +74,9 @@ def _numeric(df: pd.DataFrame, col: str, name: str) -> np.ndarray:
     raw_missing = df[col].isna().to_numpy()
     if (np.isnan(values) & ~raw_missing).any():
         rows = list(df.index[np.isnan(values) & ~raw_missing][:5])
-        raise InvalidFrame(f"{name} column {col!r} holds non-numeric values at rows {rows}", column=col)
+        raise InvalidFrame(
+            f"{name} column {col!r} holds non-numeric values at rows {rows}", column=col
+        )
     return values
 
 

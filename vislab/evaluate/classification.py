@@ -127,8 +127,9 @@ def classification_report(truth, pred, *, labels=None, top_k: int = 1, zero_divi
             y_true, y_pred, labels=lab, average=avg, zero_division=zero_division
         )
         rows[f"{avg} avg"] = [ap, ar, af, total]
-    out = pd.DataFrame.from_dict(rows, orient="index",
-                                 columns=["precision", "recall", "f1", "support"])
+    out = pd.DataFrame.from_dict(
+        rows, orient="index", columns=["precision", "recall", "f1", "support"]
+    )
     out["support"] = out["support"].astype(np.int64)
     out.attrs["accuracy"] = float(skm.accuracy_score(y_true, y_pred))
     out.attrs["top_k"] = top_k
@@ -171,7 +172,9 @@ def confusion_matrix(truth, pred, *, labels=None, normalize=None) -> pd.DataFram
     lab = _labels_of(y_true, y_pred, labels)
     cols = lab + ([NO_PREDICTION] if (y_pred == NO_PREDICTION).any() else [])
     cm = skm.confusion_matrix(y_true, y_pred, labels=cols, normalize=normalize)
-    out = pd.DataFrame(cm, index=pd.Index(cols, name="true"), columns=pd.Index(cols, name="predicted"))
+    out = pd.DataFrame(
+        cm, index=pd.Index(cols, name="true"), columns=pd.Index(cols, name="predicted")
+    )
     if NO_PREDICTION in cols:
         out = out.drop(index=NO_PREDICTION)
     return out

@@ -250,11 +250,15 @@ def coco_eval(
         raise NotImplementedError(
             f"iou_type={iou_type!r} is not supported; vislab evaluates boxes ('bbox') only"
         )
-    iou_thr = _default_iou_thresholds() if iou_thresholds is None else np.asarray(
-        iou_thresholds, dtype=float
+    iou_thr = (
+        _default_iou_thresholds()
+        if iou_thresholds is None
+        else np.asarray(iou_thresholds, dtype=float)
     )
-    rec_thr = _default_recall_thresholds() if recall_thresholds is None else np.asarray(
-        recall_thresholds, dtype=float
+    rec_thr = (
+        _default_recall_thresholds()
+        if recall_thresholds is None
+        else np.asarray(recall_thresholds, dtype=float)
     )
     max_dets = tuple(sorted(int(m) for m in max_dets))
     ranges = dict(COCO_AREA_RANGES if area_ranges is None else area_ranges)
@@ -323,8 +327,10 @@ def _accumulate(m, data, iou_thr, rec_thr, max_dets, class_aware, area_ranges):
     area = box[:, 2] * box[:, 3]  # pycocotools' loadRes sets a box result's area to w * h
     rank = m.det_rank
     gk = data.gt_cat[m.gt_order] if class_aware else np.zeros(len(m.gt_order), dtype=np.int64)
-    npig = np.stack([np.bincount(gk[~ig], minlength=n_k) for ig in m.gt_ignore]) if n_k else (
-        np.zeros((n_a, 0), dtype=np.int64)
+    npig = (
+        np.stack([np.bincount(gk[~ig], minlength=n_k) for ig in m.gt_ignore])
+        if n_k
+        else (np.zeros((n_a, 0), dtype=np.int64))
     )
     nd_all = np.zeros((n_k, n_m), dtype=np.int64)
     if n_k == 0:
@@ -366,8 +372,7 @@ def _accumulate(m, data, iou_thr, rec_thr, max_dets, class_aware, area_ranges):
         kstart = np.cumsum(nd) - nd
         score_acc = score[acc_order][keep_acc]
         outcum = np.zeros((n_a, len(k_acc) + 1), dtype=np.int64)
-        np.cumsum(out_acc if keep_acc.all() else out_acc[:, keep_acc], axis=1,
-                  out=outcum[:, 1:])
+        np.cumsum(out_acc if keep_acc.all() else out_acc[:, keep_acc], axis=1, out=outcum[:, 1:])
 
         sel = keep_det[ev_det]
         if sel.all():
@@ -411,8 +416,11 @@ def _accumulate(m, data, iou_thr, rec_thr, max_dets, class_aware, area_ranges):
         env = np.maximum.accumulate(block[:, ::-1], axis=1)[:, ::-1].reshape(n_a, n_t, n_k, n_r)
         q = np.where(valid, env, 0.0)
         scx = np.append(sc, 0.0)
-        top = np.where(nd > 0, score_acc[np.minimum(kstart, max(len(score_acc) - 1, 0))]
-                       if len(score_acc) else 0.0, 0.0)
+        top = np.where(
+            nd > 0,
+            score_acc[np.minimum(kstart, max(len(score_acc) - 1, 0))] if len(score_acc) else 0.0,
+            0.0,
+        )
         ss = np.where(valid & (c >= 1), scx[np.minimum(idx, len(sc))], 0.0)
         ss = np.where(valid & (c == 0), top[None, None, :, None], ss)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -485,8 +493,9 @@ def _per_class(precision, recall, iou_thr, area_names, labels, npig, data) -> pd
         row["AR100"] = mean_or_nan(recall[:, k, a_all, mi])
         row["n_truth"] = int(npig[a_all, k]) if npig.size else 0
         rows.append(row)
-    out = pd.DataFrame(rows, columns=["label", "AP", "AP50", "AP75", "APs", "APm", "APl",
-                                      "AR100", "n_truth"])
+    out = pd.DataFrame(
+        rows, columns=["label", "AP", "AP50", "AP75", "APs", "APm", "APl", "AR100", "n_truth"]
+    )
     if len(labels) == len(data.labels):
         out["n_pred"] = np.bincount(data.det_cat, minlength=len(labels))[: len(labels)]
     else:

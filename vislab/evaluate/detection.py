@@ -174,8 +174,9 @@ def prepare_detection(pred, truth, *, images=None, labels=None) -> DetectionInpu
     unknown = report_unknown_labels(ok["label"], truth["label"])
 
     preferred = _attr_column(truth, "images", "image")
-    image_index = _ordered_index(truth["image"], ok["image"], failed, given=images,
-                                 preferred=preferred)
+    image_index = _ordered_index(
+        truth["image"], ok["image"], failed, given=images, preferred=preferred
+    )
     preferred = _attr_column(truth, "categories", "label")
     label_index = _ordered_index(truth["label"], ok["label"], given=labels, preferred=preferred)
     det_img = _index_of(ok["image"].to_numpy(), image_index)
@@ -216,9 +217,7 @@ def prepare_detection(pred, truth, *, images=None, labels=None) -> DetectionInpu
     )
 
 
-def run_matching(
-    data: DetectionInput, *, iou_thresholds, area_ranges, max_det, class_aware: bool
-):
+def run_matching(data: DetectionInput, *, iou_thresholds, area_ranges, max_det, class_aware: bool):
     """Group boxes (by image, or image and class) and run the greedy matching."""
     n_cat = max(len(data.labels), 1)
     if class_aware:

@@ -77,20 +77,20 @@ def retrieval_sweep(
     ok, failed = prediction_rows(matches, ["query", item, "score"], name="matches")
     require_columns(relevant, ["query", item], name="relevant")
     scores = check_scores(ok, name="matches")
-    hits = pd.DataFrame({"query": ok["query"].to_numpy(), "item": ok[item].to_numpy(),
-                         "score": scores})
+    hits = pd.DataFrame(
+        {"query": ok["query"].to_numpy(), "item": ok[item].to_numpy(), "score": scores}
+    )
     if "rank" in ok.columns:
-        hits["rank"] = pd.to_numeric(ok["rank"], errors="coerce").to_numpy(dtype=float,
-                                                                           na_value=np.nan)
+        hits["rank"] = pd.to_numeric(ok["rank"], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
     else:
         hits["rank"] = np.nan
     # A gallery item returned twice for one query counts once, at its best score.
     hits = hits.sort_values(["query", "score"], ascending=[True, False], kind="stable")
     hits = hits.drop_duplicates(["query", "item"], keep="first")
     rel = relevant[["query", item]].drop_duplicates().rename(columns={item: "item"})
-    is_tp = pd.MultiIndex.from_frame(hits[["query", "item"]]).isin(
-        pd.MultiIndex.from_frame(rel)
-    )
+    is_tp = pd.MultiIndex.from_frame(hits[["query", "item"]]).isin(pd.MultiIndex.from_frame(rel))
     base = Sweep.from_arrays(hits["score"].to_numpy(), tp=is_tp, n_pos=len(rel))
     sweep = RetrievalSweep(base._curve, {}, kind="retrieval")
     sweep.meta.update(failed_queries=failed)
@@ -102,9 +102,13 @@ def retrieval_sweep(
         hits = hits.sort_values(["query", "rank"], kind="stable")
         hits["order"] = hits.groupby("query", sort=False).cumcount() + 1
     ks = (1, 5, 10) if k is None else ([int(k)] if np.isscalar(k) else [int(v) for v in k])
-    queries = pd.Index(pd.unique(pd.concat([hits["query"], rel["query"],
-                                            pd.Series(failed, dtype=object)],
-                                           ignore_index=True)))
+    queries = pd.Index(
+        pd.unique(
+            pd.concat(
+                [hits["query"], rel["query"], pd.Series(failed, dtype=object)], ignore_index=True
+            )
+        )
+    )
     n_rel = rel.groupby("query").size().reindex(queries, fill_value=0)
     n_hits = hits.groupby("query").size().reindex(queries, fill_value=0)
     rows, last = [], None
@@ -114,13 +118,19 @@ def retrieval_sweep(
         p_at = found / kk
         with np.errstate(divide="ignore", invalid="ignore"):
             r_at = (found / n_rel).where(n_rel > 0)
-        rows.append({"k": kk, "precision_at_k": float(p_at.mean()) if len(queries) else np.nan,
-                     "recall_at_k": float(r_at.mean()) if r_at.notna().any() else np.nan,
-                     "hit_rate_at_k": float((found > 0).mean()) if len(queries) else np.nan})
+        rows.append(
+            {
+                "k": kk,
+                "precision_at_k": float(p_at.mean()) if len(queries) else np.nan,
+                "recall_at_k": float(r_at.mean()) if r_at.notna().any() else np.nan,
+                "hit_rate_at_k": float((found > 0).mean()) if len(queries) else np.nan,
+            }
+        )
         last = (kk, p_at, r_at)
     sweep.at_k = pd.DataFrame(rows)
-    per_query = pd.DataFrame({"query": queries, "n_relevant": n_rel.to_numpy(),
-                              "n_hits": n_hits.to_numpy()})
+    per_query = pd.DataFrame(
+        {"query": queries, "n_relevant": n_rel.to_numpy(), "n_hits": n_hits.to_numpy()}
+    )
     if last is not None:
         per_query[f"precision_at_{last[0]}"] = last[1].to_numpy()
         per_query[f"recall_at_{last[0]}"] = last[2].to_numpy()

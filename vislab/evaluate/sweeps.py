@@ -146,8 +146,18 @@ class Sweep:
 
     # ----------------------------------------------------------------- construction
     @classmethod
-    def from_arrays(cls, scores, tp, fp=None, *, n_pos, labels=None, n_pos_by_label=None,
-                    by_class=False, kind="") -> Sweep:
+    def from_arrays(
+        cls,
+        scores,
+        tp,
+        fp=None,
+        *,
+        n_pos,
+        labels=None,
+        n_pos_by_label=None,
+        by_class=False,
+        kind="",
+    ) -> Sweep:
         """Build a sweep from per-prediction outcomes.
 
         Parameters
@@ -180,7 +190,9 @@ class Sweep:
         if labels is not None:
             labels = np.asarray(labels, dtype=object)[counted]
             npos_map = dict(n_pos_by_label or {})
-            names = ordered_unique(list(npos_map) + list(pd.unique(pd.Series(labels, dtype=object))))
+            names = ordered_unique(
+                list(npos_map) + list(pd.unique(pd.Series(labels, dtype=object)))
+            )
             codes = pd.Index(names).get_indexer(pd.Index(labels, dtype=object))
             order = np.argsort(codes, kind="stable")
             bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
@@ -210,7 +222,9 @@ class Sweep:
         try:
             return self._classes[label]
         except KeyError:
-            raise KeyError(f"no class {label!r} in this sweep; classes: {self.labels[:10]}") from None
+            raise KeyError(
+                f"no class {label!r} in this sweep; classes: {self.labels[:10]}"
+            ) from None
 
     def at(self, threshold: float, *, label=None, by_class: bool = False):
         """Counts and metrics when predictions with ``score >= threshold`` are kept.
@@ -240,16 +254,19 @@ class Sweep:
         """
         if by_class:
             names = list(self._classes)
-            values = np.array([_row1(threshold, *c.count1(threshold), c.n_pos)
-                               for c in self._classes.values()]).reshape(len(names), 8)
-            out = pd.DataFrame(values, index=pd.Index(names, name="label"),
-                               columns=list(COUNT_COLUMNS))
+            values = np.array(
+                [_row1(threshold, *c.count1(threshold), c.n_pos) for c in self._classes.values()]
+            ).reshape(len(names), 8)
+            out = pd.DataFrame(
+                values, index=pd.Index(names, name="label"), columns=list(COUNT_COLUMNS)
+            )
             for col in ("n_pred", "tp", "fp", "fn"):
                 out[col] = out[col].astype(np.int64)
             return out
         curve = self._curve_of(label)
-        return pd.Series(_row1(threshold, *curve.count1(threshold), curve.n_pos),
-                         index=_ROW_INDEX, copy=False)
+        return pd.Series(
+            _row1(threshold, *curve.count1(threshold), curve.n_pos), index=_ROW_INDEX, copy=False
+        )
 
     def at_many(self, thresholds, *, label=None) -> pd.DataFrame:
         """Counts and metrics at many thresholds at once (vectorised).
@@ -386,8 +403,9 @@ def threshold_sweep(
     np.float64(0.5)
     """
     if _is_boxes(truth) or (_is_boxes(pred) and not {"rank"} <= set(pred.columns)):
-        return _detection_sweep(pred, truth, iou=iou, by_class=by_class,
-                                class_aware=class_aware, max_dets=max_dets)
+        return _detection_sweep(
+            pred, truth, iou=iou, by_class=by_class, class_aware=class_aware, max_dets=max_dets
+        )
     return _label_sweep(pred, truth, by_class=by_class)
 
 
@@ -411,8 +429,7 @@ def _detection_sweep(pred, truth, *, iou, by_class, class_aware, max_dets) -> Sw
         by_class=by_class,
         kind="detection",
     )
-    sweep.meta.update(iou=iou, failed_images=data.failed_images,
-                      unknown_labels=data.unknown_labels)
+    sweep.meta.update(iou=iou, failed_images=data.failed_images, unknown_labels=data.unknown_labels)
 
     gt_det = res["gt_det"]
     gt_score = np.full(len(gt_det), -np.inf)
@@ -425,33 +442,41 @@ def _detection_sweep(pred, truth, *, iou, by_class, class_aware, max_dets) -> Sw
         gsel = real & (gt_score < threshold)
         if images is not None:
             wanted = pd.Index(list(images))
-            dsel &= wanted.get_indexer(pd.Index(det_img, dtype=object)) >= 0 if len(det_img) \
-                else dsel
-            gsel &= wanted.get_indexer(pd.Index(gt_img, dtype=object)) >= 0 if len(gt_img) \
-                else gsel
+            dsel &= (
+                wanted.get_indexer(pd.Index(det_img, dtype=object)) >= 0 if len(det_img) else dsel
+            )
+            gsel &= wanted.get_indexer(pd.Index(gt_img, dtype=object)) >= 0 if len(gt_img) else gsel
         d = np.flatnonzero(dsel)
         g = np.flatnonzero(gsel)
         det_gt = res["det_gt"][d]
-        out = pd.DataFrame({
-            "image": det_img[d],
-            "label": labels[d],
-            "score": data.det_score[d],
-            "x": data.det_box[d, 0], "y": data.det_box[d, 1],
-            "w": data.det_box[d, 2], "h": data.det_box[d, 3],
-            "match": _MATCH_NAMES[code[d]],
-            "iou": res["det_iou"][d],
-            "truth_id": [data.gt_id[i] if i >= 0 else None for i in det_gt],
-        })
-        fn = pd.DataFrame({
-            "image": gt_img[g],
-            "label": data.truth["label"].to_numpy()[g],
-            "score": np.nan,
-            "x": data.gt_box[g, 0], "y": data.gt_box[g, 1],
-            "w": data.gt_box[g, 2], "h": data.gt_box[g, 3],
-            "match": "fn",
-            "iou": np.nan,
-            "truth_id": data.gt_id[g],
-        })
+        out = pd.DataFrame(
+            {
+                "image": det_img[d],
+                "label": labels[d],
+                "score": data.det_score[d],
+                "x": data.det_box[d, 0],
+                "y": data.det_box[d, 1],
+                "w": data.det_box[d, 2],
+                "h": data.det_box[d, 3],
+                "match": _MATCH_NAMES[code[d]],
+                "iou": res["det_iou"][d],
+                "truth_id": [data.gt_id[i] if i >= 0 else None for i in det_gt],
+            }
+        )
+        fn = pd.DataFrame(
+            {
+                "image": gt_img[g],
+                "label": data.truth["label"].to_numpy()[g],
+                "score": np.nan,
+                "x": data.gt_box[g, 0],
+                "y": data.gt_box[g, 1],
+                "w": data.gt_box[g, 2],
+                "h": data.gt_box[g, 3],
+                "match": "fn",
+                "iou": np.nan,
+                "truth_id": data.gt_id[g],
+            }
+        )
         parts = [f for f in (out, fn) if len(f)]
         return pd.concat(parts, ignore_index=True) if parts else out
 
@@ -463,8 +488,9 @@ def _label_sweep(pred, truth, *, by_class) -> Sweep:
     ok, failed = prediction_rows(pred, ["image", "label", "score"], name="pred")
     require_columns(truth, ["image", "label"], name="truth")
     scores = check_scores(ok, name="pred")
-    p = pd.DataFrame({"image": ok["image"].to_numpy(), "label": ok["label"].to_numpy(),
-                      "score": scores})
+    p = pd.DataFrame(
+        {"image": ok["image"].to_numpy(), "label": ok["label"].to_numpy(), "score": scores}
+    )
     # One score per (image, label): a service that repeats a label means its best score.
     p = p.groupby(["image", "label"], sort=False, dropna=False)["score"].max().reset_index()
     t = truth[["image", "label"]].drop_duplicates()
@@ -473,8 +499,13 @@ def _label_sweep(pred, truth, *, by_class) -> Sweep:
     is_tp = pd.MultiIndex.from_frame(p[["image", "label"]]).isin(pos)
     npos = t["label"].value_counts().to_dict()
     sweep = Sweep.from_arrays(
-        p["score"].to_numpy(), tp=is_tp, n_pos=len(t), labels=p["label"].to_numpy(),
-        n_pos_by_label=npos, by_class=by_class, kind="classification",
+        p["score"].to_numpy(),
+        tp=is_tp,
+        n_pos=len(t),
+        labels=p["label"].to_numpy(),
+        n_pos_by_label=npos,
+        by_class=by_class,
+        kind="classification",
     )
     sweep.meta.update(failed_images=failed)
     return sweep
@@ -530,12 +561,12 @@ def best_threshold(
     if isinstance(sweep, Sweep):
         frame = sweep.overall if label is None else pd.DataFrame(sweep._curve_of(label).table())
     elif isinstance(sweep, pd.DataFrame):
-        require_columns(sweep, ["threshold", "tp", "fp", "fn", "precision", "recall"],
-                        name="sweep")
+        require_columns(sweep, ["threshold", "tp", "fp", "fn", "precision", "recall"], name="sweep")
         frame = sweep if label is None else sweep[sweep["label"] == label]
     else:
-        raise InvalidParameter(f"best_threshold needs a Sweep or a DataFrame, got {type(sweep)}",
-                               name="sweep")
+        raise InvalidParameter(
+            f"best_threshold needs a Sweep or a DataFrame, got {type(sweep)}", name="sweep"
+        )
     frame = frame.reset_index(drop=True)
     if len(frame) == 0:
         raise InvalidFrame("the sweep is empty: there are no predictions to choose from")
@@ -547,10 +578,12 @@ def best_threshold(
     elif isinstance(rule, Mapping):
         bad = set(rule) - {"fp", "fn", "tp"}
         if bad:
-            raise InvalidParameter(f"cost weights take keys fp, fn, tp; got {sorted(bad)}",
-                                   name="rule")
-        cost = sum(float(rule.get(k, 0.0)) * frame[k].to_numpy(dtype=float)
-                   for k in ("fp", "fn", "tp"))
+            raise InvalidParameter(
+                f"cost weights take keys fp, fn, tp; got {sorted(bad)}", name="rule"
+            )
+        cost = sum(
+            float(rule.get(k, 0.0)) * frame[k].to_numpy(dtype=float) for k in ("fp", "fn", "tp")
+        )
         utility = -cost
         rule_name = "cost " + ", ".join(f"{k}={v}" for k, v in rule.items())
     elif isinstance(rule, str) and _FBETA.match(rule):
