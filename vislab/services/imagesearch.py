@@ -286,9 +286,7 @@ class ImageSearch(ServiceClient):
 
         def one(batch):
             try:
-                reply = self.transport.send(
-                    ep.path, {**params, "cont_sign": ";".join(batch)}, body=ep.body
-                )
+                reply = self._send(ep, {**params, "cont_sign": ";".join(batch)}, None)
                 return [{"image": None, "cont_sign": s, flag: True} for s in batch], reply
             except (InvalidParameter, ServiceError) as exc:
                 return [{"image": None, "cont_sign": s, "error_code": exc.code,
