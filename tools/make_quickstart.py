@@ -26,6 +26,9 @@ from skimage import data
 
 from vislab import baidu
 
+# Photos compress far better as JPEG than PNG: keeps the saved notebook small.
+%config InlineBackend.figure_formats = ["jpeg"]
+
 # Four real photographs that ship with scikit-image, saved as JPEG files like your own photos,
 # in a scratch folder so the notebook leaves nothing behind in your project.
 os.chdir(tempfile.mkdtemp(prefix="vislab-quickstart-"))
@@ -78,16 +81,20 @@ dishes[["image", "label", "score", "error_code", "error_msg"]]"""),
 
 `object_detect` returns the box of the main subject (`x`, `y`, `w`, `h` in pixels, top-left
 origin). The cloud API gives no label or score for it, and neither do we."""),
-    code("""from matplotlib.patches import Rectangle
+    code("""from vislab.plot import draw_boxes
 
 boxes = client.object_detect(photos)
 fig, axes = plt.subplots(1, 4, figsize=(12, 3))
 for ax, (name, pixels) in zip(axes, photos.items()):
-    ax.imshow(pixels); ax.set_title(name); ax.axis("off")
-    for box in boxes[boxes["image"] == name].itertuples():
-        ax.add_patch(Rectangle((box.x, box.y), box.w, box.h, fill=False, color="lime", lw=3))
+    draw_boxes(ax, pixels, boxes[boxes["image"] == name], linewidth=3, title=name)
 plt.show()
 boxes[["image", "x", "y", "w", "h"]]"""),
+    md("""`multi_object_detect` finds several subjects and names each one:"""),
+    code("""objects = client.multi_object_detect({"astronaut": photos["astronaut"]})
+fig, ax = plt.subplots(figsize=(5, 5))
+draw_boxes(ax, photos["astronaut"], objects, color_by="label")
+plt.show()
+objects[["label", "score", "x", "y", "w", "h"]]"""),
     md("""## The same call over HTTP
 
 `vislab serve` puts the same engine behind the real wire protocol: an OAuth token endpoint and
