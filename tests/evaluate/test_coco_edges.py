@@ -207,3 +207,18 @@ def test_summary_and_pr_curve():
     assert len(lines) == 12 and lines[1].startswith(" Average Precision  (AP) @[ IoU=0.50 ")
     curve = r.pr_curve(iou=0.5)
     assert list(curve.columns) == ["recall", "precision", "score"] and len(curve) == 101
+
+
+def test_chunked_pairs_and_batches_give_the_same_numbers(monkeypatch):
+    """Large inputs are processed in chunks; tiny chunks must not change any number."""
+    import vislab.evaluate._engine as engine
+
+    pred, truth = random_case(11, many=True)
+    images = sorted(set(truth["image"]) | set(pred["image"]))
+    labels = sorted(set(truth["label"]))
+    ev = pycoco_eval(pred, truth, images=images, labels=labels)
+    monkeypatch.setattr(engine, "_PAIR_CHUNK", 5)
+    monkeypatch.setattr(engine, "_BATCH_ELEMENTS", 7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnknownLabelWarning)
+        assert_same(coco_eval(pred, truth, images=images, labels=labels), ev)

@@ -34,6 +34,8 @@ __all__ = ["box_iou_pairs", "rank_within_groups", "greedy_match", "MatchArrays"]
 _MAX_THRESHOLD = 1 - 1e-10
 # Upper bound of (configurations x pairs) handled by one numpy call, to bound memory.
 _BATCH_ELEMENTS = 4_000_000
+# Detection-truth pairs whose IoU is computed in one go.
+_PAIR_CHUNK = 2_000_000
 
 
 def box_iou_pairs(det: np.ndarray, gt: np.ndarray, crowd: np.ndarray | None = None) -> np.ndarray:
@@ -246,16 +248,30 @@ def greedy_match(
     if n_pairs == 0:
         return empty
 
-    # All (detection, truth) pairs of each group, detection-major.
-    pair_det = np.repeat(np.arange(nd), cnt)
-    pair_gt = np.arange(n_pairs) - np.repeat(np.cumsum(cnt) - cnt, cnt) + np.repeat(lo, cnt)
-    iou = iou_by_index(dcols, gcols, pair_det, pair_gt, gcrowd)
-    has = cnt > 0
-    best_iou[has] = np.maximum.reduceat(iou, (np.cumsum(cnt) - cnt)[has])
-
-    # Only pairs at or above the lowest threshold can ever match.
-    sel = iou >= thr.min()
-    pair_det, pair_gt, iou = pair_det[sel], pair_gt[sel], iou[sel]
+    # All (detection, truth) pairs of each group, detection-major, in chunks of detections so
+    # that memory stays bounded when groups are large; only pairs at or above the lowest
+    # threshold (the only ones that can ever match) are kept.
+    thr_min = thr.min()
+    cum = np.cumsum(cnt)
+    bounds = np.unique(np.searchsorted(cum, np.arange(0, n_pairs, _PAIR_CHUNK), side="right"))
+    bounds = np.unique(np.concatenate([[0], bounds, [nd]]))
+    kept = []
+    for d0, d1 in zip(bounds[:-1], bounds[1:], strict=True):
+        c = cnt[d0:d1]
+        n = int(c.sum())
+        if n == 0:
+            continue
+        offs = np.cumsum(c) - c
+        pd_ = np.repeat(np.arange(d0, d1), c)
+        pg_ = np.arange(n) - np.repeat(offs, c) + np.repeat(lo[d0:d1], c)
+        iou_ = iou_by_index(dcols, gcols, pd_, pg_, gcrowd)
+        has = c > 0
+        best_iou[d0:d1][has] = np.maximum.reduceat(iou_, offs[has])
+        sel = iou_ >= thr_min
+        kept.append((pd_[sel], pg_[sel], iou_[sel]))
+    pair_det = np.concatenate([k[0] for k in kept])
+    pair_gt = np.concatenate([k[1] for k in kept])
+    iou = np.concatenate([k[2] for k in kept])
     if len(iou) == 0:
         return empty
 
