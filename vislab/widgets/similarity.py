@@ -52,7 +52,9 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
     item : str, default "cont_sign"
         Column identifying a gallery item (as in :func:`vislab.evaluate.retrieval_sweep`).
     image_column : str, default "brief"
-        Column of ``matches`` naming the hit's picture (often the path stored as brief).
+        Column of ``matches`` naming the hit's picture (often the path stored as brief).  A
+        brief that is a dict with an ``"image"`` key — what ``vislab.baidu.ImageSearch`` stores
+        by default — is looked up by that value.
     cutoff : float, optional
         Starting cutoff; default: best F1 with ``relevant``, else the median hit score.
     k : sequence of int, optional
@@ -133,7 +135,9 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         self._hit_score = hits["_score"].to_numpy(dtype=float)
         self._hit_query = hits["query"].to_numpy()
         self._hit_item = hits[item].to_numpy()
-        self._hit_picture = hits[self.image_column].to_numpy()
+        self._hit_picture = np.array(
+            [_picture_key(v) for v in hits[self.image_column]], dtype=object
+        )
         if relevant is not None:
             pairs = pd.MultiIndex.from_frame(
                 relevant[["query", item]].drop_duplicates().astype(str)
@@ -377,14 +381,14 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
                 w, h = size if size is not None else (100, 100)
                 tiles.append(
                     Tile(
-                        title=f"{str(self._hit_query[i])[-14:]} → {self._hit_score[i]:.3f}{mark}",
+                        title=f"{_short(self._hit_query[i])} → {self._hit_score[i]:.3f}{mark}",
                         title_color=color if kept else "#777777",
                         pixels=pixels,
                         size=(w, h),
                         boxes=np.array([[1, 1, w - 2, h - 2]]),
                         colors=[color],
                         dashed=[not kept],
-                        labels=[str(self._hit_item[i])[:18]],
+                        labels=[_short(self._hit_picture[i], 18)],
                     )
                 )
         return tiles
@@ -416,6 +420,19 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         bottom.suptitle("above the cutoff (kept) / below (dropped)", fontsize=9)
         top.suptitle(self.summary(), fontsize=9)
         return fig
+
+
+def _short(value, n: int = 15) -> str:
+    """A name that fits under a thumbnail: base name, cut with an ellipsis."""
+    text = str(value).rsplit("/", 1)[-1]
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _picture_key(value):
+    """The picture identifier of a hit: the brief itself, or its ``"image"`` entry."""
+    if isinstance(value, dict) and "image" in value:
+        return value["image"]
+    return value
 
 
 class _CutoffFigure:
