@@ -37,10 +37,11 @@ def vislab_home() -> Path:
     Examples
     --------
     >>> import os
+    >>> old = os.environ.get("VISLAB_HOME")
     >>> os.environ["VISLAB_HOME"] = "/tmp/vislab-doc"
     >>> str(vislab_home())
     '/tmp/vislab-doc'
-    >>> del os.environ["VISLAB_HOME"]
+    >>> _ = os.environ.pop("VISLAB_HOME") if old is None else os.environ.update(VISLAB_HOME=old)
     """
     env = os.environ.get("VISLAB_HOME")
     if env:

@@ -108,8 +108,10 @@ class ImageSearch(ServiceClient):
 
     Examples
     --------
+    >>> import os, tempfile
     >>> from vislab import baidu
     >>> from skimage import data
+    >>> os.environ["VISLAB_HOME"], old_home = tempfile.mkdtemp(), os.environ.get("VISLAB_HOME")
     >>> client = baidu.ImageSearch(progress=False)
     >>> added = client.similar_add({"cat": data.chelsea()}, tags=[1])
     >>> hits = client.similar_search({"query": data.chelsea()}, rn=1)
@@ -117,6 +119,8 @@ class ImageSearch(ServiceClient):
     {'image': 'cat'}
     >>> _ = client.similar_delete(cont_sign=added["cont_sign"].tolist())
     >>> cloud = baidu.ImageSearch(api_key="AK", secret_key="SK")   # doctest: +SKIP
+    >>> _ = os.environ.pop("VISLAB_HOME") if old_home is None else os.environ.update(
+    ...     VISLAB_HOME=old_home)
     """
 
     service = SERVICE
@@ -185,10 +189,11 @@ class ImageSearch(ServiceClient):
 
         Examples
         --------
+        >>> import tempfile
         >>> from skimage import data
-        >>> client = ImageSearch(progress=False)
-        >>> _ = client.materiel_add({"bricks": data.brick()}, tags=[7])
-        >>> client.gallery_frame("materiel")[["image", "tags"]].tail(1).to_dict("records")
+        >>> client = ImageSearch(progress=False, ledger=f"{tempfile.mkdtemp()}/ledger.sqlite")
+        >>> _ = client.materiel_add({"bricks": data.brick()}, tags=[7])  # doctest: +SKIP
+        >>> client.gallery_frame("materiel")[["image", "tags"]].to_dict("records")  # doctest: +SKIP
         [{'image': 'bricks', 'tags': [7]}]
         """
         if product not in PRODUCTS:
@@ -326,7 +331,7 @@ brief : str, dict, mapping, Series or callable, optional
 Examples
 --------
 >>> from skimage import data
->>> client = ImageSearch(progress=False)
+>>> client = ImageSearch(progress=False)  # doctest: +SKIP
 >>> df = client.{product}_add({{"coffee": data.coffee()}}, brief={{"id": 1}})  # doctest: +SKIP
 """
 
