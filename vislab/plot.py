@@ -668,7 +668,18 @@ class CutoffDisplay:
         return cls(frame, cutoff=cutoff).plot(ax=ax, **plot_kw)
 
     def plot(self, *, ax=None):
-        """Draw; returns ``self``."""
+        """Draw the curves and the hits returned; returns ``self``.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> f = pd.DataFrame({"threshold": [0.9, 0.6], "n_pred": [1, 3],
+        ...                   "precision": [1.0, 0.67], "recall": [0.5, 1.0], "f1": [0.67, 0.8]})
+        >>> d = CutoffDisplay(f).plot()
+        >>> d.vline_ is None, sorted(d.lines_)
+        (True, ['f1', 'precision', 'recall'])
+        """
         ax = _axes(ax)
         f = self.frame.sort_values("threshold")
         colors = {"precision": "#1f77b4", "recall": "#ff7f0e", "f1": "#2ca02c"}
