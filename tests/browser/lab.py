@@ -123,8 +123,13 @@ def jupyter_lab(root: Path, *, startup_timeout: float = 90.0):
     port = free_port()
     token = secrets.token_hex(16)
     home = root.parent / f"{root.name}-jupyter"
-    for sub in ("config/labconfig", "data", "runtime", "workspaces"):
+    for sub in ("config/labconfig", "data", "runtime", "workspaces", "settings"):
         (home / sub).mkdir(parents=True, exist_ok=True)
+    # Render every cell (JupyterLab 4 detaches cells scrolled out of view by default), so
+    # outputs far down the notebook are laid out when a test looks at them.
+    tracker = home / "settings/@jupyterlab/notebook-extension/tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True, exist_ok=True)
+    tracker.write_text(json.dumps({"windowingMode": "none"}))
     # No "get news?" pop-up over the page, no update check.
     (home / "config/labconfig/page_config.json").write_text(
         json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
@@ -135,6 +140,7 @@ def jupyter_lab(root: Path, *, startup_timeout: float = 90.0):
         JUPYTER_DATA_DIR=str(home / "data"),
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
         JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+        JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
         PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
         NO_PROXY="127.0.0.1,localhost",
