@@ -114,3 +114,27 @@ def test_negative_area_is_refused():
 def test_not_a_frame():
     with pytest.raises(InvalidFrame, match="DataFrame"):
         coco_eval([{"image": "a"}], truth())
+
+
+def test_client_frames_with_empty_and_error_rows_evaluate():
+    """Result frames keep every image: an empty row (no result) and an error row both mean
+    "no predictions for this image", and neither is refused."""
+    import pandas as pd
+
+    from vislab.evaluate import match_detections
+    from vislab.frames import boxes_frame
+
+    pred = boxes_frame([
+        {"image": "a", "label": "cat", "score": 0.9, "x": 0, "y": 0, "w": 10, "h": 10},
+        {"image": "blank"},
+        {"image": "broken", "error_code": 216201, "error_msg": "image format error"},
+    ])
+    truth = pd.DataFrame({"image": ["a", "blank"], "label": ["cat", "cat"], "x": [0, 5],
+                          "y": [0, 5], "w": [10, 10], "h": [10, 10]})
+    m = match_detections(pred, truth)
+    assert sorted(m["match"]) == ["fn", "tp"]
+    partly = boxes_frame([{"image": "a", "label": "cat", "score": 0.9, "x": None, "y": 0,
+                           "w": 10, "h": 10}])
+    with pytest.raises(InvalidFrame) as info:
+        match_detections(partly, truth)
+    assert info.value.column == "x"

@@ -46,7 +46,9 @@ def prediction_rows(
     """Split a result frame into usable rows and the identifiers of failed images.
 
     Rows with an ``error_code`` are failed images: they carry no predictions, so a failed
-    image counts as an image for which the service predicted nothing.
+    image counts as an image for which the service predicted nothing.  Rows without an error
+    whose value columns are all empty are images the service answered with nothing; they are
+    dropped too, and are not failures.
 
     Returns
     -------
@@ -57,6 +59,14 @@ def prediction_rows(
     """
     require_columns(pred, columns, name=name)
     key = key or columns[0]
+    # A row with no error and every value empty is how result frames keep an image the
+    # service answered with nothing (vislab.frames): that image simply has no predictions.
+    values = [c for c in columns if c != key]
+    empty = pred[values].isna().all(axis=1).to_numpy().copy()
+    if "error_code" in pred.columns:
+        empty &= pred["error_code"].isna().to_numpy()
+    if empty.any():
+        pred = pred.loc[~empty]
     if "error_code" in pred.columns:
         bad = pred["error_code"].notna().to_numpy()
         if bad.any():
