@@ -8,6 +8,14 @@ imagenet
     ImageNet-1k class names, coarse root categories and the service views' class subsets.
 recognition
     General/subset labels, subject box and multi-object boxes from the backbone.
+gallery
+    Image-search galleries: one SQLite (WAL) store per (product, name), searched in memory.
+hashing
+    Content signatures (cont_sign), perceptual hashes and the same-image copy check.
+texture
+    The texture descriptor that fabric (materiel) search weights.
+paths
+    The vislab home folder (``VISLAB_HOME``, default ``~/.vislab``).
 """
 
 from vislab.engine.backbone import Backbone, FeatureMaps, get_backbone
