@@ -226,3 +226,32 @@ def test_redraws_are_debounced_in_the_kernel_loop(data):
 
     asyncio.run(drag())
     assert draws == [0.8]  # one redraw, at the end of the burst
+
+
+def test_redraw_errors_in_the_kernel_loop_are_shown(data):
+    pred, truth = data
+    tuner = ThresholdTuner(pred, truth, threshold=0.5, show_map=False)
+
+    def broken():
+        raise RuntimeError("no figure today")
+
+    tuner._redraw.fn = broken
+
+    async def move():
+        tuner.threshold = 0.6
+        await asyncio.sleep(tuner._redraw.delay + 0.1)
+
+    asyncio.run(move())
+    assert "no figure today" in tuner._message.value
+    assert tuner.metrics.loc["all", "threshold"] == 0.6  # the numbers are still right
+
+
+def test_per_class_curves_follow_the_class_choice(data, sweep):
+    pred, truth = data
+    tuner = ThresholdTuner(pred, truth, per_class=True, show_map=False)
+    tuner._class_choice.value = "dog"
+    fig = tuner._curve_fig
+    assert fig._label == "dog"
+    assert fig.td.vline_.get_xdata()[0] == tuner.thresholds["dog"]
+    want = sweep.at(tuner.thresholds["dog"], label="dog")
+    assert list(fig.pr.point_.get_xydata()[0]) == [want["recall"], want["precision"]]

@@ -144,9 +144,10 @@ class Debouncer:
     [1, 1]
     """
 
-    def __init__(self, fn: Callable[[], Any], *, delay: float = 0.08):
+    def __init__(self, fn: Callable[[], Any], *, delay: float = 0.08, on_error=None):
         self.fn = fn
         self.delay = delay
+        self.on_error = on_error
         self._handle: asyncio.TimerHandle | None = None
         self.error: BaseException | None = None
 
@@ -157,10 +158,10 @@ class Debouncer:
             loop = None
         if loop is None or self.delay <= 0:
             self.cancel()
-            self._run()
+            self.fn()
             return
         self.cancel()
-        self._handle = loop.call_later(self.delay, self._run)
+        self._handle = loop.call_later(self.delay, self._run_later)
 
     @property
     def pending(self) -> bool:
@@ -173,18 +174,29 @@ class Debouncer:
             self._handle = None
 
     def flush(self) -> None:
-        """Run a scheduled call now."""
+        """Run a scheduled call now (errors raise here, to the caller)."""
         if self._handle is not None:
             self.cancel()
-            self._run()
+            self.fn()
 
-    def _run(self) -> None:
+    def _run_later(self) -> None:
         self._handle = None
         try:
             self.fn()
             self.error = None
-        except Exception as exc:  # shown by the widget; an event-loop callback has no caller
+        except Exception as exc:  # an event-loop callback has no caller: the widget shows it
             self.error = exc
+            if self.on_error is None:
+                raise
+            self.on_error(exc)
+
+
+def error_html(exc: BaseException) -> str:
+    """A one-line message for a failed redraw (the numbers above it are still right)."""
+    return (
+        "<div class='vislab-error' style='color:#d62728'>Could not draw the figures: "
+        f"{html.escape(type(exc).__name__)}: {html.escape(str(exc))[:300]}</div>"
+    )
 
 
 class ImageSource:

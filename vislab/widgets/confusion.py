@@ -130,7 +130,7 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
         self._grid_view = widgets.Image(format="jpeg")
         self._grid_view.add_class("vislab-grid")
         self._grid = None
-        self._redraw = Debouncer(self._draw_images)
+        self._redraw = Debouncer(self._draw_images, on_error=self._show_error)
         self._buttons: dict = {}
         message = ""
         if len(truth) == 0:
@@ -284,6 +284,11 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
     def flush(self) -> None:
         """Redraw the images now if a redraw is waiting."""
         self._redraw.flush()
+
+    def _show_error(self, exc: BaseException) -> None:
+        from vislab.widgets._base import error_html
+
+        self._info.value = self._info.value.split("<div class='vislab-error'")[0] + error_html(exc)
 
     def summary(self) -> str:
         acc = float(np.trace(self.counts.reindex(columns=self.counts.index, fill_value=0)))

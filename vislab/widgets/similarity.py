@@ -155,7 +155,7 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
             rows = np.asarray(list(idx), dtype=np.int64)
             self._by_query[q] = rows  # already in descending score order
         self._source = ImageSource(images)
-        self._redraw = Debouncer(self._draw_figures)
+        self._redraw = Debouncer(self._draw_figures, on_error=self._show_error)
         lo, hi = _sweeps.score_range(ok)
         self._build(lo, hi)
         if cutoff is None:
@@ -402,6 +402,13 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
             self._grid = ImageGrid(n=12, ncols=6, cell_inches=(1.9, 1.9))
         self._grid.draw(self._tiles())
         self._grid_view.value = self._grid.jpeg()
+
+    def _show_error(self, exc: BaseException) -> None:
+        from vislab.widgets._base import error_html
+
+        self._message.value = self._message.value.split("<div class='vislab-error'")[
+            0
+        ] + error_html(exc)
 
     def summary(self) -> str:
         r = self._metrics.loc["all"]

@@ -140,7 +140,7 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         self._source = ImageSource(images)
         self._status = self._status_message()  # threshold-free: computed once
         lo, hi = _sweeps.score_range(self._ok)
-        self._redraw = Debouncer(self._draw_figures)
+        self._redraw = Debouncer(self._draw_figures, on_error=self._show_error)
         self._build_controls(lo, hi)
         start = float(threshold) if threshold is not None else _sweeps.best(self.sweep, "f1")
         if start is None:
@@ -503,6 +503,13 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         data = self._grid.jpeg()
         self._grid_view.value = data
         return data
+
+    def _show_error(self, exc: BaseException) -> None:
+        from vislab.widgets._base import error_html
+
+        self._message.value = self._message.value.split("<div class='vislab-error'")[
+            0
+        ] + error_html(exc)
 
     def summary(self) -> str:
         r = self._metrics.loc["all"]
