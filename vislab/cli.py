@@ -29,9 +29,10 @@ def _serve(args) -> int:
                          home=args.home)
     host, port = server.server_address[:2]
     auth = "token required" if api_key else "no authentication"
-    print(f"vislab serve listening on http://{host}:{port} ({auth}); Ctrl-C stops",
-          flush=True)
+    # Announce inside the try: a Ctrl-C right after the announcement must still stop cleanly.
     try:
+        print(f"vislab serve listening on http://{host}:{port} ({auth}); Ctrl-C stops",
+              flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass
