@@ -311,6 +311,29 @@ def _tidy_ids(col: pd.Series) -> pd.Series:
 _MATCH_NAMES = np.array(["fp", "tp", "ignore", "skipped"], dtype=object)
 
 
+def missed_truth_rows(data, rows) -> pd.DataFrame:
+    """The ``fn`` rows of a match frame: the truth boxes selected by ``rows`` (mask or indices).
+
+    Shared by :func:`match_detections` and ``Sweep.matches_at`` so both describe a missed
+    object the same way: no score, no IoU, the truth's own id.
+    """
+    t = data.truth
+    return pd.DataFrame(
+        {
+            "image": t["image"].to_numpy()[rows],
+            "label": t["label"].to_numpy()[rows],
+            "score": np.nan,
+            "x": data.gt_box[rows, 0],
+            "y": data.gt_box[rows, 1],
+            "w": data.gt_box[rows, 2],
+            "h": data.gt_box[rows, 3],
+            "match": "fn",
+            "iou": np.nan,
+            "truth_id": data.gt_id[rows],
+        }
+    )
+
+
 def match_detections(
     pred: pd.DataFrame,
     truth: pd.DataFrame,
@@ -401,23 +424,8 @@ def match_detections(
     )
     # A false positive with no overlapping truth at all has no IoU to report.
     out.loc[(out["match"] == "fp") & (out["iou"] == 0), "iou"] = np.nan
-    missed = ~res["gt_matched"] & ~res["gt_ignore"]
-    t = data.truth
-    fn = pd.DataFrame(
-        {
-            "image": t["image"].to_numpy()[missed],
-            "label": t["label"].to_numpy()[missed],
-            "score": np.nan,
-            "x": data.gt_box[missed, 0],
-            "y": data.gt_box[missed, 1],
-            "w": data.gt_box[missed, 2],
-            "h": data.gt_box[missed, 3],
-            "match": "fn",
-            "iou": np.nan,
-            "truth_id": data.gt_id[missed],
-            "pred_index": None,
-        }
-    )
+    fn = missed_truth_rows(data, ~res["gt_matched"] & ~res["gt_ignore"])
+    fn["pred_index"] = None
     frames = [f for f in (out, fn) if len(f)]
     result = pd.concat(frames, ignore_index=True) if frames else out
     for col in ("truth_id", "pred_index"):

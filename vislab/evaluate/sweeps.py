@@ -410,7 +410,12 @@ def threshold_sweep(
 
 
 def _detection_sweep(pred, truth, *, iou, by_class, class_aware, max_dets) -> Sweep:
-    from vislab.evaluate.detection import _MATCH_NAMES, prepare_detection, single_match
+    from vislab.evaluate.detection import (
+        _MATCH_NAMES,
+        missed_truth_rows,
+        prepare_detection,
+        single_match,
+    )
 
     data = prepare_detection(pred, truth)
     res = single_match(data, iou=iou, class_aware=class_aware, max_dets=max_dets)
@@ -463,20 +468,7 @@ def _detection_sweep(pred, truth, *, iou, by_class, class_aware, max_dets) -> Sw
                 "truth_id": [data.gt_id[i] if i >= 0 else None for i in det_gt],
             }
         )
-        fn = pd.DataFrame(
-            {
-                "image": gt_img[g],
-                "label": data.truth["label"].to_numpy()[g],
-                "score": np.nan,
-                "x": data.gt_box[g, 0],
-                "y": data.gt_box[g, 1],
-                "w": data.gt_box[g, 2],
-                "h": data.gt_box[g, 3],
-                "match": "fn",
-                "iou": np.nan,
-                "truth_id": data.gt_id[g],
-            }
-        )
+        fn = missed_truth_rows(data, g)
         parts = [f for f in (out, fn) if len(f)]
         return pd.concat(parts, ignore_index=True) if parts else out
 
