@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.conftest import ServeProcess  # noqa: E402  (a real `vislab serve` subprocess)
+from tests.conftest import ServeProcess, point_at  # noqa: E402  (real `vislab serve`)
 
 
 def make_images(n: int, folder: Path) -> list[Path]:
@@ -83,12 +83,7 @@ def main() -> None:
                 client.advanced_general(paths)
                 free.append(len(paths) / (time.perf_counter() - t0))
 
-                sdk = AipImageClassify("bench", key, secret)
-                for cls in type(sdk).__mro__:
-                    for name, value in list(vars(cls).items()):
-                        if isinstance(value, str) and value.startswith("https://aip.baidubce.com"):
-                            setattr(sdk, name, value.replace("https://aip.baidubce.com",
-                                                             server.url))
+                sdk = point_at(AipImageClassify("bench", key, secret), server.url)
                 t0 = time.perf_counter()
                 for p in paths:
                     reply = sdk.advancedGeneral(p.read_bytes())

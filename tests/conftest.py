@@ -60,6 +60,19 @@ def photo_files(photos, tmp_path_factory) -> dict[str, Path]:
     return out
 
 
+def point_at(client, base_url: str):
+    """Point an official ``baidu-aip`` SDK client at ``base_url`` instead of Baidu's cloud.
+
+    The SDK keeps its endpoints in class-private string attributes; rewriting them on the
+    instance is the only change the SDK needs to talk to `vislab serve`.
+    """
+    for cls in type(client).__mro__:
+        for name, value in list(vars(cls).items()):
+            if isinstance(value, str) and value.startswith("https://aip.baidubce.com"):
+                setattr(client, name, value.replace("https://aip.baidubce.com", base_url))
+    return client
+
+
 class ServeProcess:
     """A real `vislab serve` child process on 127.0.0.1 with a free port."""
 

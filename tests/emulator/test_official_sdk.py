@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import jpeg_bytes
+from tests.conftest import jpeg_bytes, point_at
 
 aip = pytest.importorskip("aip", reason="the official SDK (baidu-aip) is a test dependency")
-
-
-def point_at(client, base_url: str):
-    """Rewrite the SDK's class-private URL attributes from aip.baidubce.com to base_url."""
-    for cls in type(client).__mro__:
-        for name, value in list(vars(cls).items()):
-            if isinstance(value, str) and value.startswith("https://aip.baidubce.com"):
-                setattr(client, name, value.replace("https://aip.baidubce.com", base_url))
-    return client
 
 
 @pytest.fixture(scope="module")

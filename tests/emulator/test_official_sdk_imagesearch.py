@@ -7,8 +7,7 @@ import io
 import numpy as np
 import pytest
 
-from tests.conftest import jpeg_bytes
-from tests.emulator.test_official_sdk import point_at
+from tests.conftest import jpeg_bytes, point_at
 
 aip = pytest.importorskip("aip", reason="the official SDK (baidu-aip) is a test dependency")
 
