@@ -1,4 +1,4 @@
-"""The canonical DataFrame schemas and their constructors (DESIGN.md §2).
+"""The canonical DataFrame schemas and their constructors.
 
 Every result frame keeps **every input image**: an image that failed has exactly one row with
 ``error_code`` / ``error_msg`` filled and the value columns empty (NaN).  Successful rows have

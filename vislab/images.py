@@ -51,6 +51,7 @@ __all__ = [
     "encoded_size",
     "image_id",
     "decode_pixels",
+    "read_header",
 ]
 
 # Decompression bombs: a 4096x4096 limit per side is the largest any service allows; refuse to
@@ -517,6 +518,31 @@ def _shrink_to_fit(img: Image.Image, limits: ImageLimits, ident: str):
         f"{ident} cannot be made smaller than {limits.max_encoded_bytes} bytes",
         rule="encoded_size", limit=limits.max_encoded_bytes, image=ident,
     )
+
+
+def read_header(data: bytes) -> tuple[int, int, str]:
+    """Width, height and format of image bytes, from the header alone (nothing decoded).
+
+    Checking the size first is what keeps a decompression bomb (a 1.5 MB PNG of
+    20000 x 20000 px) from being decoded at all.  EXIF orientation is not applied: a rotated
+    photo's sides are swapped, which changes no side or aspect rule.
+
+    Raises :class:`InvalidImage` (rule ``"decode"``) when the bytes are not an image.
+
+    Examples
+    --------
+    >>> import io
+    >>> buf = io.BytesIO(); Image.new("RGB", (32, 16), "blue").save(buf, "PNG")
+    >>> read_header(buf.getvalue())
+    (32, 16, 'PNG')
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+            fmt = _FORMAT_ALIASES.get(img.format or "", img.format or "")
+    except Exception:
+        raise InvalidImage("not a readable image", rule="decode") from None
+    return int(width), int(height), fmt
 
 
 def decode_pixels(data: bytes) -> tuple[np.ndarray, str]:

@@ -132,7 +132,7 @@ def test_logo_library_roundtrip(local, photos, tmp_path):
     assert isinstance(sign, str) and "," in sign
     hits = local.logo_search({"query": photos["rocket"]})
     assert hits["label"].iloc[0] == '{"name": "rocket co"}'
-    from vislab.emulator.baidu_classify import LOGO_MIN_SCORE
+    from vislab.emulator.baidu_image_classify import LOGO_MIN_SCORE
 
     assert hits["score"].iloc[0] > LOGO_MIN_SCORE + 0.1
     miss = local.logo_search({"cat": photos["chelsea"]})

@@ -27,9 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vislab.emulator.app import WireError, handler
-
-SERVICE = "baidu.image_classify"
+from vislab.catalogue.baidu_image_classify import ID
+from vislab.emulator.registry import WireError, handler
 
 # A subset is "present" when at least this share of the full softmax falls on its classes.
 # Chosen so that a clear photo of the category passes and an unrelated photo does not; the
@@ -57,7 +56,7 @@ def _fmt(score: float) -> str:
     return f"{score:.6f}"
 
 
-@handler(SERVICE, "advanced_general")
+@handler(ID, "advanced_general")
 def advanced_general(app, ep, params, image):
     labels = _recognition().general(image.pixels, top_k=5)
     result = [{"keyword": lab.name, "score": round(float(lab.score), 6), "root": lab.root}
@@ -65,7 +64,7 @@ def advanced_general(app, ep, params, image):
     return {"result_num": len(result), "result": result}
 
 
-@handler(SERVICE, "dish_detect")
+@handler(ID, "dish_detect")
 def dish_detect(app, ep, params, image):
     top_num = int(params["top_num"])
     sub = _recognition().subset(image.pixels, "dish", top_k=top_num)
@@ -76,7 +75,7 @@ def dish_detect(app, ep, params, image):
     return {"result_num": len(result), "result": result}
 
 
-@handler(SERVICE, "animal_detect")
+@handler(ID, "animal_detect")
 def animal_detect(app, ep, params, image):
     top_num = int(params["top_num"])
     sub = _recognition().subset(image.pixels, "animal", top_k=top_num)
@@ -84,7 +83,7 @@ def animal_detect(app, ep, params, image):
                        for n, s in _verdict("animal", sub, top_num, MIN_SHARE)]}
 
 
-@handler(SERVICE, "plant_detect")
+@handler(ID, "plant_detect")
 def plant_detect(app, ep, params, image):
     sub = _recognition().subset(image.pixels, "plant", top_k=5)
     return {"result": [{"name": n, "score": s}
@@ -119,7 +118,7 @@ def _location(box) -> dict:
             "width": int(round(box.w)), "height": int(round(box.h))}
 
 
-@handler(SERVICE, "car_detect")
+@handler(ID, "car_detect")
 def car_detect(app, ep, params, image):
     top_num = int(params["top_num"])
     rec = _recognition()
@@ -134,13 +133,13 @@ def car_detect(app, ep, params, image):
     return reply
 
 
-@handler(SERVICE, "object_detect")
+@handler(ID, "object_detect")
 def object_detect(app, ep, params, image):
     box = _recognition().subject_box(image.pixels)
     return {"result": _location(box)}
 
 
-@handler(SERVICE, "multi_object_detect")
+@handler(ID, "multi_object_detect")
 def multi_object_detect(app, ep, params, image):
     boxes = _recognition().multi_objects(image.pixels)
     return {"result": [{"name": b.name, "score": round(float(b.score), 6),
@@ -167,38 +166,22 @@ def _logo_store(app):
         return store
 
 
-def _as_wire_error(exc: Exception) -> WireError | None:
-    code = getattr(exc, "code", None)
-    return WireError(code, getattr(exc, "msg", None)) if isinstance(code, int) else None
-
-
-@handler(SERVICE, "logo_add")
+@handler(ID, "logo_add")
 def logo_add(app, ep, params, image):
-    try:
-        entry = _logo_store(app).add(image.pixels, brief=params["brief"])
-    except Exception as exc:  # the store's typed errors carry the service code (216681...)
-        wire = _as_wire_error(exc)
-        if wire is None:
-            raise
-        raise wire from None
+    # The store's errors (item exists...) reach the app, which maps them to wire codes.
+    entry = _logo_store(app).add(image.pixels, brief=params["brief"])
     return {"result": {"cont_sign": entry.cont_sign}}
 
 
-@handler(SERVICE, "logo_delete")
+@handler(ID, "logo_delete")
 def logo_delete(app, ep, params, image):
     store = _logo_store(app)
     if image is None and not params.get("cont_sign"):
         raise WireError(216101, "not enough param: image or cont_sign")
-    try:
-        if image is not None:
-            removed = store.delete(image=image.pixels)
-        else:
-            removed = store.delete(params["cont_sign"])
-    except Exception as exc:  # ItemNotFound carries 216680
-        wire = _as_wire_error(exc)
-        if wire is None:
-            raise
-        raise wire from None
+    if image is not None:
+        removed = store.delete(image=image.pixels)
+    else:
+        removed = store.delete(params["cont_sign"])
     if not removed:
         raise WireError(216680)
     return {}
@@ -210,7 +193,7 @@ def logo_delete(app, ep, params, image):
 LOGO_MIN_SCORE = 0.5
 
 
-@handler(SERVICE, "logo_search")
+@handler(ID, "logo_search")
 def logo_search(app, ep, params, image):
     store = _logo_store(app)
     if store.count() == 0:

@@ -6,16 +6,14 @@ Series, dict) and returns a frame (:mod:`vislab.frames`).
 
 Local mode (no credentials) answers from the built-in engine: labels are English ImageNet
 names and the local engine has no encyclopaedia, calories or model years, so those fields are
-absent rather than invented (see :mod:`vislab.emulator.baidu_classify` for what each local
+absent rather than invented (see :mod:`vislab.emulator.baidu_image_classify` for what each local
 answer means).
 """
 
 from __future__ import annotations
 
-import json
-
-from vislab.errors import InvalidParameter
-from vislab.services.base import ServiceClient
+from vislab.services.client import ServiceClient
+from vislab.services.params import brief_text, images_or_cont_sign
 
 __all__ = ["ImageClassify"]
 
@@ -29,10 +27,11 @@ class ImageClassify(ServiceClient):
         Baidu AI console credentials (or ``VISLAB_BAIDU_API_KEY`` / ``VISLAB_BAIDU_SECRET_KEY``).
         Without them the client runs offline on the local engine.
     base_url : str, optional
-        ``vislab serve`` or a private deployment; defaults to Baidu's cloud when keys are given.
+        A `vislab serve` URL (or another server speaking the same wire format); defaults to
+        Baidu's cloud when keys are given.
     **kwargs
         ``qps``, ``max_workers``, ``timeout``, ``retries``, ``cache``, ``progress``, ``fit``,
-        ``verify``: see :class:`vislab.services.base.ServiceClient`.
+        ``verify``: see :class:`vislab.services.client.ServiceClient`.
 
     Examples
     --------
@@ -167,23 +166,8 @@ class ImageClassify(ServiceClient):
         --------
         >>> ImageClassify(progress=False).logo_delete(cont_sign="123,456")   # doctest: +SKIP
         """
-        if (images is None) == (cont_sign is None):
-            raise InvalidParameter("pass images or cont_sign (one of them)", name="cont_sign")
-        if images is not None:
+        signs = images_or_cont_sign(images, cont_sign)
+        if signs is None:
             return self._call("logo_delete", images, {})
-        signs = [cont_sign] if isinstance(cont_sign, str) else list(cont_sign)
         return self._call_without_image("logo_delete", signs, "cont_sign")
 
-
-def brief_text(brief, ident: str) -> str:
-    """The wire ``brief`` for one image: strings as given, anything else as JSON.
-
-    Examples
-    --------
-    >>> brief_text({"name": "acme"}, "a.png")
-    '{"name": "acme"}'
-    >>> brief_text(lambda ident: {"file": ident}, "a.png")
-    '{"file": "a.png"}'
-    """
-    value = brief(ident) if callable(brief) else brief
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -1,6 +1,6 @@
 """Baidu image recognition (``AipImageClassify``) endpoints, declared once.
 
-Facts come from ``specs/baidu-image-recognition.md``.  Where the spec is silent (subject,
+Facts come from Baidu's image recognition documentation.  Where it is silent (subject,
 logo, animal and plant APIs; ``baike_num``; ``filter_threshold``), the paths and parameter
 names are those of the official ``baidu-aip`` SDK, whose requests `vislab serve` must accept
 unchanged.  Choices where the spec contradicts itself:
@@ -20,9 +20,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from vislab.catalogue import Endpoint, ImageLimits, Param, register
+from vislab.catalogue.baidu_codes import BAIDU_CODES
+from vislab.catalogue.model import Endpoint, ImageLimits, Param, Service
 
-SERVICE = "baidu.image_classify"
+ID = "baidu.image_classify"
+
+#: Image problems -> the codes Baidu's recognition APIs answer.
+REQUEST_ERRORS = {
+    "body": 216100, "param_missing": 216101, "param_invalid": 216100,
+    "internal": 282000,
+    "missing": 216101, "empty": 216200, "base64": 216203, "format": 216201, "bytes": 216202,
+    "max_side": 216202, "min_side": 216202, "aspect": 216202, "blank": 216203,
+    "url_format": 282111, "url_timeout": 282112, "url_invalid": 282113, "url_size": 282114,
+}
 
 LIMITS = ImageLimits(
     formats=("JPEG", "PNG", "BMP"),
@@ -162,14 +172,14 @@ def parse_logo_delete(reply, image):
     return [{"image": image, "deleted": True}]
 
 
-register(
+_ENDPOINTS = (
     Endpoint(
-        "advanced_general", SERVICE, "/rest/2.0/image-classify/v2/advanced_general",
+        "advanced_general", ID, "/rest/2.0/image-classify/v2/advanced_general",
         params=(BAIKE_NUM,), limits=LIMITS, frame="labels", parse=parse_general,
         doc="General object and scene recognition: labels with a parent category `root`.",
     ),
     Endpoint(
-        "dish_detect", SERVICE, "/rest/2.0/image-classify/v2/dish",
+        "dish_detect", ID, "/rest/2.0/image-classify/v2/dish",
         params=(top_num(5),
                 Param("filter_threshold", "float", default=0.95, minimum=0, maximum=1,
                       doc="results below this confidence are dropped by the service"),
@@ -178,51 +188,66 @@ register(
         doc="Dish recognition: dish name, calories per 100 g, confidence.",
     ),
     Endpoint(
-        "car_detect", SERVICE, "/rest/2.0/image-classify/v1/car",
+        "car_detect", ID, "/rest/2.0/image-classify/v1/car",
         params=(top_num(5), BAIKE_NUM), limits=LIMITS, frame="labels", parse=parse_car,
         doc="Car model recognition: model names with year, colour and the car's box "
             "where known.",
     ),
     Endpoint(
-        "animal_detect", SERVICE, "/rest/2.0/image-classify/v1/animal",
+        "animal_detect", ID, "/rest/2.0/image-classify/v1/animal",
         params=(top_num(6), BAIKE_NUM), limits=LIMITS, frame="labels", parse=parse_named,
         doc="Animal recognition: animal names with confidence.",
     ),
     Endpoint(
-        "plant_detect", SERVICE, "/rest/2.0/image-classify/v1/plant",
+        "plant_detect", ID, "/rest/2.0/image-classify/v1/plant",
         params=(BAIKE_NUM,), limits=LIMITS, frame="labels", parse=parse_named,
         doc="Plant recognition: plant names with confidence.",
     ),
     Endpoint(
-        "object_detect", SERVICE, "/rest/2.0/image-classify/v1/object_detect",
+        "object_detect", ID, "/rest/2.0/image-classify/v1/object_detect",
         params=(Param("with_face", "int", default=1, choices=(0, 1),
                       doc="1: a face counts as a subject"),),
         limits=LIMITS, frame="boxes", parse=parse_subject,
         doc="Image subject detection: the box of the main subject (no label, no score).",
     ),
     Endpoint(
-        "multi_object_detect", SERVICE, "/rest/2.0/image-classify/v1/multi_object_detect",
+        "multi_object_detect", ID, "/rest/2.0/image-classify/v1/multi_object_detect",
         limits=LIMITS, frame="boxes", parse=parse_objects,
         doc="Multi-subject detection: several boxes, each with a name and a score.",
     ),
     Endpoint(
-        "logo_search", SERVICE, "/rest/2.0/image-classify/v2/logo",
+        "logo_search", ID, "/rest/2.0/image-classify/v2/logo",
         params=(Param("custom_lib", "bool", default=False,
                       doc="true: search only your own logos added with logo_add"),),
         limits=LIMITS, frame="boxes", parse=parse_logo,
         doc="Logo recognition: logo names, boxes and confidence.",
     ),
     Endpoint(
-        "logo_add", SERVICE, "/rest/2.0/realtime_search/v1/logo/add",
+        "logo_add", ID, "/rest/2.0/realtime_search/v1/logo/add",
         params=(Param("brief", "str", required=True, minimum=1, maximum=256,
                       doc="what to return on a hit, e.g. '{\"name\": \"acme\", \"code\": \"1\"}'"),),
-        limits=LIMITS, frame="gallery", parse=parse_logo_add,
+        limits=LIMITS, frame="gallery", parse=parse_logo_add, idempotent=False,
         doc="Add a logo to your own logo library.",
     ),
     Endpoint(
-        "logo_delete", SERVICE, "/rest/2.0/realtime_search/v1/logo/delete",
+        "logo_delete", ID, "/rest/2.0/realtime_search/v1/logo/delete",
         params=(Param("cont_sign", "str", doc="the signature logo_add returned"),),
         image="optional", limits=LIMITS, frame="gallery", parse=parse_logo_delete,
         doc="Delete a logo from your library, by image or by cont_sign.",
     ),
+)
+
+SERVICE = Service(
+    id=ID,
+    title="Baidu image recognition (AipImageClassify)",
+    client="vislab.services.baidu_image_classify:ImageClassify",
+    auth="baidu_token",
+    envelope="baidu",
+    errors=BAIDU_CODES,
+    endpoints=_ENDPOINTS,
+    env_prefix="VISLAB_BAIDU",
+    cloud_url="https://aip.baidubce.com",
+    emulator="vislab.emulator.baidu_image_classify",
+    request_errors=REQUEST_ERRORS,
+    doc="General, dish, car, animal and plant recognition, subject and logo detection.",
 )
