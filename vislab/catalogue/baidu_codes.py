@@ -70,8 +70,15 @@ def _codes():
         336001: "Invalid Argument",
     }
     for code, message in messages.items():
-        kind = ("auth" if code in auth else "quota" if code in quota
-                else "unavailable" if code in unavailable else "invalid")
+        kind = (
+            "auth"
+            if code in auth
+            else "quota"
+            if code in quota
+            else "unavailable"
+            if code in unavailable
+            else "invalid"
+        )
         yield ErrorCode(code, message, kind, retry=code in retry)
 
 

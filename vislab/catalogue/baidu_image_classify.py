@@ -27,11 +27,23 @@ ID = "baidu.image_classify"
 
 #: Image problems -> the codes Baidu's recognition APIs answer.
 REQUEST_ERRORS = {
-    "body": 216100, "param_missing": 216101, "param_invalid": 216100,
+    "body": 216100,
+    "param_missing": 216101,
+    "param_invalid": 216100,
     "internal": 282000,
-    "missing": 216101, "empty": 216200, "base64": 216203, "format": 216201, "bytes": 216202,
-    "max_side": 216202, "min_side": 216202, "aspect": 216202, "blank": 216203,
-    "url_format": 282111, "url_timeout": 282112, "url_invalid": 282113, "url_size": 282114,
+    "missing": 216101,
+    "empty": 216200,
+    "base64": 216203,
+    "format": 216201,
+    "bytes": 216202,
+    "max_side": 216202,
+    "min_side": 216202,
+    "aspect": 216202,
+    "blank": 216203,
+    "url_format": 282111,
+    "url_timeout": 282112,
+    "url_invalid": 282113,
+    "url_size": 282114,
 }
 
 LIMITS = ImageLimits(
@@ -43,13 +55,26 @@ LIMITS = ImageLimits(
     max_aspect=3.0,
 )
 
-BAIKE_NUM = Param("baike_num", "int", default=0, minimum=0, maximum=20,
-                  doc="how many results get encyclopaedia (baike) info; the local engine has none")
+BAIKE_NUM = Param(
+    "baike_num",
+    "int",
+    default=0,
+    minimum=0,
+    maximum=20,
+    doc="how many results get encyclopaedia (baike) info; the local engine has none",
+)
 
 
 def top_num(default: int) -> Param:
-    return Param("top_num", "int", default=default, minimum=1, maximum=100, wire_str=True,
-                 doc="how many top predictions to return")
+    return Param(
+        "top_num",
+        "int",
+        default=default,
+        minimum=1,
+        maximum=100,
+        wire_str=True,
+        doc="how many top predictions to return",
+    )
 
 
 def as_number(value: Any) -> float | None:
@@ -98,8 +123,14 @@ def location_xywh(loc: Mapping[str, Any] | None) -> dict:
 
 def parse_general(reply, image):
     return [
-        {"image": image, "rank": i, "label": r.get("keyword"), "score": as_number(r.get("score")),
-         "root": r.get("root"), **_baike(r)}
+        {
+            "image": image,
+            "rank": i,
+            "label": r.get("keyword"),
+            "score": as_number(r.get("score")),
+            "root": r.get("root"),
+            **_baike(r),
+        }
         for i, r in enumerate(reply.get("result") or [], 1)
     ]
 
@@ -107,8 +138,13 @@ def parse_general(reply, image):
 def parse_dish(reply, image):
     rows = []
     for i, r in enumerate(reply.get("result") or [], 1):
-        row = {"image": image, "rank": i, "label": r.get("name"),
-               "score": as_number(r.get("probability")), "calorie": as_number(r.get("calorie"))}
+        row = {
+            "image": image,
+            "rank": i,
+            "label": r.get("name"),
+            "score": as_number(r.get("probability")),
+            "calorie": as_number(r.get("calorie")),
+        }
         if "has_calorie" in r:
             row["has_calorie"] = bool(r["has_calorie"])
         row.update(_baike(r))
@@ -119,8 +155,13 @@ def parse_dish(reply, image):
 def parse_named(reply, image):
     """Animal / plant replies: ``result[] = {name, score}``."""
     return [
-        {"image": image, "rank": i, "label": r.get("name"), "score": as_number(r.get("score")),
-         **_baike(r)}
+        {
+            "image": image,
+            "rank": i,
+            "label": r.get("name"),
+            "score": as_number(r.get("score")),
+            **_baike(r),
+        }
         for i, r in enumerate(reply.get("result") or [], 1)
     ]
 
@@ -132,7 +173,12 @@ def parse_car(reply, image):
     extras.update(location_xywh(reply.get("location_result")))
     rows = []
     for i, r in enumerate(reply.get("result") or [], 1):
-        row = {"image": image, "rank": i, "label": r.get("name"), "score": as_number(r.get("score"))}
+        row = {
+            "image": image,
+            "rank": i,
+            "label": r.get("name"),
+            "score": as_number(r.get("score")),
+        }
         if r.get("year"):
             row["year"] = r["year"]
         row.update(extras)
@@ -149,16 +195,25 @@ def parse_subject(reply, image):
 
 def parse_objects(reply, image):
     return [
-        {"image": image, "label": r.get("name"), "score": as_number(r.get("score")),
-         **location_xywh(r.get("location"))}
+        {
+            "image": image,
+            "label": r.get("name"),
+            "score": as_number(r.get("score")),
+            **location_xywh(r.get("location")),
+        }
         for r in reply.get("result") or []
     ]
 
 
 def parse_logo(reply, image):
     return [
-        {"image": image, "label": r.get("name"), "score": as_number(r.get("probability")),
-         **location_xywh(r.get("location")), "type": r.get("type")}
+        {
+            "image": image,
+            "label": r.get("name"),
+            "score": as_number(r.get("probability")),
+            **location_xywh(r.get("location")),
+            "type": r.get("type"),
+        }
         for r in reply.get("result") or []
     ]
 
@@ -174,65 +229,135 @@ def parse_logo_delete(reply, image):
 
 _ENDPOINTS = (
     Endpoint(
-        "advanced_general", ID, "/rest/2.0/image-classify/v2/advanced_general",
-        params=(BAIKE_NUM,), limits=LIMITS, frame="labels", parse=parse_general,
+        "advanced_general",
+        ID,
+        "/rest/2.0/image-classify/v2/advanced_general",
+        params=(BAIKE_NUM,),
+        limits=LIMITS,
+        frame="labels",
+        parse=parse_general,
         doc="General object and scene recognition: labels with a parent category `root`.",
     ),
     Endpoint(
-        "dish_detect", ID, "/rest/2.0/image-classify/v2/dish",
-        params=(top_num(5),
-                Param("filter_threshold", "float", default=0.95, minimum=0, maximum=1,
-                      doc="results below this confidence are dropped by the service"),
-                BAIKE_NUM),
-        limits=LIMITS, frame="labels", parse=parse_dish,
+        "dish_detect",
+        ID,
+        "/rest/2.0/image-classify/v2/dish",
+        params=(
+            top_num(5),
+            Param(
+                "filter_threshold",
+                "float",
+                default=0.95,
+                minimum=0,
+                maximum=1,
+                doc="results below this confidence are dropped by the service",
+            ),
+            BAIKE_NUM,
+        ),
+        limits=LIMITS,
+        frame="labels",
+        parse=parse_dish,
         doc="Dish recognition: dish name, calories per 100 g, confidence.",
     ),
     Endpoint(
-        "car_detect", ID, "/rest/2.0/image-classify/v1/car",
-        params=(top_num(5), BAIKE_NUM), limits=LIMITS, frame="labels", parse=parse_car,
-        doc="Car model recognition: model names with year, colour and the car's box "
-            "where known.",
+        "car_detect",
+        ID,
+        "/rest/2.0/image-classify/v1/car",
+        params=(top_num(5), BAIKE_NUM),
+        limits=LIMITS,
+        frame="labels",
+        parse=parse_car,
+        doc="Car model recognition: model names with year, colour and the car's box where known.",
     ),
     Endpoint(
-        "animal_detect", ID, "/rest/2.0/image-classify/v1/animal",
-        params=(top_num(6), BAIKE_NUM), limits=LIMITS, frame="labels", parse=parse_named,
+        "animal_detect",
+        ID,
+        "/rest/2.0/image-classify/v1/animal",
+        params=(top_num(6), BAIKE_NUM),
+        limits=LIMITS,
+        frame="labels",
+        parse=parse_named,
         doc="Animal recognition: animal names with confidence.",
     ),
     Endpoint(
-        "plant_detect", ID, "/rest/2.0/image-classify/v1/plant",
-        params=(BAIKE_NUM,), limits=LIMITS, frame="labels", parse=parse_named,
+        "plant_detect",
+        ID,
+        "/rest/2.0/image-classify/v1/plant",
+        params=(BAIKE_NUM,),
+        limits=LIMITS,
+        frame="labels",
+        parse=parse_named,
         doc="Plant recognition: plant names with confidence.",
     ),
     Endpoint(
-        "object_detect", ID, "/rest/2.0/image-classify/v1/object_detect",
-        params=(Param("with_face", "int", default=1, choices=(0, 1),
-                      doc="1: a face counts as a subject"),),
-        limits=LIMITS, frame="boxes", parse=parse_subject,
+        "object_detect",
+        ID,
+        "/rest/2.0/image-classify/v1/object_detect",
+        params=(
+            Param(
+                "with_face", "int", default=1, choices=(0, 1), doc="1: a face counts as a subject"
+            ),
+        ),
+        limits=LIMITS,
+        frame="boxes",
+        parse=parse_subject,
         doc="Image subject detection: the box of the main subject (no label, no score).",
     ),
     Endpoint(
-        "multi_object_detect", ID, "/rest/2.0/image-classify/v1/multi_object_detect",
-        limits=LIMITS, frame="boxes", parse=parse_objects,
+        "multi_object_detect",
+        ID,
+        "/rest/2.0/image-classify/v1/multi_object_detect",
+        limits=LIMITS,
+        frame="boxes",
+        parse=parse_objects,
         doc="Multi-subject detection: several boxes, each with a name and a score.",
     ),
     Endpoint(
-        "logo_search", ID, "/rest/2.0/image-classify/v2/logo",
-        params=(Param("custom_lib", "bool", default=False,
-                      doc="true: search only your own logos added with logo_add"),),
-        limits=LIMITS, frame="boxes", parse=parse_logo,
+        "logo_search",
+        ID,
+        "/rest/2.0/image-classify/v2/logo",
+        params=(
+            Param(
+                "custom_lib",
+                "bool",
+                default=False,
+                doc="true: search only your own logos added with logo_add",
+            ),
+        ),
+        limits=LIMITS,
+        frame="boxes",
+        parse=parse_logo,
         doc="Logo recognition: logo names, boxes and confidence.",
     ),
     Endpoint(
-        "logo_add", ID, "/rest/2.0/realtime_search/v1/logo/add",
-        params=(Param("brief", "str", required=True, minimum=1, maximum=256,
-                      doc="what to return on a hit, e.g. '{\"name\": \"acme\", \"code\": \"1\"}'"),),
-        limits=LIMITS, frame="gallery", parse=parse_logo_add, idempotent=False,
+        "logo_add",
+        ID,
+        "/rest/2.0/realtime_search/v1/logo/add",
+        params=(
+            Param(
+                "brief",
+                "str",
+                required=True,
+                minimum=1,
+                maximum=256,
+                doc='what to return on a hit, e.g. \'{"name": "acme", "code": "1"}\'',
+            ),
+        ),
+        limits=LIMITS,
+        frame="gallery",
+        parse=parse_logo_add,
+        idempotent=False,
         doc="Add a logo to your own logo library.",
     ),
     Endpoint(
-        "logo_delete", ID, "/rest/2.0/realtime_search/v1/logo/delete",
+        "logo_delete",
+        ID,
+        "/rest/2.0/realtime_search/v1/logo/delete",
         params=(Param("cont_sign", "str", doc="the signature logo_add returned"),),
-        image="optional", limits=LIMITS, frame="gallery", parse=parse_logo_delete,
+        image="optional",
+        limits=LIMITS,
+        frame="gallery",
+        parse=parse_logo_delete,
         doc="Delete a logo from your library, by image or by cont_sign.",
     ),
 )

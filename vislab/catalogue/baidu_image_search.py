@@ -64,16 +64,31 @@ PRODUCT_NAMES = tuple(p.name for p in PRODUCTS)
 #: for pictures the service cannot use (too small, extreme aspect ratio, blank), and 216202
 #: for too many bytes or more than 4096 px.
 REQUEST_ERRORS = {
-    "body": 216100, "param_missing": 216101, "param_invalid": 216100,
+    "body": 216100,
+    "param_missing": 216101,
+    "param_invalid": 216100,
     "internal": 282000,
-    "missing": 216101, "empty": 216200, "base64": 216203, "format": 216201, "bytes": 216202,
-    "max_side": 216202, "min_side": 216203, "aspect": 216203, "blank": 216203,
-    "url_format": 282111, "url_timeout": 282112, "url_invalid": 282113, "url_size": 282114,
+    "missing": 216101,
+    "empty": 216200,
+    "base64": 216203,
+    "format": 216201,
+    "bytes": 216202,
+    "max_side": 216202,
+    "min_side": 216203,
+    "aspect": 216203,
+    "blank": 216203,
+    "url_format": 282111,
+    "url_timeout": 282112,
+    "url_invalid": 282113,
+    "url_size": 282114,
 }
 
-CODES = BAIDU_CODES.extended("baidu.image_search", [
-    ErrorCode(216203, "input image cannot handle"),
-])
+CODES = BAIDU_CODES.extended(
+    "baidu.image_search",
+    [
+        ErrorCode(216203, "input image cannot handle"),
+    ],
+)
 
 
 def _brief(product: Product, *, required: bool) -> Param:

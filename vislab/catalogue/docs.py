@@ -38,8 +38,7 @@ def sync_readme(readme_path) -> bool:
         service_id = match.group(1)
         return f"<!-- catalogue:{service_id} -->\n{markdown_table(service_id)}\n<!-- /catalogue -->"
 
-    new = re.sub(r"<!-- catalogue:([\w.]+) -->.*?<!-- /catalogue -->", replace, text,
-                 flags=re.S)
+    new = re.sub(r"<!-- catalogue:([\w.]+) -->.*?<!-- /catalogue -->", replace, text, flags=re.S)
     if new != text:
         path.write_text(new, "utf-8")
     return new != text

@@ -18,8 +18,7 @@ from typing import Any
 from vislab.errors import CodeTable, InvalidParameter
 from vislab.images import ImageLimits
 
-__all__ = ["Param", "Endpoint", "Product", "Service", "ImageLimits", "REQUEST_RULES",
-           "as_int"]
+__all__ = ["Param", "Endpoint", "Product", "Service", "ImageLimits", "REQUEST_RULES", "as_int"]
 
 #: Request problems a family maps to its wire codes (:attr:`Service.request_errors`).
 REQUEST_RULES = (
@@ -58,7 +57,7 @@ def as_int(value: Any) -> int:
     ...
     ValueError: 1.5 is not an integer
     """
-    if isinstance(value, bool) or getattr(value, "dtype", None) == bool:
+    if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b":
         raise ValueError(f"{value!r} is not an integer")
     if isinstance(value, numbers.Integral):
         return int(value)
@@ -157,7 +156,9 @@ class Param:
         lo, hi = self.minimum, self.maximum
         if self.kind in ("int", "float"):
             if (lo is not None and value < lo) or (hi is not None and value > hi):
-                raise InvalidParameter(f"{name} must be in {_rng(lo, hi)}, got {value!r}", name=name)
+                raise InvalidParameter(
+                    f"{name} must be in {_rng(lo, hi)}, got {value!r}", name=name
+                )
         elif self.kind == "str" and (lo is not None or hi is not None):
             n = len(value.encode("utf-8"))
             if (lo is not None and n < lo) or (hi is not None and n > hi):
@@ -240,6 +241,9 @@ class Endpoint:
     idempotent : bool
         Whether sending the same request twice is harmless.  A non-idempotent call (an add)
         is not retried once the request may have reached the service.
+    example : mapping, optional
+        Path-parameter values the local emulator answers (e.g. ``{"model": "imagenet"}``), for
+        docs and the contract tests.
     doc : str
         One-paragraph description for docstrings and docs tables.
 
@@ -264,6 +268,7 @@ class Endpoint:
     frame: str = "labels"
     parse: Callable[[Mapping[str, Any], str], list[dict]] | None = None
     idempotent: bool = True
+    example: Mapping[str, str] = field(default_factory=dict)
     doc: str = ""
 
     def __post_init__(self):
@@ -278,11 +283,13 @@ class Endpoint:
 
     def url_path(self, **values: str) -> str:
         """The path with its ``{name}`` segments filled (each value must be one segment)."""
+
         def fill(match):
             value = str(values[match.group(1)])
             if not value or "/" in value or value in (".", ".."):
-                raise InvalidParameter(f"{match.group(1)} must be one path segment, got "
-                                       f"{value!r}", name=match.group(1))
+                raise InvalidParameter(
+                    f"{match.group(1)} must be one path segment, got {value!r}", name=match.group(1)
+                )
             return value
 
         return _PATH_VAR.sub(fill, self.path)

@@ -16,8 +16,16 @@ from pathlib import Path
 from vislab.catalogue.model import Endpoint, Product, Service
 from vislab.errors import register_table
 
-__all__ = ["services", "service", "get", "endpoints", "route", "by_path", "product",
-           "family_modules"]
+__all__ = [
+    "services",
+    "service",
+    "get",
+    "endpoints",
+    "route",
+    "by_path",
+    "product",
+    "family_modules",
+]
 
 # Modules of the package that declare no family.
 _NOT_FAMILIES = {"model", "registry", "docs"}
@@ -46,14 +54,17 @@ def _discover() -> dict[str, Service]:
         if not isinstance(declared, Service):
             raise TypeError(f"vislab.catalogue.{name}.SERVICE is not a Service")
         if declared.module_name != name:
-            raise ValueError(f"service {declared.id!r} must be declared in a module named "
-                             f"{declared.module_name}.py, not {name}.py")
+            raise ValueError(
+                f"service {declared.id!r} must be declared in a module named "
+                f"{declared.module_name}.py, not {name}.py"
+            )
         if declared.id in found:
             raise ValueError(f"service {declared.id!r} declared twice")
         for ep in declared.endpoints:
             if ep.path in paths:
-                raise ValueError(f"{declared.id}.{ep.name} and {paths[ep.path]} share the path "
-                                 f"{ep.path}")
+                raise ValueError(
+                    f"{declared.id}.{ep.name} and {paths[ep.path]} share the path {ep.path}"
+                )
             paths[ep.path] = f"{declared.id}.{ep.name}"
         register_table(declared.errors)
         found[declared.id] = declared

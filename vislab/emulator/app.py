@@ -50,8 +50,15 @@ class EmulatorApp:
     (200, True)
     """
 
-    def __init__(self, *, api_key: str | None = None, secret_key: str | None = None,
-                 eas_token: str | None = None, token_ttl: int = 2592000, home=None):
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        secret_key: str | None = None,
+        eas_token: str | None = None,
+        token_ttl: int = 2592000,
+        home=None,
+    ):
         self.baidu_tokens = BaiduTokens(api_key, secret_key, token_ttl)
         self._eas_token = eas_token
         self.token_ttl = token_ttl
@@ -76,8 +83,14 @@ class EmulatorApp:
         self.baidu_tokens.expire(token)
 
     # -- entry point --------------------------------------------------------------------------
-    def handle(self, method: str, path: str, query: Mapping[str, str],
-               headers: Mapping[str, str], body: bytes) -> tuple[int, dict, bytes]:
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> tuple[int, dict, bytes]:
         """Answer one request.  Never raises: every failure is a reply.
 
         Returns
@@ -108,8 +121,11 @@ class EmulatorApp:
             err = wire_error(exc)
             if err is None:
                 # An engine bug must still answer like the service would.
-                err = WireError(service.error_code("internal", 282000),
-                                f"internal error: {type(exc).__name__}", status=500)
+                err = WireError(
+                    service.error_code("internal", 282000),
+                    f"internal error: {type(exc).__name__}",
+                    status=500,
+                )
             return fmt.error(err)
 
     @staticmethod

@@ -75,31 +75,45 @@ class BaiduTokens:
             text = body.decode("utf-8", errors="replace")
             fields.update({k: v[-1] for k, v in urllib.parse.parse_qs(text).items()})
         if fields.get("grant_type") != "client_credentials":
-            return json_reply(401, {"error": "unsupported_grant_type",
-                                    "error_description": "The authorization grant type is "
-                                                         "not supported"})
+            return json_reply(
+                401,
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "The authorization grant type is not supported",
+                },
+            )
         if self.required:
             if fields.get("client_id") != self._api_key:
-                return json_reply(401, {"error": "invalid_client",
-                                        "error_description": "unknown client id"})
+                return json_reply(
+                    401, {"error": "invalid_client", "error_description": "unknown client id"}
+                )
             if fields.get("client_secret") != self._secret_key:
-                return json_reply(401, {"error": "invalid_client",
-                                        "error_description": "Client authentication failed"})
-        return json_reply(200, {
-            "refresh_token": f"25.{secrets.token_hex(16)}",
-            "expires_in": self.ttl,
-            "session_key": secrets.token_hex(12),
-            "access_token": self.issue(),
-            # The official SDK sends the token (rather than BCE signatures) only when this
-            # scope is present.
-            "scope": "public brain_all_scope vis-classify_dishes vis-classify_car "
-                     "brain_image_search vislab_local",
-            "session_secret": secrets.token_hex(16),
-        })
+                return json_reply(
+                    401,
+                    {
+                        "error": "invalid_client",
+                        "error_description": "Client authentication failed",
+                    },
+                )
+        return json_reply(
+            200,
+            {
+                "refresh_token": f"25.{secrets.token_hex(16)}",
+                "expires_in": self.ttl,
+                "session_key": secrets.token_hex(12),
+                "access_token": self.issue(),
+                # The official SDK sends the token (rather than BCE signatures) only when this
+                # scope is present.
+                "scope": "public brain_all_scope vis-classify_dishes vis-classify_car "
+                "brain_image_search vislab_local",
+                "session_secret": secrets.token_hex(16),
+            },
+        )
 
 
-def check_eas(token: str | None, method: str, path: str, headers: Mapping[str, str],
-              body: bytes) -> None:
+def check_eas(
+    token: str | None, method: str, path: str, headers: Mapping[str, str], body: bytes
+) -> None:
     """Check an EAS request's ``Authorization``: the token itself or its HMAC form.
 
     The HMAC form is ``EAS <base64 HMAC-SHA1(token, verb\\nmd5\\ntype\\ndate\\npath)>``, the
@@ -118,8 +132,9 @@ def check_eas(token: str | None, method: str, path: str, headers: Mapping[str, s
         md5 = lower.get("content-md5", "")
         if md5 != hashlib.md5(body).hexdigest():
             raise WireError(401, "Content-MD5 does not match the body", status=401)
-        text = "\n".join([method, md5, lower.get("content-type", ""), lower.get("date", ""),
-                          path]).strip()
+        text = "\n".join(
+            [method, md5, lower.get("content-type", ""), lower.get("date", ""), path]
+        ).strip()
         want = base64.b64encode(hmac.new(token.encode(), text.encode(), hashlib.sha1).digest())
         try:
             got = base64.b64decode(given[4:].strip(), validate=True)

@@ -20,8 +20,14 @@ from vislab.emulator.registry import ImageInput, WireError
 from vislab.errors import InvalidImage, InvalidParameter
 from vislab.images import decode_pixels, encoded_size, read_header
 
-__all__ = ["decode_fields", "read_params", "read_image", "fetch_url", "URL_DEADLINE",
-           "MAX_URL_BYTES"]
+__all__ = [
+    "decode_fields",
+    "read_params",
+    "read_image",
+    "fetch_url",
+    "URL_DEADLINE",
+    "MAX_URL_BYTES",
+]
 
 #: Seconds an image host gets to deliver a ``url`` image (the whole download).
 URL_DEADLINE = 10.0
@@ -39,17 +45,20 @@ def decode_fields(service, ep, body: bytes) -> dict[str, Any]:
         try:
             fields = json.loads(body.decode("utf-8")) if body else {}
         except (UnicodeDecodeError, ValueError):
-            raise WireError(_code(service, "body", 336001),
-                            "Invalid Argument: the body is not JSON") from None
+            raise WireError(
+                _code(service, "body", 336001), "Invalid Argument: the body is not JSON"
+            ) from None
         if not isinstance(fields, dict):
-            raise WireError(_code(service, "body", 336001),
-                            "Invalid Argument: the body is not a JSON object")
+            raise WireError(
+                _code(service, "body", 336001), "Invalid Argument: the body is not a JSON object"
+            )
         return fields
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise WireError(_code(service, "body", 216100),
-                        "invalid param: the form body is not UTF-8") from None
+        raise WireError(
+            _code(service, "body", 216100), "invalid param: the form body is not UTF-8"
+        ) from None
     return {k: v[-1] for k, v in urllib.parse.parse_qs(text, keep_blank_values=True).items()}
 
 
@@ -59,8 +68,9 @@ def read_params(service, ep, fields, path_params) -> dict[str, Any]:
     for p in ep.params:
         if p.name not in fields or fields[p.name] in ("", None):
             if p.required:
-                raise WireError(_code(service, "param_missing", 216101),
-                                f"not enough param: {p.name}")
+                raise WireError(
+                    _code(service, "param_missing", 216101), f"not enough param: {p.name}"
+                )
             out[p.name] = p.default
             continue
         try:
@@ -79,24 +89,30 @@ def read_image(service, ep, fields) -> ImageInput | None:
         if ep.image == "required":
             if ep.image_field in fields:
                 raise WireError(_code(service, "empty", 216200), "empty image")
-            raise WireError(_code(service, "missing", 216101),
-                            f"not enough param: {ep.image_field}")
+            raise WireError(
+                _code(service, "missing", 216101), f"not enough param: {ep.image_field}"
+            )
         return None
     if text in (None, ""):
         data = fetch_url(service, url, max_bytes=ep.limits.max_encoded_bytes)
     else:
         if not isinstance(text, str):
-            raise WireError(_code(service, "param_invalid", 216100),
-                            f"invalid param: {ep.image_field} must be a base64 string")
+            raise WireError(
+                _code(service, "param_invalid", 216100),
+                f"invalid param: {ep.image_field} must be a base64 string",
+            )
         # A base64 text decodes to 3/4 of its length: refuse before decoding a huge one.
         if len(text) * 3 // 4 > 2 * ep.limits.max_encoded_bytes:
-            raise WireError(_code(service, "bytes", 216202),
-                            f"image size error: more than {ep.limits.max_encoded_bytes} bytes")
+            raise WireError(
+                _code(service, "bytes", 216202),
+                f"image size error: more than {ep.limits.max_encoded_bytes} bytes",
+            )
         try:
             data = base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
-            raise WireError(_code(service, "base64", 216203),
-                            "image size error: bad base64 encoding") from None
+            raise WireError(
+                _code(service, "base64", 216203), "image size error: bad base64 encoding"
+            ) from None
     return check_image(service, ep, data)
 
 
@@ -106,31 +122,42 @@ def check_image(service, ep, data: bytes) -> ImageInput:
     if not data:
         raise WireError(_code(service, "empty", 216200), "empty image")
     if encoded_size(data, limits.counts) > limits.max_encoded_bytes:
-        raise WireError(_code(service, "bytes", 216202),
-                        f"image size error: more than {limits.max_encoded_bytes} bytes "
-                        f"after {limits.counts}")
+        raise WireError(
+            _code(service, "bytes", 216202),
+            f"image size error: more than {limits.max_encoded_bytes} bytes after {limits.counts}",
+        )
     try:
         w, h, fmt = read_header(data)
     except InvalidImage:
-        raise WireError(_code(service, "format", 216201),
-                        "image format error: not a readable image") from None
+        raise WireError(
+            _code(service, "format", 216201), "image format error: not a readable image"
+        ) from None
     if fmt not in limits.formats:
-        raise WireError(_code(service, "format", 216201),
-                        f"image format error: {fmt} is not one of {'/'.join(limits.formats)}")
+        raise WireError(
+            _code(service, "format", 216201),
+            f"image format error: {fmt} is not one of {'/'.join(limits.formats)}",
+        )
     if max(h, w) > limits.max_side:
-        raise WireError(_code(service, "max_side", 216202),
-                        f"image size error: {w}x{h} px is beyond {limits.max_side} px")
+        raise WireError(
+            _code(service, "max_side", 216202),
+            f"image size error: {w}x{h} px is beyond {limits.max_side} px",
+        )
     if min(h, w) < limits.min_side:
-        raise WireError(_code(service, "min_side", 216202),
-                        f"image size error: {w}x{h} px is below {limits.min_side} px")
+        raise WireError(
+            _code(service, "min_side", 216202),
+            f"image size error: {w}x{h} px is below {limits.min_side} px",
+        )
     if limits.max_aspect and max(h, w) / max(1, min(h, w)) > limits.max_aspect:
-        raise WireError(_code(service, "aspect", 216202),
-                        f"image size error: aspect ratio above {limits.max_aspect:g}:1")
+        raise WireError(
+            _code(service, "aspect", 216202),
+            f"image size error: aspect ratio above {limits.max_aspect:g}:1",
+        )
     try:
         pixels, fmt = decode_pixels(data)
     except InvalidImage:
-        raise WireError(_code(service, "format", 216201),
-                        "image format error: the image data is damaged") from None
+        raise WireError(
+            _code(service, "format", 216201), "image format error: the image data is damaged"
+        ) from None
     return ImageInput(pixels=pixels, data=data, format=fmt)
 
 
@@ -140,26 +167,32 @@ def fetch_url(service, url: Any, *, max_bytes: int) -> bytes:
 
     url = str(url)
     if len(url.encode("utf-8")) > MAX_URL_BYTES:
-        raise WireError(_code(service, "url_size", 282114),
-                        f"url size error: longer than {MAX_URL_BYTES} bytes")
+        raise WireError(
+            _code(service, "url_size", 282114), f"url size error: longer than {MAX_URL_BYTES} bytes"
+        )
     if not url.startswith(("http://", "https://")):
         raise WireError(_code(service, "url_format", 282111))
     deadline = time.monotonic() + URL_DEADLINE
     try:
         with requests.get(url, timeout=(5, 5), stream=True) as resp:
             if resp.status_code != 200:
-                raise WireError(_code(service, "url_invalid", 282113),
-                                f"url response invalid: HTTP {resp.status_code}")
+                raise WireError(
+                    _code(service, "url_invalid", 282113),
+                    f"url response invalid: HTTP {resp.status_code}",
+                )
             chunks, size = [], 0
             for chunk in resp.iter_content(64 * 1024):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise WireError(_code(service, "bytes", 216202),
-                                    f"image size error: the url's image is over {max_bytes} "
-                                    "bytes")
+                    raise WireError(
+                        _code(service, "bytes", 216202),
+                        f"image size error: the url's image is over {max_bytes} bytes",
+                    )
                 if time.monotonic() > deadline:
-                    raise WireError(_code(service, "url_timeout", 282112),
-                                    f"url download timeout: over {URL_DEADLINE:g} s")
+                    raise WireError(
+                        _code(service, "url_timeout", 282112),
+                        f"url download timeout: over {URL_DEADLINE:g} s",
+                    )
                 chunks.append(chunk)
     except requests.Timeout:
         raise WireError(_code(service, "url_timeout", 282112)) from None

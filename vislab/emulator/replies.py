@@ -39,9 +39,14 @@ class ReplyFormat:
         return json_reply(200, {"log_id": random.getrandbits(63), **payload})
 
     def error(self, err: WireError) -> tuple[int, dict, bytes]:
-        return json_reply(err.status or 200, {"error_code": err.code,
-                                              "error_msg": self.message(err),
-                                              "log_id": random.getrandbits(63)})
+        return json_reply(
+            err.status or 200,
+            {
+                "error_code": err.code,
+                "error_msg": self.message(err),
+                "log_id": random.getrandbits(63),
+            },
+        )
 
 
 class PaiReplyFormat(ReplyFormat):
@@ -51,9 +56,15 @@ class PaiReplyFormat(ReplyFormat):
         return json_reply(200, {"request_id": str(uuid.uuid4()), "success": True, **payload})
 
     def error(self, err):
-        return json_reply(err.status or 400, {"request_id": str(uuid.uuid4()), "success": False,
-                                              "error_code": err.code,
-                                              "error_msg": self.message(err)})
+        return json_reply(
+            err.status or 400,
+            {
+                "request_id": str(uuid.uuid4()),
+                "success": False,
+                "error_code": err.code,
+                "error_msg": self.message(err),
+            },
+        )
 
 
 class GenericReplyFormat(ReplyFormat):

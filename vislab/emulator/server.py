@@ -43,22 +43,27 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parts.query).items()}
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
-            body = json.dumps({"error_code": 216202,
-                               "error_msg": f"image size error: request body over "
-                                            f"{MAX_BODY_BYTES} bytes"}).encode()
+            body = json.dumps(
+                {
+                    "error_code": 216202,
+                    "error_msg": f"image size error: request body over {MAX_BODY_BYTES} bytes",
+                }
+            ).encode()
             self.close_connection = True
             return self._send(413, {"Content-Type": "application/json"}, body)
         body = self.rfile.read(length) if length else b""
-        status, headers, out = self.app.handle(self.command, parts.path, query,
-                                               dict(self.headers.items()), body)
+        status, headers, out = self.app.handle(
+            self.command, parts.path, query, dict(self.headers.items()), body
+        )
         self._send(status, headers, out)
 
     do_GET = _dispatch
     do_POST = _dispatch
 
 
-def make_server(host: str = "127.0.0.1", port: int = 8765, *, app: EmulatorApp | None = None,
-                **app_options) -> ThreadingHTTPServer:
+def make_server(
+    host: str = "127.0.0.1", port: int = 8765, *, app: EmulatorApp | None = None, **app_options
+) -> ThreadingHTTPServer:
     """A ready (not yet serving) threaded HTTP server for the emulator.
 
     Parameters
@@ -97,8 +102,9 @@ class BackgroundServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, **app_options):
         self.server = make_server(host, port, **app_options)
         self.app = self.server.RequestHandlerClass.app
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True,
-                                        name="vislab-serve")
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, daemon=True, name="vislab-serve"
+        )
 
     @property
     def url(self) -> str:

@@ -12,8 +12,12 @@ answer means).
 
 from __future__ import annotations
 
+from vislab.catalogue.baidu_image_classify import SERVICE
 from vislab.services.client import ServiceClient
+from vislab.services.docs import endpoint_doc
 from vislab.services.params import brief_text, images_or_cont_sign
+
+_EP = {ep.name: ep for ep in SERVICE.endpoints}
 
 __all__ = ["ImageClassify"]
 
@@ -44,6 +48,7 @@ class ImageClassify(ServiceClient):
 
     service = "baidu.image_classify"
 
+    @endpoint_doc(_EP["advanced_general"])
     def advanced_general(self, images, *, baike_num=None):
         """General object and scene recognition -> labels frame with ``root``.
 
@@ -56,6 +61,7 @@ class ImageClassify(ServiceClient):
         """
         return self._call("advanced_general", images, {"baike_num": baike_num})
 
+    @endpoint_doc(_EP["dish_detect"])
     def dish_detect(self, images, *, top_num=None, filter_threshold=None, baike_num=None):
         """Dish recognition -> labels frame with ``calorie`` (per 100 g) where known.
 
@@ -66,10 +72,13 @@ class ImageClassify(ServiceClient):
         >>> len(df) <= 3
         True
         """
-        return self._call("dish_detect", images, {"top_num": top_num,
-                                                  "filter_threshold": filter_threshold,
-                                                  "baike_num": baike_num})
+        return self._call(
+            "dish_detect",
+            images,
+            {"top_num": top_num, "filter_threshold": filter_threshold, "baike_num": baike_num},
+        )
 
+    @endpoint_doc(_EP["car_detect"])
     def car_detect(self, images, *, top_num=None, baike_num=None):
         """Car model recognition -> labels frame (``year``, ``color``, box where known).
 
@@ -82,6 +91,7 @@ class ImageClassify(ServiceClient):
         """
         return self._call("car_detect", images, {"top_num": top_num, "baike_num": baike_num})
 
+    @endpoint_doc(_EP["animal_detect"])
     def animal_detect(self, images, *, top_num=None, baike_num=None):
         """Animal recognition -> labels frame.
 
@@ -94,6 +104,7 @@ class ImageClassify(ServiceClient):
         """
         return self._call("animal_detect", images, {"top_num": top_num, "baike_num": baike_num})
 
+    @endpoint_doc(_EP["plant_detect"])
     def plant_detect(self, images, *, baike_num=None):
         """Plant recognition -> labels frame.
 
@@ -106,6 +117,7 @@ class ImageClassify(ServiceClient):
         """
         return self._call("plant_detect", images, {"baike_num": baike_num})
 
+    @endpoint_doc(_EP["object_detect"])
     def object_detect(self, images, *, with_face=None):
         """Main subject box -> boxes frame (label and score empty: the API gives neither).
 
@@ -118,6 +130,7 @@ class ImageClassify(ServiceClient):
         """
         return self._call("object_detect", images, {"with_face": with_face})
 
+    @endpoint_doc(_EP["multi_object_detect"])
     def multi_object_detect(self, images):
         """Several subjects, each with a name and score -> boxes frame.
 
@@ -130,6 +143,7 @@ class ImageClassify(ServiceClient):
         """
         return self._call("multi_object_detect", images, {})
 
+    @endpoint_doc(_EP["logo_search"])
     def logo_search(self, images, *, custom_lib=None):
         """Logo recognition -> boxes frame (locally: your logos added with :meth:`logo_add`).
 
@@ -140,25 +154,32 @@ class ImageClassify(ServiceClient):
         """
         return self._call("logo_search", images, {"custom_lib": custom_lib})
 
+    @endpoint_doc(
+        _EP["logo_add"],
+        types={"brief": "str, dict or callable"},
+        notes={"brief": "A dict is sent as JSON; ``callable(identifier)`` gives one per image."},
+    )
     def logo_add(self, images, *, brief):
         """Add logos to your library -> gallery frame with each logo's ``cont_sign``.
-
-        Parameters
-        ----------
-        images : image or many
-        brief : str, dict or callable
-            What a hit returns (at most 256 bytes): a string, a dict (sent as JSON), or
-            ``callable(identifier)`` giving one per image.
 
         Examples
         --------
         >>> client = ImageClassify(progress=False)
         >>> client.logo_add("acme.png", brief={"name": "acme"})   # doctest: +SKIP
         """
-        return self._call("logo_add", images, {},
-                          per_image=lambda ident: {"brief": brief_text(brief, ident)},
-                          keep=("brief",))
+        return self._call(
+            "logo_add",
+            images,
+            {},
+            per_image=lambda ident: {"brief": brief_text(brief, ident)},
+            keep=("brief",),
+        )
 
+    @endpoint_doc(
+        _EP["logo_delete"],
+        images="""images : image or many, optional
+    The logos to delete, by their pixels (or give ``cont_sign``: one or a list).""",
+    )
     def logo_delete(self, images=None, *, cont_sign=None):
         """Delete logos by image or by ``cont_sign`` (one or a list) -> gallery frame.
 
@@ -170,4 +191,3 @@ class ImageClassify(ServiceClient):
         if signs is None:
             return self._call("logo_delete", images, {})
         return self._call_without_image("logo_delete", signs, "cont_sign")
-

@@ -140,8 +140,10 @@ def _categories_doc(product) -> str:
     if product.positional:
         names = ", ".join(product.categories)
         return f"{names} : int, optional\n    Product categories, {lo}..{hi}."
-    return (f"tags : int, str or sequence, optional\n    Up to {product.max_tags} ints in "
-            f"{lo}..{hi} (\"100,11\"); for add also a mapping/Series/callable per image.")
+    return (
+        f"tags : int, str or sequence, optional\n    Up to {product.max_tags} ints in "
+        f'{lo}..{hi} ("100,11"); for add also a mapping/Series/callable per image.'
+    )
 
 
 def _documented(product_name: str, operation: str):
@@ -150,9 +152,14 @@ def _documented(product_name: str, operation: str):
 
     def deco(func):
         func.__doc__ = _TEMPLATES[operation].format(
-            title=product.title, name=product.name, images=_IMAGES,
-            cats=_categories_doc(product), brief_max=product.brief_max_bytes,
-            pn_max=product.pn_max, rn_max=product.rn_max, rn_default=product.rn_default,
+            title=product.title,
+            name=product.name,
+            images=_IMAGES,
+            cats=_categories_doc(product),
+            brief_max=product.brief_max_bytes,
+            pn_max=product.pn_max,
+            rn_max=product.rn_max,
+            rn_default=product.rn_default,
             batch=product.max_delete_batch,
         )
         return func
@@ -241,20 +248,34 @@ class ImageSearch(GalleryOperations, ServiceClient):
     # -- product (categories are class_id1 / class_id2) -----------------------------------------
     @_documented("product", "add")
     def product_add(self, images, *, brief=None, class_id1=None, class_id2=None):
-        return self._add("product", images, brief=brief, class_id1=class_id1,
-                         class_id2=class_id2)
+        return self._add("product", images, brief=brief, class_id1=class_id1, class_id2=class_id2)
 
     @_documented("product", "search")
-    def product_search(self, images, *, class_id1=None, class_id2=None, tag_logic=None,
-                       pn=None, rn=None):
-        return self._search("product", images, class_id1=class_id1, class_id2=class_id2,
-                            tag_logic=tag_logic, pn=pn, rn=rn)
+    def product_search(
+        self, images, *, class_id1=None, class_id2=None, tag_logic=None, pn=None, rn=None
+    ):
+        return self._search(
+            "product",
+            images,
+            class_id1=class_id1,
+            class_id2=class_id2,
+            tag_logic=tag_logic,
+            pn=pn,
+            rn=rn,
+        )
 
     @_documented("product", "update")
-    def product_update(self, images=None, *, cont_sign=None, brief=None, class_id1=None,
-                       class_id2=None):
-        return self._update("product", images, cont_sign=cont_sign, brief=brief,
-                            class_id1=class_id1, class_id2=class_id2)
+    def product_update(
+        self, images=None, *, cont_sign=None, brief=None, class_id1=None, class_id2=None
+    ):
+        return self._update(
+            "product",
+            images,
+            cont_sign=cont_sign,
+            brief=brief,
+            class_id1=class_id1,
+            class_id2=class_id2,
+        )
 
     @_documented("product", "delete")
     def product_delete(self, images=None, *, cont_sign=None):
@@ -267,8 +288,7 @@ class ImageSearch(GalleryOperations, ServiceClient):
 
     @_documented("picturebook", "search")
     def picturebook_search(self, images, *, tags=None, tag_logic=None, pn=None, rn=None):
-        return self._search("picturebook", images, tags=tags, tag_logic=tag_logic, pn=pn,
-                            rn=rn)
+        return self._search("picturebook", images, tags=tags, tag_logic=tag_logic, pn=pn, rn=rn)
 
     @_documented("picturebook", "update")
     def picturebook_update(self, images=None, *, cont_sign=None, brief=None, tags=None):

@@ -12,8 +12,14 @@ __all__ = ["run_batch", "PROGRESS_MIN_ITEMS"]
 PROGRESS_MIN_ITEMS = 20
 
 
-def run_batch(func: Callable[[Any], Any], items: Iterable[Any], *, max_workers: int = 4,
-              progress: bool = True, desc: str = "") -> list:
+def run_batch(
+    func: Callable[[Any], Any],
+    items: Iterable[Any],
+    *,
+    max_workers: int = 4,
+    progress: bool = True,
+    desc: str = "",
+) -> list:
     """Apply ``func`` to every item with at most ``max_workers`` threads; results in order.
 
     ``func`` must not raise for a per-item failure (it returns an error result instead);

@@ -41,8 +41,7 @@ class ReplyCache:
 
     @staticmethod
     def key(path: str, params: Mapping[str, Any], image_sha256: str) -> str:
-        text = json.dumps([path, sorted((str(k), str(v)) for k, v in params.items()),
-                           image_sha256])
+        text = json.dumps([path, sorted((str(k), str(v)) for k, v in params.items()), image_sha256])
         return hashlib.sha256(text.encode()).hexdigest()
 
     def _file(self, key: str) -> Path:

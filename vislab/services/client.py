@@ -48,8 +48,14 @@ __all__ = ["ServiceClient", "build_auth"]
 _KEY = {"labels": "image", "boxes": "image", "gallery": "image", "matches": "query"}
 
 
-def build_auth(kind: str, *, api_key: str | None = None, secret_key: str | None = None,
-               token: str | None = None, signed: bool = False):
+def build_auth(
+    kind: str,
+    *,
+    api_key: str | None = None,
+    secret_key: str | None = None,
+    token: str | None = None,
+    signed: bool = False,
+):
     """The auth piece a family declares (``Service.auth``), from the given credentials.
 
     Examples
@@ -112,18 +118,32 @@ class ServiceClient:
 
     service = ""
 
-    def __init__(self, api_key: str | None = None, secret_key: str | None = None, *,
-                 base_url: str | None = None, qps: float | None = None, max_workers: int = 4,
-                 timeout: float = 30.0, retries: int = 3, cache=None, progress: bool = True,
-                 fit: bool = True, verify: bool = True, transport=None):
+    def __init__(
+        self,
+        api_key: str | None = None,
+        secret_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        qps: float | None = None,
+        max_workers: int = 4,
+        timeout: float = 30.0,
+        retries: int = 3,
+        cache=None,
+        progress: bool = True,
+        fit: bool = True,
+        verify: bool = True,
+        transport=None,
+    ):
         self.spec = catalogue.service(self.service)
         prefix = self.spec.env_prefix
         if prefix:
             api_key = api_key or os.environ.get(f"{prefix}_API_KEY")
             secret_key = secret_key or os.environ.get(f"{prefix}_SECRET_KEY")
         if bool(api_key) != bool(secret_key):
-            raise InvalidParameter("give both api_key and secret_key (or neither, for the "
-                                   "local engine)", name="api_key")
+            raise InvalidParameter(
+                "give both api_key and secret_key (or neither, for the local engine)",
+                name="api_key",
+            )
         register_secret(api_key)
         register_secret(secret_key)
         self._account = api_key or ""
@@ -137,10 +157,12 @@ class ServiceClient:
         elif api_key or base_url:
             url = base_url or self.spec.cloud_url
             if not url:
-                raise InvalidParameter(f"{self.spec.title} has no fixed cloud URL: give "
-                                       "base_url=", name="base_url")
-            transport = HttpTransport(url, timeout=timeout, verify=verify,
-                                      pool_size=max(16, self.max_workers))
+                raise InvalidParameter(
+                    f"{self.spec.title} has no fixed cloud URL: give base_url=", name="base_url"
+                )
+            transport = HttpTransport(
+                url, timeout=timeout, verify=verify, pool_size=max(16, self.max_workers)
+            )
             self.mode = "cloud" if base_url is None else "http"
         else:
             transport = LocalTransport(_local_handle())
@@ -152,7 +174,9 @@ class ServiceClient:
         spec = self.spec
         self.transport = transport
         self.session = Session(
-            transport, auth=auth, envelope=envelope_for(spec.envelope, spec.errors),
+            transport,
+            auth=auth,
+            envelope=envelope_for(spec.envelope, spec.errors),
             retry=RetryPolicy(retries=retries, statuses=spec.retry_statuses),
             qps=qps if qps is not None else spec.default_qps,
         )
@@ -163,21 +187,33 @@ class ServiceClient:
         return f"{type(self).__name__}(mode={self.mode!r}{extra})"
 
     # -- the one code path ------------------------------------------------------------------
-    def _send(self, ep: catalogue.Endpoint, fields: Mapping[str, Any], cache_key: str | None,
-              *, path: str | None = None):
+    def _send(
+        self,
+        ep: catalogue.Endpoint,
+        fields: Mapping[str, Any],
+        cache_key: str | None,
+        *,
+        path: str | None = None,
+    ):
         if self.cache is not None and cache_key is not None:
             hit = self.cache.get(cache_key)
             if hit is not None:
                 return hit
-        reply = self.session.send(path or ep.path, fields, body=ep.body,
-                                  idempotent=ep.idempotent)
+        reply = self.session.send(path or ep.path, fields, body=ep.body, idempotent=ep.idempotent)
         if self.cache is not None and cache_key is not None:
             self.cache.put(cache_key, reply)
         return reply
 
-    def _call(self, name: str, images, options: Mapping[str, Any], *,
-              per_image: Callable[[str], Mapping[str, Any]] | None = None,
-              keep: tuple[str, ...] = (), path: str | None = None) -> pd.DataFrame:
+    def _call(
+        self,
+        name: str,
+        images,
+        options: Mapping[str, Any],
+        *,
+        per_image: Callable[[str], Mapping[str, Any]] | None = None,
+        keep: tuple[str, ...] = (),
+        path: str | None = None,
+    ) -> pd.DataFrame:
         """Run endpoint ``name`` on every image; one frame back.
 
         Parameters
@@ -205,11 +241,11 @@ class ServiceClient:
             try:
                 extra = dict(per_image(ident)) if per_image is not None else {}
                 params = ep.wire_params({**options, **extra})
-                prepared: PreparedImage = prepare_image(source, ep.limits, ident=ident,
-                                                        fit=self.fit)
+                prepared: PreparedImage = prepare_image(
+                    source, ep.limits, ident=ident, fit=self.fit
+                )
                 ckey = ReplyCache.key(path or ep.path, params, prepared.sha256)
-                reply = self._send(ep, {ep.image_field: prepared.b64(), **params}, ckey,
-                                   path=path)
+                reply = self._send(ep, {ep.image_field: prepared.b64(), **params}, ckey, path=path)
                 kept = {k: params[k] for k in keep if k in params}
                 rows = [{**r, **kept} for r in ep.parse(reply, ident)]
                 # An image with no results keeps one empty row: nothing is dropped silently.
@@ -217,8 +253,9 @@ class ServiceClient:
             except (InvalidImage, InvalidParameter, ServiceError) as exc:
                 return [{key_col: ident, "error_code": exc.code, "error_msg": exc.msg}], exc
 
-        results = run_batch(one, pairs, max_workers=self.max_workers, progress=self.progress,
-                            desc=name)
+        results = run_batch(
+            one, pairs, max_workers=self.max_workers, progress=self.progress, desc=name
+        )
         failures = [r for _, r in results if isinstance(r, Exception)]
         if failures and len(failures) == len(results) and isinstance(failures[0], AuthError):
             # Wrong keys or no permission: no image can succeed, so say it once, loudly,
@@ -244,11 +281,13 @@ class ServiceClient:
                 rows = [{**r, "image": None, param: value} for r in ep.parse(reply, None)]
                 return rows, reply
             except (InvalidParameter, ServiceError) as exc:
-                return [{"image": None, param: value, "error_code": exc.code,
-                         "error_msg": exc.msg}], None
+                return [
+                    {"image": None, param: value, "error_code": exc.code, "error_msg": exc.msg}
+                ], None
 
-        results = run_batch(one, list(keys), max_workers=self.max_workers,
-                            progress=self.progress, desc=name)
+        results = run_batch(
+            one, list(keys), max_workers=self.max_workers, progress=self.progress, desc=name
+        )
         rows = [row for image_rows, _ in results for row in image_rows]
         raw = {value: reply for value, (_, reply) in zip(keys, results, strict=True) if reply}
         return frames.result_frame(ep.frame, rows, service=f"{self.service}.{name}", raw=raw)

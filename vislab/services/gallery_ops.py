@@ -141,8 +141,13 @@ class GalleryOperations:
                 extra[cat] = per_image_value(categories.get(cat), ident)
             return extra
 
-        df = self._call(product.endpoint_name("add"), images, {}, per_image=per_image,
-                        keep=("brief", *product.categories))
+        df = self._call(
+            product.endpoint_name("add"),
+            images,
+            {},
+            per_image=per_image,
+            keep=("brief", *product.categories),
+        )
         if self.ledger is not None and "cont_sign" in df.columns:
             for ident, sign, code in zip(df["image"], df["cont_sign"], df["error_code"],
                                          strict=True):  # fmt: skip

@@ -54,9 +54,7 @@ class Ledger:
                 deleted REAL,
                 PRIMARY KEY (target, product, cont_sign))"""
         )
-        self._conn.execute(
-            "CREATE INDEX IF NOT EXISTS adds_sha ON adds (target, product, sha256)"
-        )
+        self._conn.execute("CREATE INDEX IF NOT EXISTS adds_sha ON adds (target, product, sha256)")
 
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"

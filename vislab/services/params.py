@@ -47,11 +47,15 @@ def brief_text(brief, ident: str) -> str:
     """
     try:
         value = brief(ident) if callable(brief) else brief
-        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
-                                                                default=json_default)
+        return (
+            value
+            if isinstance(value, str)
+            else json.dumps(value, ensure_ascii=False, default=json_default)
+        )
     except Exception as exc:
-        raise InvalidParameter(f"brief for {ident!r} failed: {type(exc).__name__}: {exc}",
-                               name="brief") from None
+        raise InvalidParameter(
+            f"brief for {ident!r} failed: {type(exc).__name__}: {exc}", name="brief"
+        ) from None
 
 
 def per_image_value(value, ident: str):

@@ -65,8 +65,15 @@ class Session:
     {'log_id': 1, 'result': []}
     """
 
-    def __init__(self, transport: Transport, *, auth=None, envelope: Envelope | None = None,
-                 retry: RetryPolicy | None = None, qps: float | None = None):
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        auth=None,
+        envelope: Envelope | None = None,
+        retry: RetryPolicy | None = None,
+        qps: float | None = None,
+    ):
         self.transport = transport
         self.auth = auth if auth is not None else NoAuth()
         self.envelope = envelope if envelope is not None else BaiduEnvelope()
@@ -76,11 +83,14 @@ class Session:
         self._count_lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return (f"Session({self.transport!r}, auth={self.auth!r}, qps={self.limiter.qps}, "
-                f"retries={self.retry.retries})")
+        return (
+            f"Session({self.transport!r}, auth={self.auth!r}, qps={self.limiter.qps}, "
+            f"retries={self.retry.retries})"
+        )
 
-    def send(self, path: str, fields: Mapping[str, Any], *, body: str = "form",
-             idempotent: bool = True) -> dict:
+    def send(
+        self, path: str, fields: Mapping[str, Any], *, body: str = "form", idempotent: bool = True
+    ) -> dict:
         """POST ``fields`` to ``path`` (encoded as ``body``); return the reply JSON.
 
         Raises the typed :class:`~vislab.errors.ServiceError` of the last attempt.
@@ -109,7 +119,12 @@ class Session:
                 if not self.retry.should_retry(exc, attempt, idempotent=idempotent):
                     raise
                 delay = self.retry.delay(attempt)
-                log.info("retrying %s after %s (attempt %d, %.2fs)", request.path, exc.code,
-                         attempt + 1, delay)
+                log.info(
+                    "retrying %s after %s (attempt %d, %.2fs)",
+                    request.path,
+                    exc.code,
+                    attempt + 1,
+                    delay,
+                )
                 attempt += 1
                 time.sleep(delay)

@@ -28,8 +28,7 @@ from vislab.errors import AuthError, ServiceError, TransportError, register_secr
 from vislab.transport.envelopes import BaiduEnvelope
 from vislab.transport.wire import Transport, WireRequest
 
-__all__ = ["Auth", "NoAuth", "BaiduTokenAuth", "EasTokenAuth", "EasHmacAuth",
-           "TOKEN_PATH"]
+__all__ = ["Auth", "NoAuth", "BaiduTokenAuth", "EasTokenAuth", "EasHmacAuth", "TOKEN_PATH"]
 
 #: Baidu's OAuth endpoint (client-credentials grant), below the service's base URL.
 TOKEN_PATH = "/oauth/2.0/token"
@@ -116,10 +115,14 @@ class BaiduTokenAuth:
             if self._token and time.monotonic() < self._expires_at:
                 return self._token
             request = WireRequest(
-                "POST", self.token_path,
+                "POST",
+                self.token_path,
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
-                query={"grant_type": "client_credentials", "client_id": self._api_key,
-                       "client_secret": self._secret_key},
+                query={
+                    "grant_type": "client_credentials",
+                    "client_id": self._api_key,
+                    "client_secret": self._secret_key,
+                },
             )
             try:
                 reply = transport.send(request)
@@ -131,8 +134,10 @@ class BaiduTokenAuth:
                 raise err from None
             data = BaiduEnvelope().decode(reply)
             if "access_token" not in data:
-                raise AuthError(data.get("error", "no_token"),
-                                data.get("error_description", "the token reply had no token"))
+                raise AuthError(
+                    data.get("error", "no_token"),
+                    data.get("error_description", "the token reply had no token"),
+                )
             self._token = str(data["access_token"])
             register_secret(self._token)
             self.fetches += 1
@@ -167,8 +172,9 @@ class EasTokenAuth:
         return False
 
 
-def eas_signature(token: str, *, content_md5: str, content_type: str, date: str,
-                  resource: str, verb: str = "POST") -> str:
+def eas_signature(
+    token: str, *, content_md5: str, content_type: str, date: str, resource: str, verb: str = "POST"
+) -> str:
     """The ``Authorization`` value of PAI EAS's HMAC form: ``EAS <base64 HMAC-SHA1>``.
 
     The signed text is ``verb, Content-MD5 (hex), Content-Type, Date, resource`` joined by
@@ -211,11 +217,17 @@ class EasHmacAuth:
     def apply(self, request: WireRequest, transport: Transport) -> WireRequest:
         content_md5 = hashlib.md5(request.body).hexdigest()
         date = email.utils.formatdate(usegmt=True)
-        signature = eas_signature(self._token, content_md5=content_md5,
-                                  content_type=request.content_type, date=date,
-                                  resource=request.path, verb=request.method)
-        return request.with_headers(**{"Content-MD5": content_md5, "Date": date,
-                                       "Authorization": signature})
+        signature = eas_signature(
+            self._token,
+            content_md5=content_md5,
+            content_type=request.content_type,
+            date=date,
+            resource=request.path,
+            verb=request.method,
+        )
+        return request.with_headers(
+            **{"Content-MD5": content_md5, "Date": date, "Authorization": signature}
+        )
 
     def refresh_on(self, error: ServiceError, request: WireRequest) -> bool:
         return False

@@ -55,8 +55,11 @@ class Envelope:
         msg = f"HTTP {status} with {what}" + (f": {scrub(text[:80])!r}" if text else "")
         if status >= 500:
             raise error_for_code(status, msg, table=self.table, http_status=status)
-        raise MalformedResponse("malformed_reply", msg + " — the service or a proxy in between "
-                                "did not answer with JSON; check base_url", http_status=status)
+        raise MalformedResponse(
+            "malformed_reply",
+            msg + " — the service or a proxy in between did not answer with JSON; check base_url",
+            http_status=status,
+        )
 
     def decode(self, reply: WireReply) -> dict:
         raise NotImplementedError
@@ -83,24 +86,34 @@ class BaiduEnvelope(Envelope):
         data = self.json(reply)
         code = data.get("error_code")
         if code not in (None, 0, "0"):
-            raise error_for_code(code, data.get("error_msg"), data.get("log_id"),
-                                 table=self.table, http_status=reply.status)
+            raise error_for_code(
+                code,
+                data.get("error_msg"),
+                data.get("log_id"),
+                table=self.table,
+                http_status=reply.status,
+            )
         if "error" in data and "access_token" not in data and reply.status >= 400:
             # OAuth errors: {"error": "invalid_client", "error_description": "..."}
-            raise AuthError(data["error"], data.get("error_description", ""),
-                            http_status=reply.status)
+            raise AuthError(
+                data["error"], data.get("error_description", ""), http_status=reply.status
+            )
         if reply.status >= 400:
-            raise error_for_code(reply.status, f"HTTP {reply.status}", table=self.table,
-                                 http_status=reply.status)
+            raise error_for_code(
+                reply.status, f"HTTP {reply.status}", table=self.table, http_status=reply.status
+            )
         return data
 
 
 # What an HTTP status says when the family's table does not know the code.
-HTTP_STATUSES = CodeTable("http", [
-    ErrorCode(401, "Unauthorized", "auth"),
-    ErrorCode(403, "Forbidden", "auth"),
-    ErrorCode(429, "Too Many Requests", "quota"),
-])
+HTTP_STATUSES = CodeTable(
+    "http",
+    [
+        ErrorCode(401, "Unauthorized", "auth"),
+        ErrorCode(403, "Forbidden", "auth"),
+        ErrorCode(429, "Too Many Requests", "quota"),
+    ],
+)
 
 
 class PaiEnvelope(Envelope):
@@ -132,23 +145,33 @@ class PaiEnvelope(Envelope):
                 data = {}
             data = data if isinstance(data, dict) else {}
             msg = data.get("error_msg") or f"HTTP {status}" + (
-                f": {scrub(text[:80])!r}" if text and not data else "")
+                f": {scrub(text[:80])!r}" if text and not data else ""
+            )
             code = data.get("error_code")
             if code is None or (self.table is None or code not in self.table):
                 # The status is what the gateway said; the body's code (if any) is kept.
-                err = error_for_code(status, msg, data.get("request_id"),
-                                     table=self.table if status in (self.table or ()) else
-                                     HTTP_STATUSES, http_status=status)
+                err = error_for_code(
+                    status,
+                    msg,
+                    data.get("request_id"),
+                    table=self.table if status in (self.table or ()) else HTTP_STATUSES,
+                    http_status=status,
+                )
                 if code is not None:
                     err.code = code
                 raise err
-            raise error_for_code(code, msg, data.get("request_id"), table=self.table,
-                                 http_status=status)
+            raise error_for_code(
+                code, msg, data.get("request_id"), table=self.table, http_status=status
+            )
         data = self.json(reply)
         if data.get("success") is False or data.get("error_code") not in (None, 0, "0"):
-            raise error_for_code(data.get("error_code", "failed"),
-                                 data.get("error_msg") or "the model answered success: false",
-                                 data.get("request_id"), table=self.table, http_status=status)
+            raise error_for_code(
+                data.get("error_code", "failed"),
+                data.get("error_msg") or "the model answered success: false",
+                data.get("request_id"),
+                table=self.table,
+                http_status=status,
+            )
         return data
 
 
@@ -184,8 +207,13 @@ class GenericEnvelope(Envelope):
         if code is None:
             code = reply.status if reply.status >= 400 else "no_code"
         msg = data.get("message") or data.get("msg") or data.get("error_msg")
-        raise error_for_code(code, msg, data.get("log_id") or data.get("request_id"),
-                             table=self.table, http_status=reply.status)
+        raise error_for_code(
+            code,
+            msg,
+            data.get("log_id") or data.get("request_id"),
+            table=self.table,
+            http_status=reply.status,
+        )
 
 
 _ENVELOPES = {cls.name: cls for cls in (BaiduEnvelope, PaiEnvelope, GenericEnvelope)}
@@ -202,5 +230,4 @@ def envelope_for(kind: str, table: CodeTable | None = None) -> Envelope:
     try:
         return _ENVELOPES[kind](table)
     except KeyError:
-        raise ValueError(f"unknown reply envelope {kind!r} (known: {sorted(_ENVELOPES)})") \
-            from None
+        raise ValueError(f"unknown reply envelope {kind!r} (known: {sorted(_ENVELOPES)})") from None

@@ -33,8 +33,13 @@ class _ScrubSecrets(logging.Filter):
         return True
 
 
-_FILTERED_LOGGERS = ("urllib3.connectionpool", "requests", "vislab.transport",
-                     "vislab.services", "vislab.serve")
+_FILTERED_LOGGERS = (
+    "urllib3.connectionpool",
+    "requests",
+    "vislab.transport",
+    "vislab.services",
+    "vislab.serve",
+)
 _filters_installed = False
 
 
@@ -69,7 +74,9 @@ def check_base_url(base_url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidParameter(
             f"base_url must start with http:// or https://, got {scrub(text)!r} "
-            "(e.g. 'http://127.0.0.1:8765' for `vislab serve`)", name="base_url")
+            "(e.g. 'http://127.0.0.1:8765' for `vislab serve`)",
+            name="base_url",
+        )
     return text.rstrip("/")
 
 
@@ -83,11 +90,18 @@ def _never_sent(exc: Exception) -> bool:
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         name = type(exc).__name__
-        if name in ("NewConnectionError", "NameResolutionError", "ConnectionRefusedError",
-                    "ConnectTimeoutError"):
+        if name in (
+            "NewConnectionError",
+            "NameResolutionError",
+            "ConnectionRefusedError",
+            "ConnectTimeoutError",
+        ):
             return True
-        exc = exc.__cause__ or exc.__context__ or (exc.args[0] if exc.args and
-                                                   isinstance(exc.args[0], Exception) else None)
+        exc = (
+            exc.__cause__
+            or exc.__context__
+            or (exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else None)
+        )
     return False
 
 
@@ -118,8 +132,15 @@ class HttpTransport:
     >>> t.send(WireRequest("POST", "/x"))  # doctest: +SKIP
     """
 
-    def __init__(self, base_url: str, *, timeout: float = 30.0, verify: bool = True,
-                 pool_size: int = 16, max_reply_bytes: int = MAX_REPLY_BYTES):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        verify: bool = True,
+        pool_size: int = 16,
+        max_reply_bytes: int = MAX_REPLY_BYTES,
+    ):
         import requests
         from requests.adapters import HTTPAdapter
 
@@ -151,32 +172,47 @@ class HttpTransport:
         url = self.base_url + request.path
         try:
             resp = self.session.request(
-                request.method, url, params=dict(request.query) or None, data=request.body,
-                headers=dict(request.headers), timeout=self.timeout, verify=self.verify,
-                stream=True, allow_redirects=False,
+                request.method,
+                url,
+                params=dict(request.query) or None,
+                data=request.body,
+                headers=dict(request.headers),
+                timeout=self.timeout,
+                verify=self.verify,
+                stream=True,
+                allow_redirects=False,
             )
             try:
                 body = resp.raw.read(self.max_reply_bytes + 1, decode_content=True)
             finally:
                 resp.close()
         except requests.Timeout as exc:
-            err = TransportError("timeout", f"no answer from {self.base_url} within "
-                                 f"{self.timeout:g} s — retry later or raise timeout=")
+            err = TransportError(
+                "timeout",
+                f"no answer from {self.base_url} within "
+                f"{self.timeout:g} s — retry later or raise timeout=",
+            )
             err.sent = not _never_sent(exc)
             raise err from None
         except (requests.ConnectionError, OSError) as exc:
-            err = TransportError("connection", f"cannot connect to {self.base_url} "
-                                 f"({type(exc).__name__}); is the service running?")
+            err = TransportError(
+                "connection",
+                f"cannot connect to {self.base_url} "
+                f"({type(exc).__name__}); is the service running?",
+            )
             err.sent = not _never_sent(exc)
             raise err from None
         except requests.RequestException as exc:
-            err = TransportError("request", f"request to {self.base_url} failed: "
-                                 f"{type(exc).__name__}")
+            err = TransportError(
+                "request", f"request to {self.base_url} failed: {type(exc).__name__}"
+            )
             err.sent = False
             raise err from None
         if len(body) > self.max_reply_bytes:
-            err = TransportError("reply_too_large", f"{self.base_url} answered more than "
-                                 f"{self.max_reply_bytes} bytes; not read")
+            err = TransportError(
+                "reply_too_large",
+                f"{self.base_url} answered more than {self.max_reply_bytes} bytes; not read",
+            )
             err.sent = True
             raise err
         return WireReply(resp.status_code, dict(resp.headers), body)

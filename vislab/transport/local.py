@@ -11,8 +11,9 @@ from vislab.transport.wire import WireReply, WireRequest
 __all__ = ["LocalTransport", "FunctionTransport", "json_reply"]
 
 # handle(method, path, query, headers, body) -> (status, headers, body)
-Handle = Callable[[str, str, Mapping[str, str], Mapping[str, str], bytes],
-                  tuple[int, Mapping[str, str], bytes]]
+Handle = Callable[
+    [str, str, Mapping[str, str], Mapping[str, str], bytes], tuple[int, Mapping[str, str], bytes]
+]
 
 
 class LocalTransport:
@@ -38,8 +39,9 @@ class LocalTransport:
         return "LocalTransport()"
 
     def send(self, request: WireRequest) -> WireReply:
-        status, headers, body = self.handle(request.method, request.path, dict(request.query),
-                                            dict(request.headers), request.body)
+        status, headers, body = self.handle(
+            request.method, request.path, dict(request.query), dict(request.headers), request.body
+        )
         return WireReply(status, dict(headers), body)
 
 
