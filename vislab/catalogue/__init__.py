@@ -32,6 +32,7 @@ from vislab.catalogue.model import (
     Product,
     Service,
     as_int,
+    as_number,
 )
 from vislab.catalogue.registry import (
     by_path,
@@ -52,6 +53,7 @@ __all__ = [
     "ImageLimits",
     "REQUEST_RULES",
     "as_int",
+    "as_number",
     "services",
     "service",
     "get",

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from vislab.catalogue.baidu_codes import BAIDU_CODES
-from vislab.catalogue.model import Endpoint, ImageLimits, Param, Service
+from vislab.catalogue.model import Endpoint, ImageLimits, Param, Service, as_number
 
 ID = "baidu.image_classify"
 
@@ -75,22 +75,6 @@ def top_num(default: int) -> Param:
         wire_str=True,
         doc="how many top predictions to return",
     )
-
-
-def as_number(value: Any) -> float | None:
-    """A score or calorie as float; None when the service put a non-number there.
-
-    Examples
-    --------
-    >>> as_number("0.642212"), as_number(83.12), as_number("肉蟹煲")
-    (0.642212, 83.12, None)
-    """
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _baike(item: Mapping[str, Any]) -> dict:

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from vislab.catalogue.baidu_codes import BAIDU_CODES
-from vislab.catalogue.model import Endpoint, ImageLimits, Param, Product, Service
+from vislab.catalogue.model import Endpoint, ImageLimits, Param, Product, Service, as_number
 from vislab.errors import ErrorCode
 
 ID = "baidu.image_search"
@@ -145,13 +145,6 @@ def parse_brief(text: Any) -> Any:
     return text
 
 
-def _score(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def parse_add(reply: Mapping[str, Any], image: str) -> list[dict]:
     return [{"image": image, "cont_sign": reply.get("cont_sign")}]
 
@@ -160,7 +153,7 @@ def parse_search(reply: Mapping[str, Any], query: str) -> list[dict]:
     """One row per hit; ``tags`` is empty (the service does not return them)."""
     return [
         {"query": query, "rank": i, "cont_sign": r.get("cont_sign"),
-         "brief": parse_brief(r.get("brief")), "score": _score(r.get("score")), "tags": None}
+         "brief": parse_brief(r.get("brief")), "score": as_number(r.get("score")), "tags": None}
         for i, r in enumerate(reply.get("result") or [], 1)
     ]  # fmt: skip
 

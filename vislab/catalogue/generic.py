@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from vislab.catalogue.model import Endpoint, ImageLimits, Service
+from vislab.catalogue.model import Endpoint, ImageLimits, Service, as_number
 from vislab.errors import CodeTable, ErrorCode
 
 ID = "generic"
@@ -73,13 +73,6 @@ REQUEST_ERRORS = {
 }
 
 
-def _score(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def parse_classify(reply: Mapping[str, Any], image: str) -> list[dict]:
     """``thresholdList`` -> labels rows ranked by score, with the service's ``prediction``.
 
@@ -93,7 +86,7 @@ def parse_classify(reply: Mapping[str, Any], image: str) -> list[dict]:
     result = reply.get("predictResult") or {}
     prediction = result.get("prediction")
     entries = [
-        (e.get("name"), _score(e.get("threshold")))
+        (e.get("name"), as_number(e.get("threshold")))
         for e in result.get("thresholdList") or []
         if isinstance(e, Mapping)
     ]

@@ -18,7 +18,16 @@ from typing import Any
 from vislab.errors import CodeTable, InvalidParameter
 from vislab.images import ImageLimits
 
-__all__ = ["Param", "Endpoint", "Product", "Service", "ImageLimits", "REQUEST_RULES", "as_int"]
+__all__ = [
+    "Param",
+    "Endpoint",
+    "Product",
+    "Service",
+    "ImageLimits",
+    "REQUEST_RULES",
+    "as_int",
+    "as_number",
+]
 
 #: Request problems a family maps to its wire codes (:attr:`Service.request_errors`).
 REQUEST_RULES = (
@@ -68,6 +77,22 @@ def as_int(value: Any) -> int:
     if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):
         return int(value)
     raise ValueError(f"{value!r} is not an integer")
+
+
+def as_number(value: Any) -> float | None:
+    """A score or calorie as float; None when the service put a non-number there.
+
+    Examples
+    --------
+    >>> as_number("0.642212"), as_number(83.12), as_number("肉蟹煲")
+    (0.642212, 83.12, None)
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
