@@ -12,13 +12,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import time
 import urllib.parse
 from typing import Any
 
 from vislab.emulator.registry import ImageInput, WireError
 from vislab.errors import InvalidImage, InvalidParameter
 from vislab.images import decode_pixels, encoded_size, read_header
+from vislab.images.download import DownloadError, download
 
 __all__ = [
     "decode_fields",
@@ -163,42 +163,24 @@ def check_image(service, ep, data: bytes) -> ImageInput:
 
 def fetch_url(service, url: Any, *, max_bytes: int) -> bytes:
     """Download an image the way the service does: http(s) only, capped, with a deadline."""
-    import requests
-
     url = str(url)
     if len(url.encode("utf-8")) > MAX_URL_BYTES:
-        raise WireError(
-            _code(service, "url_size", 282114), f"url size error: longer than {MAX_URL_BYTES} bytes"
-        )
+        raise WireError(_code(service, "url_size", 282114),
+                        f"url size error: longer than {MAX_URL_BYTES} bytes")
     if not url.startswith(("http://", "https://")):
         raise WireError(_code(service, "url_format", 282111))
-    deadline = time.monotonic() + URL_DEADLINE
     try:
-        with requests.get(url, timeout=(5, 5), stream=True) as resp:
-            if resp.status_code != 200:
-                raise WireError(
-                    _code(service, "url_invalid", 282113),
-                    f"url response invalid: HTTP {resp.status_code}",
-                )
-            chunks, size = [], 0
-            for chunk in resp.iter_content(64 * 1024):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise WireError(
-                        _code(service, "bytes", 216202),
-                        f"image size error: the url's image is over {max_bytes} bytes",
-                    )
-                if time.monotonic() > deadline:
-                    raise WireError(
-                        _code(service, "url_timeout", 282112),
-                        f"url download timeout: over {URL_DEADLINE:g} s",
-                    )
-                chunks.append(chunk)
-    except requests.Timeout:
-        raise WireError(_code(service, "url_timeout", 282112)) from None
-    except requests.RequestException:
-        raise WireError(_code(service, "url_invalid", 282113)) from None
-    data = b"".join(chunks)
+        data = download(url, max_bytes=max_bytes, deadline=URL_DEADLINE)
+    except DownloadError as exc:
+        if exc.kind == "size":
+            raise WireError(_code(service, "bytes", 216202),
+                            f"image size error: the url's image is over {max_bytes} bytes") \
+                from None
+        if exc.kind == "timeout":
+            raise WireError(_code(service, "url_timeout", 282112),
+                            f"url download timeout: over {URL_DEADLINE:g} s") from None
+        raise WireError(_code(service, "url_invalid", 282113),
+                        f"url response invalid: {exc}") from None
     if not data:
         raise WireError(_code(service, "url_invalid", 282113), "url response invalid: empty")
     return data
