@@ -227,9 +227,10 @@ def test_rate_limiter_holds_qps():
 
 def test_reply_cache_roundtrip(tmp_path):
     cache = ReplyCache(tmp_path)
-    k1 = cache.key("/a", {"top_num": "3"}, "abc")
-    assert k1 != cache.key("/a", {"top_num": "4"}, "abc")
-    assert k1 != cache.key("/a", {"top_num": "3"}, "abd")
+    k1 = cache.key("local", "/a", {"top_num": "3"}, "abc")
+    assert k1 != cache.key("local", "/a", {"top_num": "4"}, "abc")
+    assert k1 != cache.key("local", "/a", {"top_num": "3"}, "abd")
+    assert k1 != cache.key("http://cloud#ab12", "/a", {"top_num": "3"}, "abc")
     cache.put(k1, {"result": ["x"]})
     assert ReplyCache(tmp_path).get(k1) == {"result": ["x"]}
     assert not list(tmp_path.rglob("*.tmp"))

@@ -1,8 +1,9 @@
 """The canonical DataFrame schemas and their constructors.
 
 Every result frame keeps **every input image**: an image that failed has exactly one row with
-``error_code`` / ``error_msg`` filled and the value columns empty (NaN).  Successful rows have
-``error_code`` and ``error_msg`` set to ``None``.
+``error_code`` / ``error_msg`` / ``error_rule`` filled and the value columns empty (NaN).
+``error_code`` is a nullable integer column (``<NA>`` on successful rows, whose ``error_msg``
+and ``error_rule`` are ``None``).
 
 The untouched wire JSON of each image is kept in ``df.attrs["raw"]``, a dict mapping the
 image identifier to the reply (one way, documented here); ``df.attrs["service"]`` names the
@@ -62,7 +63,10 @@ MATCHES = ("query", "rank", "cont_sign", "brief", "score", "tags")
 GALLERY = ("image", "cont_sign", "brief", "tags")
 TRUTH_LABELS = ("image", "label")
 TRUTH_BOXES = ("image", "label", "x", "y", "w", "h")
-ERROR_COLUMNS = ("error_code", "error_msg")
+#: Every result frame ends its core columns with these: the code (nullable integer: the
+#: service's, or vislab's 990xxx code for a failure only this machine can find), the message,
+#: and the broken rule (see :mod:`vislab.services.failures`).
+ERROR_COLUMNS = ("error_code", "error_msg", "error_rule")
 
 _KIND_COLUMNS = {
     "labels": LABELS,
@@ -103,12 +107,13 @@ def result_frame(
     --------
     >>> df = result_frame("labels", [
     ...     {"image": "a.jpg", "rank": 1, "label": "cat", "score": 0.9},
-    ...     {"image": "b.jpg", "error_code": 216201, "error_msg": "image format error"},
+    ...     {"image": "b.jpg", "error_code": 216201, "error_msg": "image format error",
+    ...      "error_rule": "format"},
     ... ], service="baidu.advanced_general")
     >>> list(df.columns)
-    ['image', 'rank', 'label', 'score', 'error_code', 'error_msg']
+    ['image', 'rank', 'label', 'score', 'error_code', 'error_msg', 'error_rule']
     >>> df["error_code"].tolist()
-    [None, 216201]
+    [<NA>, 216201]
     """
     if kind not in _KIND_COLUMNS:
         raise ValueError(f"unknown frame kind {kind!r}; expected one of {sorted(_KIND_COLUMNS)}")
@@ -126,9 +131,9 @@ def result_frame(
             df[col] = pd.to_numeric(df[col], errors="coerce")
     if "rank" in df.columns:
         df["rank"] = df["rank"].astype("Int64")
-    # Codes are ints for services and strings for local checks: keep them as given (object),
-    # never as floats.
-    for col in ERROR_COLUMNS:
+    # One dtype for codes, whatever failed: a nullable integer (never floats, never strings).
+    df["error_code"] = pd.array([r.get("error_code") for r in rows], dtype="Int64")
+    for col in ("error_msg", "error_rule"):
         df[col] = pd.Series([r.get(col) for r in rows], index=df.index, dtype=object)
     df.attrs["kind"] = kind
     if service is not None:
@@ -143,7 +148,7 @@ def labels_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
     Examples
     --------
     >>> labels_frame([{"image": "a.jpg", "rank": 1, "label": "cat", "score": 0.9}]).shape
-    (1, 6)
+    (1, 7)
     """
     return result_frame("labels", rows, service=service, raw=raw)
 
@@ -178,7 +183,7 @@ def gallery_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
     Examples
     --------
     >>> gallery_frame([{"image": "a.jpg", "cont_sign": "1,2", "brief": "{}", "tags": [1]}]).shape
-    (1, 6)
+    (1, 7)
     """
     return result_frame("gallery", rows, service=service, raw=raw)
 

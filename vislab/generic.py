@@ -67,7 +67,9 @@ class Classifier(ServiceClient):
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         super().__init__(base_url=f"{parts.scheme}://{parts.netloc}", **kwargs)
 
-    def classify(self, images, *, top_k: int | None = None) -> pd.DataFrame:
+    def classify(
+        self, images, *, top_k: int | None = None, errors: str | None = None
+    ) -> pd.DataFrame:
         """Classify images -> labels frame (``image, rank, label, score, prediction``).
 
         Parameters
@@ -80,6 +82,9 @@ class Classifier(ServiceClient):
         top_k : int, optional
             Keep the ``top_k`` best classes per image.  Applied on the client: the API has no
             such parameter and always answers every class.
+        errors : {"row", "raise"}, optional
+            Failed images as error rows plus one warning, or raise the first failure (default:
+            the client's ``errors``).
 
         Returns
         -------
@@ -96,7 +101,7 @@ class Classifier(ServiceClient):
         """
         if top_k is not None and (isinstance(top_k, bool) or int(top_k) < 1):
             raise InvalidParameter(f"top_k must be a positive int, got {top_k!r}", name="top_k")
-        df = self._call("classify", images, {}, path=self._path)
+        df = self._call("classify", images, {}, path=self._path, errors=errors)
         if top_k is not None:
             keep = df["rank"].isna() | (df["rank"] <= int(top_k))
             df = df[keep].reset_index(drop=True).__finalize__(df)

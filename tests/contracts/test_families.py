@@ -21,7 +21,7 @@ from vislab.transport import WireReply, envelope_for
 SERVICES = catalogue.services()
 ENDPOINTS = [(s, ep) for s in SERVICES for ep in s.endpoints]
 # Client keywords that are not wire parameters but the client's own options.
-CLIENT_OPTIONS = {"top_k"}
+CLIENT_OPTIONS = {"top_k", "errors"}
 # Parameters a client takes positionally (the images) and per-image values it fills itself.
 IMAGE_ARGS = {"images"}
 
@@ -58,6 +58,7 @@ def test_every_endpoint_has_a_client_method_with_its_parameters(service, ep):
     declared = {p.name for p in ep.params}
     assert declared <= keywords, f"{ep.name} lacks keywords {declared - keywords}"
     assert keywords - declared <= CLIENT_OPTIONS, f"{ep.name}: undeclared {keywords - declared}"
+    assert "errors" in keywords, f"{ep.name} takes no errors= (the one failure rule)"
     positional = [
         n
         for n, p in sig.parameters.items()

@@ -49,7 +49,7 @@ class ImageClassify(ServiceClient):
     service = "baidu.image_classify"
 
     @endpoint_doc(_EP["advanced_general"])
-    def advanced_general(self, images, *, baike_num=None):
+    def advanced_general(self, images, *, baike_num=None, errors=None):
         """General object and scene recognition -> labels frame with ``root``.
 
         Examples
@@ -59,10 +59,12 @@ class ImageClassify(ServiceClient):
         >>> list(df.columns[:4])
         ['image', 'rank', 'label', 'score']
         """
-        return self._call("advanced_general", images, {"baike_num": baike_num})
+        return self._call("advanced_general", images, {"baike_num": baike_num}, errors=errors)
 
     @endpoint_doc(_EP["dish_detect"])
-    def dish_detect(self, images, *, top_num=None, filter_threshold=None, baike_num=None):
+    def dish_detect(
+        self, images, *, top_num=None, filter_threshold=None, baike_num=None, errors=None
+    ):
         """Dish recognition -> labels frame with ``calorie`` (per 100 g) where known.
 
         Examples
@@ -76,10 +78,11 @@ class ImageClassify(ServiceClient):
             "dish_detect",
             images,
             {"top_num": top_num, "filter_threshold": filter_threshold, "baike_num": baike_num},
+            errors=errors,
         )
 
     @endpoint_doc(_EP["car_detect"])
-    def car_detect(self, images, *, top_num=None, baike_num=None):
+    def car_detect(self, images, *, top_num=None, baike_num=None, errors=None):
         """Car model recognition -> labels frame (``year``, ``color``, box where known).
 
         Examples
@@ -89,10 +92,12 @@ class ImageClassify(ServiceClient):
         >>> set(df["image"])
         {'rocket'}
         """
-        return self._call("car_detect", images, {"top_num": top_num, "baike_num": baike_num})
+        return self._call(
+            "car_detect", images, {"top_num": top_num, "baike_num": baike_num}, errors=errors
+        )
 
     @endpoint_doc(_EP["animal_detect"])
-    def animal_detect(self, images, *, top_num=None, baike_num=None):
+    def animal_detect(self, images, *, top_num=None, baike_num=None, errors=None):
         """Animal recognition -> labels frame.
 
         Examples
@@ -102,10 +107,12 @@ class ImageClassify(ServiceClient):
         ... # doctest: +SKIP
         'tabby cat'
         """
-        return self._call("animal_detect", images, {"top_num": top_num, "baike_num": baike_num})
+        return self._call(
+            "animal_detect", images, {"top_num": top_num, "baike_num": baike_num}, errors=errors
+        )
 
     @endpoint_doc(_EP["plant_detect"])
-    def plant_detect(self, images, *, baike_num=None):
+    def plant_detect(self, images, *, baike_num=None, errors=None):
         """Plant recognition -> labels frame.
 
         Examples
@@ -115,10 +122,10 @@ class ImageClassify(ServiceClient):
         >>> "score" in df
         True
         """
-        return self._call("plant_detect", images, {"baike_num": baike_num})
+        return self._call("plant_detect", images, {"baike_num": baike_num}, errors=errors)
 
     @endpoint_doc(_EP["object_detect"])
-    def object_detect(self, images, *, with_face=None):
+    def object_detect(self, images, *, with_face=None, errors=None):
         """Main subject box -> boxes frame (label and score empty: the API gives neither).
 
         Examples
@@ -128,10 +135,10 @@ class ImageClassify(ServiceClient):
         >>> bool(df[["x", "y", "w", "h"]].notna().all(axis=None))
         True
         """
-        return self._call("object_detect", images, {"with_face": with_face})
+        return self._call("object_detect", images, {"with_face": with_face}, errors=errors)
 
     @endpoint_doc(_EP["multi_object_detect"])
-    def multi_object_detect(self, images):
+    def multi_object_detect(self, images, *, errors=None):
         """Several subjects, each with a name and score -> boxes frame.
 
         Examples
@@ -141,10 +148,10 @@ class ImageClassify(ServiceClient):
         >>> bool((df["w"] > 0).all())
         True
         """
-        return self._call("multi_object_detect", images, {})
+        return self._call("multi_object_detect", images, {}, errors=errors)
 
     @endpoint_doc(_EP["logo_search"])
-    def logo_search(self, images, *, custom_lib=None):
+    def logo_search(self, images, *, custom_lib=None, errors=None):
         """Logo recognition -> boxes frame (locally: your logos added with :meth:`logo_add`).
 
         Examples
@@ -152,14 +159,14 @@ class ImageClassify(ServiceClient):
         >>> client = ImageClassify(progress=False)
         >>> df = client.logo_search("logo.png")   # doctest: +SKIP
         """
-        return self._call("logo_search", images, {"custom_lib": custom_lib})
+        return self._call("logo_search", images, {"custom_lib": custom_lib}, errors=errors)
 
     @endpoint_doc(
         _EP["logo_add"],
         types={"brief": "str, dict or callable"},
         notes={"brief": "A dict is sent as JSON; ``callable(identifier)`` gives one per image."},
     )
-    def logo_add(self, images, *, brief):
+    def logo_add(self, images, *, brief, errors=None):
         """Add logos to your library -> gallery frame with each logo's ``cont_sign``.
 
         Examples
@@ -173,6 +180,7 @@ class ImageClassify(ServiceClient):
             {},
             per_image=lambda ident: {"brief": brief_text(brief, ident)},
             keep=("brief",),
+            errors=errors,
         )
 
     @endpoint_doc(
@@ -180,7 +188,7 @@ class ImageClassify(ServiceClient):
         images="""images : image or many, optional
     The logos to delete, by their pixels (or give ``cont_sign``: one or a list).""",
     )
-    def logo_delete(self, images=None, *, cont_sign=None):
+    def logo_delete(self, images=None, *, cont_sign=None, errors=None):
         """Delete logos by image or by ``cont_sign`` (one or a list) -> gallery frame.
 
         Examples
@@ -189,5 +197,7 @@ class ImageClassify(ServiceClient):
         """
         signs = images_or_cont_sign(images, cont_sign)
         if signs is None:
-            return self._call("logo_delete", images, {})
-        return self._call_without_image("logo_delete", signs, "cont_sign")
+            return self._call("logo_delete", images, {}, errors=errors)
+        return self._call_without_image(
+            "logo_delete", [[s] for s in signs], "cont_sign", errors=errors
+        )

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from vislab.catalogue.baidu_image_search import ID, PRODUCTS
 from vislab.services.client import ServiceClient
+from vislab.services.docs import ERRORS_DOC
 from vislab.services.gallery_ops import GalleryOperations
 
 __all__ = ["ImageSearch"]
@@ -54,6 +55,7 @@ brief : str, dict, mapping, Series or callable, optional
     What a hit returns (<= {brief_max} bytes; dicts are sent as JSON).  Default
     ``{{"image": <identifier>}}``.  A mapping/Series gives one per identifier.
 {cats}
+{errors}
 
 Returns
 -------
@@ -78,6 +80,7 @@ tag_logic : {{0, 1}}, optional
     How two categories combine: 0 = AND (default), 1 = OR.
 pn, rn : int, optional
     Page start (0..{pn_max}) and size (1..{rn_max}; default {rn_default}).
+{errors}
 
 Returns
 -------
@@ -102,6 +105,7 @@ cont_sign : str or list of str, optional
 brief : str or dict, optional
     The new brief (<= {brief_max} bytes).
 {cats}
+{errors}
 
 Returns
 -------
@@ -122,6 +126,7 @@ Parameters
 ----------
 images : image or many, optional
 cont_sign : str or list of str, optional
+{errors}
 
 Returns
 -------
@@ -161,6 +166,7 @@ def _documented(product_name: str, operation: str):
             rn_max=product.rn_max,
             rn_default=product.rn_default,
             batch=product.max_delete_batch,
+            errors=ERRORS_DOC,
         )
         return func
 
@@ -213,46 +219,64 @@ class ImageSearch(GalleryOperations, ServiceClient):
 
     # -- same_hq ---------------------------------------------------------------------------------
     @_documented("same_hq", "add")
-    def same_hq_add(self, images, *, brief=None, tags=None):
-        return self._add("same_hq", images, brief=brief, tags=tags)
+    def same_hq_add(self, images, *, brief=None, tags=None, errors=None):
+        return self._add("same_hq", images, brief=brief, tags=tags, errors=errors)
 
     @_documented("same_hq", "search")
-    def same_hq_search(self, images, *, tags=None, tag_logic=None, pn=None, rn=None):
-        return self._search("same_hq", images, tags=tags, tag_logic=tag_logic, pn=pn, rn=rn)
+    def same_hq_search(self, images, *, tags=None, tag_logic=None, pn=None, rn=None, errors=None):
+        return self._search(
+            "same_hq", images, tags=tags, tag_logic=tag_logic, pn=pn, rn=rn, errors=errors
+        )
 
     @_documented("same_hq", "update")
-    def same_hq_update(self, images=None, *, cont_sign=None, brief=None, tags=None):
-        return self._update("same_hq", images, cont_sign=cont_sign, brief=brief, tags=tags)
+    def same_hq_update(self, images=None, *, cont_sign=None, brief=None, tags=None, errors=None):
+        return self._update(
+            "same_hq", images, cont_sign=cont_sign, brief=brief, tags=tags, errors=errors
+        )
 
     @_documented("same_hq", "delete")
-    def same_hq_delete(self, images=None, *, cont_sign=None):
-        return self._delete("same_hq", images, cont_sign=cont_sign)
+    def same_hq_delete(self, images=None, *, cont_sign=None, errors=None):
+        return self._delete("same_hq", images, cont_sign=cont_sign, errors=errors)
 
     # -- similar ---------------------------------------------------------------------------------
     @_documented("similar", "add")
-    def similar_add(self, images, *, brief=None, tags=None):
-        return self._add("similar", images, brief=brief, tags=tags)
+    def similar_add(self, images, *, brief=None, tags=None, errors=None):
+        return self._add("similar", images, brief=brief, tags=tags, errors=errors)
 
     @_documented("similar", "search")
-    def similar_search(self, images, *, tags=None, tag_logic=None, pn=None, rn=None):
-        return self._search("similar", images, tags=tags, tag_logic=tag_logic, pn=pn, rn=rn)
+    def similar_search(self, images, *, tags=None, tag_logic=None, pn=None, rn=None, errors=None):
+        return self._search(
+            "similar", images, tags=tags, tag_logic=tag_logic, pn=pn, rn=rn, errors=errors
+        )
 
     @_documented("similar", "update")
-    def similar_update(self, images=None, *, cont_sign=None, brief=None, tags=None):
-        return self._update("similar", images, cont_sign=cont_sign, brief=brief, tags=tags)
+    def similar_update(self, images=None, *, cont_sign=None, brief=None, tags=None, errors=None):
+        return self._update(
+            "similar", images, cont_sign=cont_sign, brief=brief, tags=tags, errors=errors
+        )
 
     @_documented("similar", "delete")
-    def similar_delete(self, images=None, *, cont_sign=None):
-        return self._delete("similar", images, cont_sign=cont_sign)
+    def similar_delete(self, images=None, *, cont_sign=None, errors=None):
+        return self._delete("similar", images, cont_sign=cont_sign, errors=errors)
 
     # -- product (categories are class_id1 / class_id2) -----------------------------------------
     @_documented("product", "add")
-    def product_add(self, images, *, brief=None, class_id1=None, class_id2=None):
-        return self._add("product", images, brief=brief, class_id1=class_id1, class_id2=class_id2)
+    def product_add(self, images, *, brief=None, class_id1=None, class_id2=None, errors=None):
+        return self._add(
+            "product", images, brief=brief, class_id1=class_id1, class_id2=class_id2, errors=errors
+        )
 
     @_documented("product", "search")
     def product_search(
-        self, images, *, class_id1=None, class_id2=None, tag_logic=None, pn=None, rn=None
+        self,
+        images,
+        *,
+        class_id1=None,
+        class_id2=None,
+        tag_logic=None,
+        pn=None,
+        rn=None,
+        errors=None,
     ):
         return self._search(
             "product",
@@ -262,11 +286,19 @@ class ImageSearch(GalleryOperations, ServiceClient):
             tag_logic=tag_logic,
             pn=pn,
             rn=rn,
+            errors=errors,
         )
 
     @_documented("product", "update")
     def product_update(
-        self, images=None, *, cont_sign=None, brief=None, class_id1=None, class_id2=None
+        self,
+        images=None,
+        *,
+        cont_sign=None,
+        brief=None,
+        class_id1=None,
+        class_id2=None,
+        errors=None,
     ):
         return self._update(
             "product",
@@ -275,42 +307,55 @@ class ImageSearch(GalleryOperations, ServiceClient):
             brief=brief,
             class_id1=class_id1,
             class_id2=class_id2,
+            errors=errors,
         )
 
     @_documented("product", "delete")
-    def product_delete(self, images=None, *, cont_sign=None):
-        return self._delete("product", images, cont_sign=cont_sign)
+    def product_delete(self, images=None, *, cont_sign=None, errors=None):
+        return self._delete("product", images, cont_sign=cont_sign, errors=errors)
 
     # -- picturebook -----------------------------------------------------------------------------
     @_documented("picturebook", "add")
-    def picturebook_add(self, images, *, brief=None, tags=None):
-        return self._add("picturebook", images, brief=brief, tags=tags)
+    def picturebook_add(self, images, *, brief=None, tags=None, errors=None):
+        return self._add("picturebook", images, brief=brief, tags=tags, errors=errors)
 
     @_documented("picturebook", "search")
-    def picturebook_search(self, images, *, tags=None, tag_logic=None, pn=None, rn=None):
-        return self._search("picturebook", images, tags=tags, tag_logic=tag_logic, pn=pn, rn=rn)
+    def picturebook_search(
+        self, images, *, tags=None, tag_logic=None, pn=None, rn=None, errors=None
+    ):
+        return self._search(
+            "picturebook", images, tags=tags, tag_logic=tag_logic, pn=pn, rn=rn, errors=errors
+        )
 
     @_documented("picturebook", "update")
-    def picturebook_update(self, images=None, *, cont_sign=None, brief=None, tags=None):
-        return self._update("picturebook", images, cont_sign=cont_sign, brief=brief, tags=tags)
+    def picturebook_update(
+        self, images=None, *, cont_sign=None, brief=None, tags=None, errors=None
+    ):
+        return self._update(
+            "picturebook", images, cont_sign=cont_sign, brief=brief, tags=tags, errors=errors
+        )
 
     @_documented("picturebook", "delete")
-    def picturebook_delete(self, images=None, *, cont_sign=None):
-        return self._delete("picturebook", images, cont_sign=cont_sign)
+    def picturebook_delete(self, images=None, *, cont_sign=None, errors=None):
+        return self._delete("picturebook", images, cont_sign=cont_sign, errors=errors)
 
     # -- materiel (fabric) -----------------------------------------------------------------------
     @_documented("materiel", "add")
-    def materiel_add(self, images, *, brief=None, tags=None):
-        return self._add("materiel", images, brief=brief, tags=tags)
+    def materiel_add(self, images, *, brief=None, tags=None, errors=None):
+        return self._add("materiel", images, brief=brief, tags=tags, errors=errors)
 
     @_documented("materiel", "search")
-    def materiel_search(self, images, *, tags=None, tag_logic=None, pn=None, rn=None):
-        return self._search("materiel", images, tags=tags, tag_logic=tag_logic, pn=pn, rn=rn)
+    def materiel_search(self, images, *, tags=None, tag_logic=None, pn=None, rn=None, errors=None):
+        return self._search(
+            "materiel", images, tags=tags, tag_logic=tag_logic, pn=pn, rn=rn, errors=errors
+        )
 
     @_documented("materiel", "update")
-    def materiel_update(self, images=None, *, cont_sign=None, brief=None, tags=None):
-        return self._update("materiel", images, cont_sign=cont_sign, brief=brief, tags=tags)
+    def materiel_update(self, images=None, *, cont_sign=None, brief=None, tags=None, errors=None):
+        return self._update(
+            "materiel", images, cont_sign=cont_sign, brief=brief, tags=tags, errors=errors
+        )
 
     @_documented("materiel", "delete")
-    def materiel_delete(self, images=None, *, cont_sign=None):
-        return self._delete("materiel", images, cont_sign=cont_sign)
+    def materiel_delete(self, images=None, *, cont_sign=None, errors=None):
+        return self._delete("materiel", images, cont_sign=cont_sign, errors=errors)

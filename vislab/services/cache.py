@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,24 +14,31 @@ __all__ = ["ReplyCache"]
 
 
 class ReplyCache:
-    """Successful replies on disk, keyed by (endpoint path, parameters, image bytes).
+    """Successful replies on disk, keyed by (backend, endpoint path, parameters, image bytes).
+
+    The backend (service family, base URL or ``local``, and a hash of the account — never the
+    key) is part of the key, so answers of the local engine are never served to a cloud client
+    and one account's never to another's.  Each entry records its own key and is checked when
+    read: a damaged, foreign or hand-edited file is ignored (the call goes to the service).
+    Entries are written through a private temporary file (``mkstemp``) and an atomic rename.
 
     Parameters
     ----------
     folder : str or Path
-        Created if missing.  Entries are JSON files written atomically, so an interrupted
-        run never leaves a half-written entry.
+        Created if missing.
 
     Examples
     --------
     >>> import tempfile
     >>> cache = ReplyCache(tempfile.mkdtemp())
-    >>> key = cache.key("/rest/x", {"top_num": "3"}, "ab12")
+    >>> key = cache.key("baidu.image_classify@local#0", "/rest/x", {"top_num": "3"}, "ab12")
     >>> cache.get(key) is None
     True
     >>> cache.put(key, {"result": []}); cache.get(key)
     {'result': []}
     """
+
+    VERSION = 2
 
     def __init__(self, folder):
         self.folder = Path(folder).expanduser()
@@ -40,24 +48,43 @@ class ReplyCache:
         return f"ReplyCache({str(self.folder)!r})"
 
     @staticmethod
-    def key(path: str, params: Mapping[str, Any], image_sha256: str) -> str:
-        text = json.dumps([path, sorted((str(k), str(v)) for k, v in params.items()), image_sha256])
+    def key(backend: str, path: str, params: Mapping[str, Any], image_sha256: str) -> str:
+        text = json.dumps(
+            [backend, path, sorted((str(k), str(v)) for k, v in params.items()), image_sha256]
+        )
         return hashlib.sha256(text.encode()).hexdigest()
 
     def _file(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> dict | None:
+        """The stored reply of ``key``, or None (missing, damaged or not this key's)."""
         try:
-            return json.loads(self._file(key).read_text("utf-8"))
+            entry = json.loads(self._file(key).read_text("utf-8"))
         except (OSError, ValueError):
             return None
+        if (
+            not isinstance(entry, dict)
+            or entry.get("v") != self.VERSION
+            or entry.get("key") != key
+            or not isinstance(entry.get("reply"), dict)
+        ):
+            return None
+        return entry["reply"]
 
     def put(self, key: str, reply: Mapping[str, Any]) -> None:
-        import threading
-
         target = self._file(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(json.dumps(reply, ensure_ascii=False), "utf-8")
-        os.replace(tmp, target)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(
+                    {"v": self.VERSION, "key": key, "reply": dict(reply)}, f, ensure_ascii=False
+                )
+            os.replace(tmp, target)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise

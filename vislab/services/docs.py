@@ -28,6 +28,10 @@ FRAME_DOC = {
     "gallery": "Gallery frame: one row per image — ``image, cont_sign, brief, tags``.",
 }
 
+ERRORS_DOC = """errors : {"row", "raise"}, optional
+    Failed images as error rows plus one warning, or raise the first failure (default: the
+    client's ``errors``)."""
+
 _KIND = {
     "int": "int",
     "float": "float",
@@ -100,6 +104,7 @@ def endpoint_doc(
     ]
     if extra:
         entries.append(textwrap.dedent(extra).strip("\n"))
+    entries.append(ERRORS_DOC)
     returns = FRAME_DOC.get(endpoint.frame, "A frame.")
     returns += " Every input image keeps a row: an error row when it failed."
     section = (

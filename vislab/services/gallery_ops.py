@@ -17,8 +17,7 @@ import pandas as pd
 from vislab import frames
 from vislab.catalogue.baidu_image_search import parse_brief
 from vislab.engine.paths import vislab_home
-from vislab.errors import InvalidParameter, ServiceError, error_for_code
-from vislab.services.batch import run_batch
+from vislab.errors import InvalidParameter, TransportError, error_for_code
 from vislab.services.ledger import Ledger
 from vislab.services.params import brief_text, images_or_cont_sign, per_image_value, tag_list
 
@@ -51,7 +50,7 @@ class GalleryOperations:
         return self.spec.product(name)
 
     # -- wire hook: the ledger sees every request ----------------------------------------------
-    def _send(self, ep, fields, cache_key, *, path=None):
+    def _send(self, ep, fields, cache_key, *, path=None, ident=None):
         product = self._product_of(ep)
         op = ep.name.rsplit("_", 1)[1]
         sha = None
@@ -66,19 +65,50 @@ class GalleryOperations:
                     table=self.spec.errors,
                 )  # fmt: skip
         # Only searches are safe to answer from the cache: the others change the gallery.
-        reply = super()._send(ep, fields, cache_key if op == "search" else None, path=path)
+        try:
+            reply = super()._send(ep, fields, cache_key if op == "search" else None, path=path)
+        except TransportError as exc:
+            if op != "add" or not exc.sent:
+                raise
+            reply = self._resolve_timed_out_add(product, ep, fields, exc)
         if self.ledger is not None:
-            self._record(product, op, fields, reply, sha)
+            # Recorded as it commits, with the caller's identifier: a crash mid-batch loses
+            # no stored image from the ledger.
+            self._record(product, op, fields, reply, sha, ident)
         return reply
 
-    def _record(self, product, op, fields, reply, sha) -> None:
+    def _resolve_timed_out_add(self, product, ep, fields, exc):
+        """An add whose answer never came may still have been stored: look for it.
+
+        The add is not sent again (it is not idempotent: a second send would answer 216681
+        "item exist" and lose the cont_sign).  Instead the same image is searched for; a hit
+        carrying the very brief that was sent, with a near-identical score, is taken as the
+        stored entry.  Otherwise the timeout stands, saying what a search found.
+        """
+        search = self.spec.endpoint(product.endpoint_name("search"))
+        query = {search.image_field: fields[ep.image_field], "rn": "5"}
+        try:
+            reply = self.session.send(search.path, query, body=search.body)
+        except Exception:
+            exc.msg += " — the add may or may not be stored (a search for it failed too)"
+            raise exc from None
+        for hit in reply.get("result") or []:
+            if hit.get("brief") == fields.get("brief") and float(hit.get("score") or 0) >= 0.99:
+                return {"cont_sign": hit.get("cont_sign"), "resolved_after": "timeout"}
+        exc.msg += (
+            " — a search for the image finds no stored copy, so it was not stored: "
+            "run the add again"
+        )
+        raise exc from None
+
+    def _record(self, product, op, fields, reply, sha, ident=None) -> None:
         led, target, name = self.ledger, self._target, product.name
         cats = None
         if any(c in fields for c in product.categories):
             cats = ",".join(str(fields.get(c) or "") for c in product.categories)
         if op == "add" and reply.get("cont_sign"):
             led.record_add(target, name, reply["cont_sign"], brief=fields.get("brief"),
-                           tags=cats, sha256=sha)  # fmt: skip
+                           tags=cats, sha256=sha, image=ident)  # fmt: skip
         elif op == "delete":
             if sha is not None:
                 led.mark_deleted(target, name, sha256=sha)
@@ -131,14 +161,14 @@ class GalleryOperations:
         return frames.gallery_frame(rows, service=f"{self.service}.{name}.ledger")
 
     # -- the four operations ---------------------------------------------------------------------
-    def _add(self, product_name, images, *, brief=None, **categories):
+    def _add(self, product_name, images, *, brief=None, errors=None, **categories):
         product = self.spec.product(product_name)
         brief = _default_brief if brief is None else brief
 
         def per_image(ident):
-            extra = {"brief": brief_text(per_image_value(brief, ident), ident)}
+            extra = {"brief": brief_text(per_image_value(brief, ident, name="brief"), ident)}
             for cat in product.categories:
-                extra[cat] = per_image_value(categories.get(cat), ident)
+                extra[cat] = per_image_value(categories.get(cat), ident, name=cat)
             return extra
 
         df = self._call(
@@ -159,9 +189,9 @@ class GalleryOperations:
             df["brief"] = [parse_brief(b) for b in df["brief"]]
         return df
 
-    def _search(self, product_name, images, **options):
+    def _search(self, product_name, images, *, errors=None, **options):
         product = self.spec.product(product_name)
-        df = self._call(product.endpoint_name("search"), images, options)
+        df = self._call(product.endpoint_name("search"), images, options, errors=errors)
         if self.ledger is None or not self.filter_deleted:
             return df
         gone = self.ledger.deleted(self._target, product.name)
@@ -182,41 +212,26 @@ class GalleryOperations:
         kept.attrs = df.attrs
         return kept
 
-    def _update(self, product_name, images=None, *, cont_sign=None, brief=None, **categories):
+    def _update(
+        self, product_name, images=None, *, cont_sign=None, brief=None, errors=None, **categories
+    ):
         product = self.spec.product(product_name)
         signs = images_or_cont_sign(images, cont_sign)
         options = {"brief": None if brief is None else brief_text(brief, ""), **categories}
         name = product.endpoint_name("update")
         if signs is None:
-            return self._call(name, images, options)
-        return self._by_signs(name, [[s] for s in signs], options, "updated")
+            return self._call(name, images, options, errors=errors)
+        return self._call_without_image(
+            name, [[s] for s in signs], "cont_sign", options, flag="updated", errors=errors
+        )
 
-    def _delete(self, product_name, images=None, *, cont_sign=None):
+    def _delete(self, product_name, images=None, *, cont_sign=None, errors=None):
         product = self.spec.product(product_name)
         signs = images_or_cont_sign(images, cont_sign)
         name = product.endpoint_name("delete")
         if signs is None:
-            return self._call(name, images, {})
+            return self._call(name, images, {}, errors=errors)
         signs = [s for one in signs for s in one.split(";") if s.strip()]
         size = product.max_delete_batch
         batches = [signs[i : i + size] for i in range(0, len(signs), size)]
-        return self._by_signs(name, batches, {}, "deleted")
-
-    def _by_signs(self, name, batches, options, flag) -> pd.DataFrame:
-        """One request per batch of cont_signs (joined by ';'); one row per cont_sign."""
-        ep = self.spec.endpoint(name)
-        params = ep.wire_params({k: v for k, v in options.items() if v is not None})
-
-        def one(batch):
-            try:
-                reply = self._send(ep, {**params, "cont_sign": ";".join(batch)}, None)
-                return [{"image": None, "cont_sign": s, flag: True} for s in batch], reply
-            except (InvalidParameter, ServiceError) as exc:
-                return [{"image": None, "cont_sign": s, "error_code": exc.code,
-                         "error_msg": exc.msg} for s in batch], None  # fmt: skip
-
-        results = run_batch(one, batches, max_workers=self.max_workers, progress=self.progress,
-                            desc=name)  # fmt: skip
-        rows = [row for batch_rows, _ in results for row in batch_rows]
-        raw = {";".join(b): reply for b, (_, reply) in zip(batches, results, strict=True) if reply}
-        return frames.result_frame(ep.frame, rows, service=f"{self.service}.{name}", raw=raw)
+        return self._call_without_image(name, batches, "cont_sign", flag="deleted", errors=errors)

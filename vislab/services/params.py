@@ -58,8 +58,11 @@ def brief_text(brief, ident: str) -> str:
         ) from None
 
 
-def per_image_value(value, ident: str):
+def per_image_value(value, ident: str, *, name: str = "value"):
     """One image's value from a constant, a mapping/Series by identifier, or a callable.
+
+    A callable that raises becomes an :class:`~vislab.errors.InvalidParameter` naming
+    ``name`` and the image, so that image gets an error row and the batch goes on.
 
     Examples
     --------
@@ -67,7 +70,12 @@ def per_image_value(value, ident: str):
     ([1], [2])
     """
     if callable(value):
-        return value(ident)
+        try:
+            return value(ident)
+        except Exception as exc:
+            raise InvalidParameter(
+                f"{name} for {ident!r} failed: {type(exc).__name__}: {exc}", name=name
+            ) from None
     if isinstance(value, pd.Series):
         return value.get(ident)
     if isinstance(value, Mapping) and ident in value:

@@ -124,14 +124,18 @@ class BaiduTokenAuth:
                     "client_secret": self._secret_key,
                 },
             )
+            failure = None
             try:
                 reply = transport.send(request)
             except TransportError as exc:
-                # Raised afresh, without the request (whose query holds the secret) in any
-                # traceback frame or __context__.
-                err = TransportError(exc.code, f"token request failed: {exc.msg}")
-                err.sent = exc.sent
-                raise err from None
+                failure = exc
+            if failure is not None:
+                # Raised afresh outside the handler: no __context__ or traceback frame keeps
+                # the request, whose query holds the secret key.
+                err = TransportError(failure.code, f"token request failed: {failure.msg}")
+                err.sent = failure.sent
+                failure = None
+                raise err
             data = BaiduEnvelope().decode(reply)
             if "access_token" not in data:
                 raise AuthError(

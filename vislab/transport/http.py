@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import urllib.parse
 
 from vislab.errors import InvalidParameter, TransportError, scrub
@@ -165,54 +166,95 @@ class HttpTransport:
 
         The error's ``sent`` attribute says whether the request may have reached the service
         (a read timeout) or surely did not (connection refused): a non-idempotent call may be
-        retried only in the second case.
+        retried only in the second case.  Errors are raised outside the handler of the
+        underlying exception, so no ``__context__`` keeps a request URL (Baidu's token request
+        carries the secret key in it).
         """
-        import requests
-
-        url = self.base_url + request.path
+        failure = None
         try:
-            resp = self.session.request(
-                request.method,
-                url,
-                params=dict(request.query) or None,
-                data=request.body,
-                headers=dict(request.headers),
-                timeout=self.timeout,
-                verify=self.verify,
-                stream=True,
-                allow_redirects=False,
+            reply = self._exchange(request)
+        except Exception as exc:  # noqa: BLE001 - classified below, outside this handler
+            failure = exc
+        if failure is None:
+            return reply
+        raise self._transport_error(failure)
+
+    def _exchange(self, request: WireRequest) -> WireReply:
+        resp = self.session.request(
+            request.method,
+            self.base_url + request.path,
+            params=dict(request.query) or None,
+            data=request.body,
+            headers=dict(request.headers),
+            timeout=self.timeout,
+            verify=self.verify,
+            stream=True,
+            allow_redirects=False,
+        )
+        try:
+            body = self._read_capped(resp)
+        finally:
+            resp.close()
+        return WireReply(resp.status_code, dict(resp.headers), body)
+
+    def _read_capped(self, resp) -> bytes:
+        """The reply body: at most ``max_reply_bytes``, within ``timeout`` s in all."""
+        read = getattr(resp.raw, "read1", None)
+        if read is None:  # urllib3 < 2.1: one bounded read
+            body = resp.raw.read(self.max_reply_bytes + 1, decode_content=True)
+        else:
+            deadline = time.monotonic() + self.timeout
+            chunks, total = [], 0
+            while total <= self.max_reply_bytes:
+                if time.monotonic() > deadline:
+                    raise _ReplyTooSlow()
+                chunk = read(65536, decode_content=True)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+            body = b"".join(chunks)
+        if len(body) > self.max_reply_bytes:
+            raise _ReplyTooLarge()
+        return body
+
+    def _transport_error(self, exc: Exception) -> TransportError:
+        import requests
+        import urllib3
+
+        if isinstance(exc, _ReplyTooLarge):
+            err = TransportError(
+                "reply_too_large",
+                f"{self.base_url} answered more than {self.max_reply_bytes} bytes; not read",
             )
-            try:
-                body = resp.raw.read(self.max_reply_bytes + 1, decode_content=True)
-            finally:
-                resp.close()
-        except requests.Timeout as exc:
+            err.sent = True
+        elif isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError, _ReplyTooSlow)):
             err = TransportError(
                 "timeout",
                 f"no answer from {self.base_url} within "
                 f"{self.timeout:g} s — retry later or raise timeout=",
             )
             err.sent = not _never_sent(exc)
-            raise err from None
-        except (requests.ConnectionError, OSError) as exc:
+        elif isinstance(exc, (requests.ConnectionError, urllib3.exceptions.HTTPError, OSError)):
             err = TransportError(
                 "connection",
                 f"cannot connect to {self.base_url} "
                 f"({type(exc).__name__}); is the service running?",
             )
             err.sent = not _never_sent(exc)
-            raise err from None
-        except requests.RequestException as exc:
+        elif isinstance(exc, requests.RequestException):
             err = TransportError(
                 "request", f"request to {self.base_url} failed: {type(exc).__name__}"
             )
             err.sent = False
-            raise err from None
-        if len(body) > self.max_reply_bytes:
-            err = TransportError(
-                "reply_too_large",
-                f"{self.base_url} answered more than {self.max_reply_bytes} bytes; not read",
-            )
-            err.sent = True
-            raise err
-        return WireReply(resp.status_code, dict(resp.headers), body)
+        else:
+            raise exc
+        return err
+
+
+class _ReplyTooLarge(Exception):
+    pass
+
+
+class _ReplyTooSlow(Exception):
+    pass
