@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -216,9 +216,9 @@ def test_no_exception_keeps_the_token_request():
 def test_sdk_names_and_bad_credentials_say_what_to_do():
     client = baidu.ImageClassify(progress=False)
     with pytest.raises(AttributeError, match="did you mean 'advanced_general'"):
-        client.advancedGeneral
+        _ = client.advancedGeneral
     with pytest.raises(AttributeError, match="did you mean 'similar_add'"):
-        baidu.ImageSearch(progress=False, ledger=False).similarAdd
+        _ = baidu.ImageSearch(progress=False, ledger=False).similarAdd
     with pytest.raises(InvalidParameter, match="api_key must be a string"):
         baidu.ImageClassify(api_key=..., secret_key=...)
 
