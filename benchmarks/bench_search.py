@@ -137,11 +137,10 @@ def bench_search(args) -> None:
     print(f"  recall of vislab's top 300 (float16 store) vs faiss exact float32: "
           f"{np.mean(recalls):.4f} (min {np.min(recalls):.4f})")  # fmt: skip
 
-    g._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    g._store.checkpoint()
     disk = path.stat().st_size
     mem = g.memory_bytes()
-    st = g._state
-    used = mem - (st.cap - st.n) * (st.nbytes() / st.cap)
+    used = g.memory_bytes(headroom=False)
     print(f"\nbytes per stored image ({DIM}-d, brief ~12 B, 2 tags): "
           f"{disk / n:,.0f} B on disk (SQLite), {used / n:,.0f} B in memory "
           f"(float32 row {4 * DIM:,} B + ids, tags, hashes, sign and brief strings; "
