@@ -14,9 +14,9 @@ The package, one concern per module:
 ``policy``    per-product policies built from the catalogue's ``Product`` (paging, brief and
               category rules) plus the engine's own choices (copy verification, page views,
               texture weight, scores)
-``index``     the ``VectorIndex`` protocol and :class:`NumpyIndex` (vectors in memory, tag
-              groups as contiguous runs)
-``scoring``   the row-by-query products of a search
+``protocols`` the ``VectorIndex`` seam (filters, matches, rows) a vector database can fill
+``index``     :class:`NumpyIndex` (vectors in memory, tag groups as contiguous runs)
+``scoring``   the row-by-query products of a search (shared by two threads when large)
 ``store``     the ``MetadataStore`` protocol and :class:`SQLiteStore` (WAL, one transaction
               per change)
 ``facade``    :class:`Gallery`, which ties them together
@@ -43,7 +43,7 @@ from __future__ import annotations
 from vislab.engine.errors import ItemExists, ItemNotFound
 from vislab.engine.gallery.facade import MIN_PIXEL_STD, Gallery
 from vislab.engine.gallery.features import page_views, query_views
-from vislab.engine.gallery.index import NumpyIndex, TagFilter, VectorIndex
+from vislab.engine.gallery.index import NumpyIndex
 from vislab.engine.gallery.policy import (
     MATERIEL_TEXTURE_WEIGHT,
     POLICY_CLASSES,
@@ -51,6 +51,7 @@ from vislab.engine.gallery.policy import (
     ProductPolicy,
     policy_for,
 )
+from vislab.engine.gallery.protocols import Matches, TagFilter, VectorIndex
 from vislab.engine.gallery.records import GalleryEntry, GalleryHit, ImageFeatures, SearchResult
 from vislab.engine.gallery.store import MetadataStore, SQLiteStore
 
@@ -73,6 +74,7 @@ __all__ = [
     "VectorIndex",
     "NumpyIndex",
     "TagFilter",
+    "Matches",
     "MetadataStore",
     "SQLiteStore",
 ]

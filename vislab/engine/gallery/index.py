@@ -1,25 +1,11 @@
-"""The vector index of a gallery: the seam a vector database can stand behind.
+"""The in-memory vector index of a gallery (:class:`NumpyIndex`): exact search with numpy.
 
-:class:`VectorIndex` is what the gallery needs from an index — add, remove, update, and
-``search(query, where=filter, k=...)`` returning :class:`Matches` (store ids, scores) plus
-the row payload a hit shows.  :class:`NumpyIndex` implements it in memory with numpy; an
-embedded vector database (e.g. Milvus Lite, with ``tag1``/``tag2`` as scalar fields and the
-filter as its boolean expression) can implement the same protocol without touching the
-store, the policies or the :class:`~vislab.engine.gallery.Gallery` facade.  What a backend
-must keep:
+It implements :class:`~vislab.engine.gallery.protocols.VectorIndex`, the seam a vector
+database can stand behind (see :mod:`vislab.engine.gallery.protocols` for what a backend
+must keep).
 
-* scores are inner products of unit vectors (cosine), the **max over stored views and
-  query vectors** when either has several; ``clip=(lo, hi)`` clips them *before* ranking,
-  so rows clipped to the same value tie;
-* ties rank by store id (insertion order), so pages never overlap or skip a row;
-* ``k=None`` returns every row that passes the filter, in id order (policies that rescore
-  everything — same-image verification, fabric texture — use it);
-* ``total`` counts the rows that passed the filter, whatever ``k``;
-* ``Matches.ref`` is the backend's handle of the rows: ``payload(matches, ...)`` reads their
-  columns, and ``ref.take(selection)`` narrows it (so policies can rescore and cut).
-
-Layout of :class:`NumpyIndex`
-------------------------------
+Layout
+------
 Rows are grouped by their tags (``(min, max)`` of the two slots, or ``(slot 1, slot 2)`` for
 positional class ids) and each group's row range is kept, so a tag filter is a handful of
 contiguous runs multiplied in place — no mask over all rows and no gather.  Rows added since
@@ -41,168 +27,22 @@ Examples
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from vislab.engine.gallery.protocols import IndexItem, Matches, TagFilter, top_k
 from vislab.engine.gallery.scoring import score_rows
 from vislab.engine.texture import TEXTURE_DIM
 from vislab.errors import InvalidParameter
 
-__all__ = ["VectorIndex", "NumpyIndex", "IndexItem", "TagFilter", "Matches", "top_k"]
+__all__ = ["NumpyIndex"]
 
 # Regroup once this share of rows is out of place (appended since the last regrouping) and
 # the index holds at least _RELAYOUT_MIN rows; compact once a quarter of the rows are dead.
 _RELAYOUT_SHARE = 0.25
 _RELAYOUT_MIN = 2048
-
-
-@dataclass(frozen=True)
-class TagFilter:
-    """Which rows a search looks at.
-
-    Parameters
-    ----------
-    values : tuple
-        Tag set products: 1 or 2 tags, a row matches a tag held in either slot.  Positional
-        products: ``(class_id1, class_id2)`` with ``None`` for no condition on that slot.
-    any_of : bool
-        ``True`` = OR of the conditions, ``False`` = AND.
-    positional : bool
-
-    Examples
-    --------
-    >>> TagFilter((1, 2), any_of=True).matches(np.array([[1, 0], [3, 4]])).tolist()
-    [True, False]
-    """
-
-    values: tuple
-    any_of: bool = False
-    positional: bool = False
-
-    def matches(self, tags: np.ndarray) -> np.ndarray:
-        """Boolean mask of the rows of ``tags`` (``(m, 2)`` slots, 0 = empty) that pass."""
-        conds = []
-        for pos, v in enumerate(self.values):
-            if v is None:
-                continue
-            conds.append(tags[:, pos] == v if self.positional
-                         else (tags[:, 0] == v) | (tags[:, 1] == v))  # fmt: skip
-        if not conds:
-            return np.ones(len(tags), bool)
-        mask = conds[0]
-        for c in conds[1:]:
-            mask = (mask | c) if self.any_of else (mask & c)
-        return mask
-
-
-@dataclass(frozen=True, eq=False)
-class Matches:
-    """Rows found by a search: store ids and scores (best first, or id order for ``k=None``).
-
-    ``total`` counts the rows that qualified (before the cut to ``k``).  ``ref`` is the
-    backend's handle of the rows for :meth:`VectorIndex.payload`; it offers
-    ``take(selection)``, which keeps :meth:`select` backend-neutral.
-
-    Examples
-    --------
-    >>> m = Matches(np.array([5, 6, 7]), np.array([0.1, 0.9, 0.9], np.float32), 3)
-    >>> top_k(m, 2).ids.tolist(), m.select([0, 2]).total
-    ([6, 7], 2)
-    """
-
-    ids: np.ndarray
-    scores: np.ndarray
-    total: int
-    ref: object = None
-
-    def select(self, selection, *, scores=None) -> Matches:
-        """The matches at ``selection`` (positions in this one), optionally with new scores
-        (one per selected row); ``total`` becomes the number selected."""
-        sel = np.asarray(selection, dtype=np.int64)
-        new = self.scores[sel] if scores is None else np.asarray(scores, np.float32)
-        ref = None if self.ref is None else self.ref.take(sel)
-        return Matches(self.ids[sel], new, int(sel.size), ref)
-
-
-def top_k(matches: Matches, k: int) -> Matches:
-    """The ``k`` best of ``matches`` by score, ties by id; ``total`` is kept.
-
-    Examples
-    --------
-    >>> m = Matches(np.array([3, 1, 2]), np.array([0.5, 0.5, 0.9], np.float32), 3)
-    >>> best = top_k(m, 2)
-    >>> best.ids.tolist(), best.total
-    ([2, 1], 3)
-    """
-    ids, scores = matches.ids, matches.scores
-    n = ids.size
-    k = max(0, min(int(k), n))
-    if 0 < k < n:
-        part = np.argpartition(-scores, k - 1)[:k]
-        # argpartition picks arbitrary members of a tie at the cut; take the whole tie so
-        # that the id tie-break below decides, and pages stay consistent.
-        kth = scores[part].min()
-        part = np.concatenate((part[scores[part] > kth], np.flatnonzero(scores == kth)))
-    else:
-        part = np.arange(n if k else 0)
-    order = part[np.lexsort((ids[part], -scores[part]))][:k]
-    best = matches.select(order)
-    return Matches(best.ids, best.scores, matches.total, best.ref)
-
-
-@dataclass(frozen=True, eq=False)
-class IndexItem:
-    """One row for :meth:`VectorIndex.add`.
-
-    ``slots`` are ints with 0 for an empty slot; ``vectors`` is ``(V, D)`` float32 (the whole
-    picture first); ``texture`` is the fabric descriptor or None.
-
-    Examples
-    --------
-    >>> IndexItem(1, "1,1", "", (0, 0), 0, 0, np.ones((1, 4), np.float32)).vectors.shape
-    (1, 4)
-    """
-
-    id: int
-    cont_sign: str
-    brief: str
-    slots: tuple[int, int]
-    phash: int
-    dhash: int
-    vectors: np.ndarray
-    texture: np.ndarray | None = None
-
-
-@runtime_checkable
-class VectorIndex(Protocol):
-    """What :class:`~vislab.engine.gallery.Gallery` needs from a vector index.
-
-    Examples
-    --------
-    >>> isinstance(NumpyIndex(), VectorIndex)
-    True
-    """
-
-    @property
-    def dim(self) -> int | None: ...
-
-    def add(self, item: IndexItem) -> None: ...
-
-    def remove(self, ids) -> None: ...
-
-    def update(self, id: int, *, brief: str | None = None, slots=None) -> None: ...
-
-    def search(self, query: np.ndarray, *, where: TagFilter | None = None,
-               k: int | None = None, clip: tuple[float, float] | None = None,
-               field: str = "embedding") -> Matches: ...  # fmt: skip
-
-    def payload(self, matches: Matches, *names: str) -> tuple: ...
-
-    def __len__(self) -> int: ...
-
-    def nbytes(self, *, headroom: bool = True) -> int: ...
+# Rows converted per step when an index is built from stored float16 columns.
+_LOAD_BLOCK = 4096
 
 
 class _RowRef:
@@ -322,7 +162,11 @@ class NumpyIndex:
             st.tags[:n] = tags[order]
             st.phash[:n] = np.asarray(phash, np.uint64)[order]
             st.dhash[:n] = np.asarray(dhash, np.uint64)[order]
-            st.vectors[:n] = vectors.reshape(n, n_views, dim)[order]
+            vectors = vectors.reshape(n, n_views, dim)
+            # Reorder and widen to float32 a block at a time: no full-size temporary.
+            for start in range(0, n, _LOAD_BLOCK):
+                end = min(n, start + _LOAD_BLOCK)
+                st.vectors[start:end] = vectors[order[start:end]]
             if st.texture is not None:
                 st.texture[:n] = np.asarray(texture, np.float32).reshape(n, -1)[order]
             st.alive[:n] = True

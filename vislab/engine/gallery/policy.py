@@ -36,7 +36,7 @@ from vislab import catalogue
 from vislab.catalogue.model import Product
 from vislab.engine.errors import BadBrief, BadCategories, BadPage, BadTagLogic
 from vislab.engine.gallery.features import Query, page_views, query_views
-from vislab.engine.gallery.index import Matches, TagFilter, VectorIndex, top_k
+from vislab.engine.gallery.protocols import Matches, TagFilter, VectorIndex, top_k
 from vislab.engine.hashing import THUMB_SIZE, CopyVerifier, hamming
 from vislab.engine.paths import GALLERY_PRODUCTS
 from vislab.engine.texture import texture_similarity

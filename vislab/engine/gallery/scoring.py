@@ -15,15 +15,28 @@ Examples
 
 from __future__ import annotations
 
+import itertools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
-__all__ = ["score_rows", "matvec"]
+__all__ = ["score_rows", "matvec", "SEARCH_THREADS"]
 
 # Scattered rows are gathered into cache-sized blocks of this many rows before the product.
 _GATHER_ROWS = 256
 # Runs shorter than this on average are gathered rather than multiplied run by run.
 _MIN_RUN = 32
 _HAS_VECDOT = hasattr(np, "vecdot")
+#: Threads that share the products of one large search (the caller's thread and helpers).
+SEARCH_THREADS = max(1, min(2, os.cpu_count() or 1))
+# Products of fewer values than this run on the caller's thread alone (handing work over
+# costs ~50 us); rows are handed out in pieces of _PIECE_ROWS.
+_PARALLEL_MIN = 2_000_000
+_PIECE_ROWS = 1024
+_helpers: ThreadPoolExecutor | None = None
+_helpers_lock = threading.Lock()
 
 
 def matvec(matrix: np.ndarray, vector: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -43,6 +56,69 @@ def matvec(matrix: np.ndarray, vector: np.ndarray, out: np.ndarray) -> np.ndarra
     if _HAS_VECDOT:
         return np.vecdot(matrix, vector, out=out)
     return np.matmul(matrix, vector, out=out)  # numpy < 2.0
+
+
+class _Pieces:
+    """Row ranges scored by whichever thread claims them first.
+
+    Pieces are claimed one at a time from a shared counter, so a helper thread that the OS
+    does not schedule (another process busy on the other core) delays a search by at most
+    the piece it holds: the caller's thread takes every piece left.
+    """
+
+    def __init__(self, flat, query, pieces, out):
+        self.flat, self.query, self.pieces, self.out = flat, query, pieces, out
+        self._next = itertools.count()
+        self._left = len(pieces)
+        self._done = threading.Condition()
+        self.error: BaseException | None = None
+
+    def work(self) -> None:
+        while True:
+            i = next(self._next)  # atomic under the GIL
+            if i >= len(self.pieces):
+                return
+            s, e, o = self.pieces[i]
+            try:
+                _block_scores(self.flat[s:e], self.query, self.out[o : o + e - s])
+            except BaseException as exc:  # pragma: no cover - re-raised by the caller
+                self.error = exc
+            with self._done:
+                self._left -= 1
+                if self._left == 0:
+                    self._done.notify_all()
+
+    def wait(self) -> None:
+        with self._done:
+            while self._left:
+                self._done.wait()
+        if self.error is not None:
+            raise self.error
+
+
+def _score_runs(flat, query, runs: list[tuple[int, int, int]], out: np.ndarray) -> None:
+    """Score the row ranges ``(start, end, out_offset)``, split over SEARCH_THREADS threads."""
+    size = sum(e - s for s, e, _ in runs) * flat.shape[1] * flat.shape[2]
+    if SEARCH_THREADS < 2 or size < _PARALLEL_MIN:
+        for s, e, o in runs:
+            _block_scores(flat[s:e], query, out[o : o + e - s])
+        return
+    pieces = [(a, min(a + _PIECE_ROWS, e), o + a - s)
+              for s, e, o in runs for a in range(s, e, _PIECE_ROWS)]  # fmt: skip
+    job = _Pieces(flat, query, pieces, out)
+    pool = _helper_pool()
+    for _ in range(SEARCH_THREADS - 1):
+        pool.submit(job.work)
+    job.work()
+    job.wait()
+
+
+def _helper_pool() -> ThreadPoolExecutor:
+    global _helpers
+    with _helpers_lock:
+        if _helpers is None:
+            _helpers = ThreadPoolExecutor(SEARCH_THREADS - 1, thread_name_prefix="vislab-search")
+        return _helpers
 
 
 def _block_scores(block: np.ndarray, query: np.ndarray, out: np.ndarray) -> None:
@@ -84,7 +160,7 @@ def score_rows(
         return np.zeros(0, np.int64), out
     if runs.shape[0] == 1 and tail.size == 0:
         s, e = (int(v) for v in runs[0])
-        _block_scores(flat[s:e], query, out)
+        _score_runs(flat, query, [(s, e, 0)], out)
         return np.arange(s, e, dtype=np.int64), out
     offsets = np.concatenate(([0], np.cumsum(lengths)))
     positions = np.empty(m, np.int64)
@@ -95,15 +171,20 @@ def score_rows(
         # Most rows are wanted anyway: one product over everything beats gathering.
         top = int(positions.max()) + 1
         every = np.empty(top, np.float32)
-        _block_scores(flat[:top], query, every)
+        _score_runs(flat, query, [(0, top, 0)], every)
         np.take(every, positions, out=out)
         return positions, out
     if m_runs and m_runs < _MIN_RUN * runs.shape[0]:
         gather = positions  # many short runs: gather them all
     else:
         gather = tail
-        for (s, e), o in zip(runs.tolist(), offsets[:-1].tolist(), strict=True):
-            _block_scores(flat[s:e], query, out[o : o + e - s])
+        starts_ends = runs.tolist()
+        _score_runs(
+            flat,
+            query,
+            [(s, e, o) for (s, e), o in zip(starts_ends, offsets[:-1].tolist(), strict=True)],
+            out,
+        )
     base = m - gather.size
     if gather.size:
         buf = np.empty((min(_GATHER_ROWS, gather.size),) + flat.shape[1:], np.float32)

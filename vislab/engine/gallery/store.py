@@ -176,6 +176,7 @@ class SQLiteStore:
         self._conn.execute("PRAGMA page_size=16384")
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        self._dim: int | None = None  # once set, a file's width never changes
         self._init_schema()
         self._data_version = self._read_data_version()
 
@@ -245,21 +246,23 @@ class SQLiteStore:
 
     def dim(self) -> int | None:
         """Width of the stored embeddings (None before the first add)."""
-        with self.lock:
-            row = self._conn.execute("SELECT value FROM meta WHERE key = 'dim'").fetchone()
-        return int(row[0]) if row else None
+        if self._dim is None:
+            with self.lock:
+                row = self._conn.execute("SELECT value FROM meta WHERE key = 'dim'").fetchone()
+            self._dim = int(row[0]) if row else None
+        return self._dim
 
     def insert(self, row: StoredRow) -> int:
         """Store one image; return its id.  Raises ItemExists for a stored ``cont_sign``."""
         emb = np.asarray(row.embedding, np.float32).ravel()
         try:
             with self._transaction() as conn:
-                dim = conn.execute("SELECT value FROM meta WHERE key = 'dim'").fetchone()
+                dim = self.dim()
                 if dim is None:
                     conn.execute("INSERT INTO meta VALUES ('dim', ?)", (str(emb.size),))
-                elif int(dim[0]) != emb.size:
+                elif dim != emb.size:
                     raise InvalidParameter(f"embedding has {emb.size} values, the gallery "
-                                           f"holds {dim[0]}", name="embedding")  # fmt: skip
+                                           f"holds {dim}", name="embedding")  # fmt: skip
                 cur = conn.execute(
                     "INSERT INTO entries (cont_sign, brief, tag1, tag2, phash, dhash, embedding,"
                     " views, texture, thumb, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -367,10 +370,11 @@ class SQLiteStore:
         if not n:
             return Columns.empty(n_views)
         cols = list(zip(*rows, strict=True))
-        vectors = np.empty((n, n_views, dim), np.float16)
-        vectors[:, 0] = np.frombuffer(b"".join(cols[7]), "<f2").reshape(n, dim)
+        # Fresh memory is slow to touch on a busy machine: no copy beyond the joined blobs.
+        vectors = np.frombuffer(b"".join(cols[7]), "<f2").reshape(n, 1, dim)
         if n_views > 1:
-            vectors[:, 1:] = np.frombuffer(b"".join(cols[8]), "<f2").reshape(n, n_views - 1, dim)
+            views = np.frombuffer(b"".join(cols[8]), "<f2").reshape(n, n_views - 1, dim)
+            vectors = np.concatenate((vectors, views), axis=1)
         tex = None
         if with_texture:
             tex = np.frombuffer(b"".join(cols[9]), np.float32).reshape(n, -1)
