@@ -6,10 +6,8 @@ views, texture descriptor or verification thumbnail to compute.
 
 Examples
 --------
->>> [v.shape for v in query_views(np.zeros((100, 100, 3), np.uint8))]
-[(100, 100, 3), (70, 70, 3)]
->>> unit_rows(np.array([[3.0, 4.0]])).tolist()
-[[0.6000000238418579, 0.800000011920929]]
+>>> len(page_views(np.zeros((100, 80, 3), np.uint8)))
+9
 """
 
 from __future__ import annotations
@@ -45,7 +43,13 @@ EMBED_BATCH = 16
 
 
 def unit_rows(a) -> np.ndarray:
-    """Rows scaled to unit length (float32); zero rows stay zero."""
+    """Rows scaled to unit length (float32); zero rows stay zero.
+
+    Examples
+    --------
+    >>> unit_rows(np.array([[0.0, 2.0], [0.0, 0.0]])).tolist()
+    [[0.0, 1.0], [0.0, 0.0]]
+    """
     a = np.asarray(a, dtype=np.float32)
     norms = np.linalg.norm(a, axis=-1, keepdims=True)
     return a / np.maximum(norms, 1e-12)

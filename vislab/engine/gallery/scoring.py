@@ -121,6 +121,16 @@ def _helper_pool() -> ThreadPoolExecutor:
         return _helpers
 
 
+def _forget_helpers() -> None:
+    # A forked child has the pool object but not its threads: make it start its own.
+    global _helpers, _helpers_lock
+    _helpers, _helpers_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_helpers)
+
+
 def _block_scores(block: np.ndarray, query: np.ndarray, out: np.ndarray) -> None:
     """Max over views (axis 1) and query vectors of ``block @ query``, one value per row."""
     if query.ndim == 1 and block.shape[1] == 1:
@@ -150,6 +160,13 @@ def score_rows(
     -------
     rows : numpy.ndarray of int64
     scores : numpy.ndarray of float32
+
+    Examples
+    --------
+    >>> m = np.arange(8, dtype=np.float32).reshape(4, 2)
+    >>> rows, s = score_rows(m, np.array([[2, 4]]), np.array([], np.int64), np.ones(2, np.float32))
+    >>> rows.tolist(), s.tolist()
+    ([2, 3], [9.0, 13.0])
     """
     flat = matrix.reshape(matrix.shape[0], -1, matrix.shape[-1])
     lengths = runs[:, 1] - runs[:, 0]
