@@ -1,16 +1,8 @@
 """The :class:`Gallery` facade: one product's gallery = policy + metadata store + vector index.
 
-Examples
---------
->>> import tempfile
->>> from skimage import data
->>> with Gallery("same_hq", "dedup", home=tempfile.mkdtemp()) as g:
-...     first = g.add(data.astronaut(), brief="astronaut.png")
-...     try:
-...         g.add(data.astronaut(), brief="again")
-...     except ItemExists as err:
-...         print(err.cont_sign == first.cont_sign)
-True
+The policy (:mod:`~vislab.engine.gallery.policy`) validates and scores, the store
+(:mod:`~vislab.engine.gallery.store`) is the record of truth, the index
+(:mod:`~vislab.engine.gallery.index`) answers searches; this module only ties them together.
 """
 
 from __future__ import annotations
@@ -22,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vislab.engine.errors import BlankImage, ItemExists, MissingTarget  # noqa: F401 (doctest)
+from vislab.engine.errors import BlankImage, MissingTarget
 from vislab.engine.gallery.features import Embedder, FeatureExtractor, half_rounded, unit_rows
 from vislab.engine.gallery.index import IndexItem, NumpyIndex
 from vislab.engine.gallery.policy import policy_for
@@ -64,11 +56,8 @@ class Gallery:
 
     Notes
     -----
-    The store (:class:`~vislab.engine.gallery.store.SQLiteStore`) is the record of truth; the
-    index (:class:`~vislab.engine.gallery.index.NumpyIndex`) is built from it at the first
-    search, kept in step with every change made through this object, and rebuilt when another
-    connection (another process) has changed the file.  Both sit behind protocols
-    (``MetadataStore``, ``VectorIndex``) so a vector database can replace the index.
+    The index is built from the store at the first search, kept in step with every change
+    made through this object, and rebuilt when another process has changed the file.
 
     Examples
     --------
