@@ -178,12 +178,12 @@ def logo_delete(app, ep, params, image):
     store = _logo_store(app)
     if image is None and not params.get("cont_sign"):
         raise WireError(216101, "not enough param: image or cont_sign")
+    # Nothing stored under that image or signature: the store raises ItemNotFound, which
+    # the app answers with 216680 "item not exist".
     if image is not None:
-        removed = store.delete(image=image.pixels)
+        store.delete(image=image.pixels)
     else:
-        removed = store.delete(params["cont_sign"])
-    if not removed:
-        raise WireError(216680)
+        store.delete(params["cont_sign"])
     return {}
 
 

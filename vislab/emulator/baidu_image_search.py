@@ -8,8 +8,8 @@ on purpose or by necessity:
 * a search, update or delete on a product whose gallery was never created answers 216017
   "not initialized", as the cloud does before a gallery is applied for; an emptied gallery
   answers an empty result;
-* scores are the local engine's (see the table in :mod:`vislab.engine.gallery`); same-image
-  search returns only verified copies, so it may return fewer hits than ``rn``;
+* scores are the local engine's (see the table in :mod:`vislab.engine.gallery.policy`);
+  same-image search returns only verified copies, so it may return fewer hits than ``rn``;
 * product add does not check that the picture shows a product (the cloud answers 216203
   for clearly non-product pictures); blank pictures get 216203 on every product.
 """
@@ -67,8 +67,13 @@ def _add(product):
 def _search(product):
     def search(app, ep, params, image):
         store = _existing_store(app, product)
-        result = store.search(image.pixels, tags=_slots(product, params),
-                              tag_logic=params["tag_logic"], pn=params["pn"], rn=params["rn"])
+        result = store.search(
+            image.pixels,
+            tags=_slots(product, params),
+            tag_logic=params["tag_logic"],
+            pn=params["pn"],
+            rn=params["rn"],
+        )
         hits = [{"cont_sign": h.cont_sign, "score": round(h.score, 6), "brief": h.brief}
                 for h in result.hits]  # fmt: skip
         return {"result_num": len(hits), "result": hits, "has_more": result.has_more}

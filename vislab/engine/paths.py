@@ -15,12 +15,13 @@ import os
 import re
 from pathlib import Path
 
+from vislab.catalogue.baidu_image_search import PRODUCT_NAMES
 from vislab.errors import InvalidParameter
 
 __all__ = ["vislab_home", "gallery_path", "GALLERY_PRODUCTS"]
 
-# The five image-search products, by their URL token (spec §1).
-GALLERY_PRODUCTS = ("same_hq", "similar", "product", "picturebook", "materiel")
+#: The image-search products a gallery can serve, as the catalogue declares them.
+GALLERY_PRODUCTS: tuple[str, ...] = PRODUCT_NAMES
 
 # A gallery name becomes a file name: keep it to characters that are safe on every
 # filesystem and cannot climb out of the galleries folder.
@@ -57,7 +58,7 @@ def gallery_path(
     Parameters
     ----------
     product : {"same_hq", "similar", "product", "picturebook", "materiel"}
-        The image-search product (spec §1).
+        An image-search product of the catalogue (:data:`GALLERY_PRODUCTS`).
     name : str, default "default"
         Gallery name: letters, digits, ``_``, ``-`` and ``.``, not starting with ``.``.
     home : path-like, optional
