@@ -21,6 +21,7 @@ __all__ = [
     "InvalidImage",
     "InvalidParameter",
     "InvalidFrame",
+    "StorageError",
     "ServiceError",
     "AuthError",
     "QuotaError",
@@ -108,6 +109,22 @@ class InvalidParameter(VislabError, ValueError):
     @property
     def msg(self) -> str:
         return str(self)
+
+
+class StorageError(VislabError, OSError):
+    """A folder or file vislab keeps state in cannot be used (``VISLAB_HOME``, a gallery, the
+    ledger, the reply cache): it is a file where a folder is due, a path too long for the
+    filesystem, not writable, or not a database.
+
+    Examples
+    --------
+    >>> StorageError("/tmp/x is a file, not a folder", path="/tmp/x").path
+    '/tmp/x'
+    """
+
+    def __init__(self, message, *, path=None):
+        super().__init__(message)
+        self.path = None if path is None else str(path)
 
 
 class InvalidFrame(VislabError, ValueError):

@@ -20,7 +20,7 @@ from vislab.engine.errors import (
     ItemNotFound,
     MissingTarget,
 )
-from vislab.errors import InvalidParameter
+from vislab.errors import InvalidParameter, StorageError
 
 __all__ = ["wire_error", "ENGINE_WIRE_CODES"]
 
@@ -36,6 +36,9 @@ ENGINE_WIRE_CODES: dict[type[Exception], tuple[int, str]] = {
     BadTagLogic: (216100, "invalid param:"),
     BadPage: (216100, "invalid param:"),
     InvalidParameter: (216100, "invalid param:"),
+    # The server's own storage is unusable: say which file and what to do (the service's
+    # "internal error" code, with vislab's message).
+    StorageError: (282000, "internal error:"),
 }
 
 

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from vislab.engine.paths import ensure_dir
+
 __all__ = ["ReplyCache"]
 
 
@@ -41,8 +43,7 @@ class ReplyCache:
     VERSION = 2
 
     def __init__(self, folder):
-        self.folder = Path(folder).expanduser()
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder = ensure_dir(Path(folder).expanduser(), what="reply cache folder")
 
     def __repr__(self) -> str:
         return f"ReplyCache({str(self.folder)!r})"

@@ -43,6 +43,7 @@ import numpy as np
 from vislab.engine.errors import ItemExists, ItemNotFound
 from vislab.engine.gallery.records import GalleryEntry
 from vislab.engine.hashing import to_int64
+from vislab.engine.paths import open_sqlite
 from vislab.errors import InvalidParameter
 
 __all__ = ["MetadataStore", "SQLiteStore", "StoredRow", "Columns"]
@@ -166,11 +167,9 @@ class SQLiteStore:
                  durable: bool = False):  # fmt: skip
         self.path = Path(path)
         self.product = product
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-        )
+        self._conn = open_sqlite(self.path, what=f"{product} gallery", timeout=30.0,
+                                 isolation_level=None, check_same_thread=False)
         # 16 KiB pages hold six 1280-d float16 rows; with the default 4 KiB one 2.6 KB row
         # fills a page and a third of the file is slack.  Only takes effect on a new file.
         self._conn.execute("PRAGMA page_size=16384")
