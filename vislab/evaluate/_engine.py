@@ -9,9 +9,9 @@ boxes in Python:
 
 * Detections are ranked inside each group (image, or image and class) by score, ties by input
   order (pycocotools uses a stable mergesort on ``-score``); only the first ``max_det`` take part.
-* IoU is computed for every (detection, truth) pair of a group in one numpy expression that
-  repeats the arithmetic of pycocotools' C ``bbIou`` operation for operation, so every value is
-  bit-identical.  Pairs below the lowest IoU threshold can never match and are dropped.
+* IoU is computed for every (detection, truth) pair of a group in one numpy expression
+  (:func:`vislab.geometry.iou_by_index`) that repeats the arithmetic of pycocotools' C
+  ``bbIou`` operation for operation, so every value is bit-identical.  Pairs below the lowest IoU threshold can never match and are dropped.
 * pycocotools walks the truth of a group in (not ignored, input order) order and keeps the last
   available truth with the highest IoU >= t, preferring truth that is not ignored.  That is the
   maximum of one integer key per pair: (not ignored, rank of IoU, position in group).
@@ -28,7 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["box_iou_pairs", "rank_within_groups", "greedy_match", "MatchArrays"]
+from vislab.geometry import iou_by_index
+
+__all__ = ["rank_within_groups", "greedy_match", "MatchArrays"]
 
 # pycocotools caps the IoU threshold just below 1 so that t=1.0 can still match a perfect box.
 _MAX_THRESHOLD = 1 - 1e-10
@@ -36,51 +38,6 @@ _MAX_THRESHOLD = 1 - 1e-10
 _BATCH_ELEMENTS = 4_000_000
 # Detection-truth pairs whose IoU is computed in one go.
 _PAIR_CHUNK = 2_000_000
-
-
-def box_iou_pairs(det: np.ndarray, gt: np.ndarray, crowd: np.ndarray | None = None) -> np.ndarray:
-    """IoU of paired xywh boxes, computed exactly as pycocotools' ``bbIou``.
-
-    For a crowd truth region the union is the detection's own area (COCO's rule: a detection
-    inside a crowd region is fully covered by it).
-    """
-    n = len(det)
-    return iou_by_index(
-        det.T,
-        gt.T,
-        np.arange(n),
-        np.arange(n),
-        None if crowd is None else np.asarray(crowd, dtype=bool),
-    )
-
-
-def iou_by_index(dcols, gcols, di: np.ndarray, gi: np.ndarray, crowd: np.ndarray | None):
-    """IoU of detection ``di[j]`` with truth ``gi[j]``; boxes given as four xywh columns.
-
-    The arithmetic repeats pycocotools' C code operation for operation (so values are
-    bit-identical).  Pairs that do not overlap horizontally are dropped before the rest is
-    computed, which skips most of the work on real data.
-    """
-    dx, dy, dw, dh = dcols
-    gx, gy, gw, gh = gcols
-    out = np.zeros(len(di), dtype=float)
-    x0, x1 = dx[di], gx[gi]
-    w = np.minimum(dw[di] + x0, gw[gi] + x1) - np.maximum(x0, x1)
-    sel = np.flatnonzero(w > 0)
-    di, gi, w = di[sel], gi[sel], w[sel]
-    y0, y1 = dy[di], gy[gi]
-    ddh, ggh = dh[di], gh[gi]
-    h = np.minimum(ddh + y0, ggh + y1) - np.maximum(y0, y1)
-    ok = h > 0
-    sel, di, gi, w, h, ddh, ggh = sel[ok], di[ok], gi[ok], w[ok], h[ok], ddh[ok], ggh[ok]
-    da = dw[di] * ddh
-    ga = gw[gi] * ggh
-    inter = w * h
-    union = da + ga - inter
-    if crowd is not None:
-        union = np.where(crowd[gi], da, union)
-    out[sel] = inter / union
-    return out
 
 
 def rank_within_groups(group: np.ndarray, *keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from vislab.errors import InvalidFrame
-from vislab.evaluate._engine import box_iou_pairs, greedy_match
+from vislab.evaluate._engine import greedy_match
 from vislab.evaluate._validate import (
     check_boxes,
     check_scores,
@@ -24,6 +24,7 @@ from vislab.evaluate._validate import (
     report_unknown_labels,
 )
 from vislab.frames import BOXES, TRUTH_BOXES, require_columns
+from vislab.geometry import box_iou, paired_iou
 
 __all__ = ["match_detections", "box_iou", "DetectionInput", "prepare_detection"]
 
@@ -34,38 +35,6 @@ COCO_AREA_RANGES = {
     "medium": (32.0**2, 96.0**2),
     "large": (96.0**2, 1e5**2),
 }
-
-
-def box_iou(boxes_a, boxes_b, *, crowd=None) -> np.ndarray:
-    """IoU matrix between two sets of ``x, y, w, h`` boxes, as pycocotools computes it.
-
-    Parameters
-    ----------
-    boxes_a : array-like, shape (N, 4)
-        Usually detections.
-    boxes_b : array-like, shape (M, 4)
-        Usually truth.
-    crowd : array-like of bool, shape (M,), optional
-        For crowd truth regions the union is the area of the box from ``boxes_a`` (COCO's rule:
-        what lies inside a crowd region is covered by it).
-
-    Returns
-    -------
-    numpy.ndarray, shape (N, M)
-
-    Examples
-    --------
-    >>> box_iou([[0, 0, 10, 10]], [[5, 0, 10, 10], [0, 0, 10, 10]]).round(3).tolist()
-    [[0.333, 1.0]]
-    >>> box_iou([[0, 0, 10, 10]], [[0, 0, 100, 100]], crowd=[True]).tolist()
-    [[1.0]]
-    """
-    a = np.asarray(boxes_a, dtype=float).reshape(-1, 4)
-    b = np.asarray(boxes_b, dtype=float).reshape(-1, 4)
-    ia, ib = np.meshgrid(np.arange(len(a)), np.arange(len(b)), indexing="ij")
-    ia, ib = ia.ravel(), ib.ravel()
-    c = None if crowd is None else np.asarray(crowd, dtype=bool)[ib]
-    return box_iou_pairs(a[ia], b[ib], c).reshape(len(a), len(b))
 
 
 @dataclass
@@ -274,8 +243,8 @@ def single_match(data: DetectionInput, *, iou: float, class_aware: bool, max_det
         gt_rows = m.gt_order[sorted_gt[hit]]
         det_gt[rows] = gt_rows
         det_match[rows] = np.where(g_ignore[gt_rows], 2, 1)
-        det_iou[rows] = box_iou_pairs(
-            data.det_box[rows], data.gt_box[gt_rows], data.gt_crowd[gt_rows]
+        det_iou[rows] = paired_iou(
+            data.det_box[rows], data.gt_box[gt_rows], crowd=data.gt_crowd[gt_rows]
         )
         # A crowd region can absorb many detections; the truth side records only real objects.
         real = ~g_ignore[gt_rows]
