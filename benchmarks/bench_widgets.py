@@ -153,7 +153,7 @@ def bench_threshold(tuner, pred, truth, *, queries: int, seed: int = 1):
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            match_detections(pred, truth, score_threshold=float(t))
+            match_detections(truth, pred, score_threshold=float(t))
         rematch.append(time.perf_counter() - start)
     return times, recount, rematch
 
@@ -230,7 +230,7 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tuner = ThresholdTuner(pred, truth, images=images, threshold=0.5, show_map=False)
+            tuner = ThresholdTuner(truth, pred, images=images, threshold=0.5, show_map=False)
         build = time.perf_counter() - start
         print(f"ThresholdTuner built in {build:.2f} s (sweep + outcome index, once)")
 

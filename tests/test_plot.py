@@ -41,7 +41,7 @@ def _close():
 
 
 def test_draw_boxes_colours_outcomes_on_a_real_image(sample):
-    m = match_detections(sample.pred, sample.truth)
+    m = match_detections(sample.truth, sample.pred)
     image = next(iter(sample.images))
     rows = m[m["image"] == image]
     fig, ax = plt.subplots()
@@ -92,14 +92,14 @@ def test_confusion_matrix_display():
 
 
 def test_precision_recall_display_from_sweep_and_coco(sample):
-    sweep = threshold_sweep(sample.pred, sample.truth)
+    sweep = threshold_sweep(sample.truth, sample.pred)
     fig, ax = plt.subplots()
     disp = PrecisionRecallDisplay.from_sweep(sweep, threshold=0.5, ax=ax, name="sample")
     assert disp.ax_ is ax
     r = sweep.at(0.5)
     assert disp.point_.get_xydata().tolist() == [[r["recall"], r["precision"]]]
     np.testing.assert_array_equal(disp.line_.get_xdata(), sweep.overall["recall"])
-    coco = coco_eval(sample.pred, sample.truth)
+    coco = coco_eval(sample.truth, sample.pred)
     d2 = PrecisionRecallDisplay.from_coco(coco, iou=0.5, ax=ax)
     assert d2.average_precision == pytest.approx(coco.stats["AP50"])
     label = sweep.labels[0]
@@ -109,7 +109,7 @@ def test_precision_recall_display_from_sweep_and_coco(sample):
 
 
 def test_threshold_display(sample):
-    sweep = threshold_sweep(sample.pred, sample.truth)
+    sweep = threshold_sweep(sample.truth, sample.pred)
     disp = ThresholdDisplay.from_sweep(sweep, rule="f1")
     assert set(disp.lines_) == {"precision", "recall", "f1"}
     assert disp.vline_.get_xdata()[0] == pytest.approx(disp.threshold)
@@ -126,7 +126,7 @@ def test_cutoff_display():
         ]
     )
     relevant = pd.DataFrame({"query": ["q", "q", "q"], "cont_sign": ["1", "3", "9"]})
-    sweep = retrieval_sweep(matches, relevant)
+    sweep = retrieval_sweep(relevant, matches)
     disp = CutoffDisplay.from_sweep(sweep, rule="f1")
     assert disp.cutoff == pytest.approx(0.7)
     assert disp.count_line_.get_ydata().max() == 5

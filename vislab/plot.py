@@ -333,11 +333,7 @@ def _sweep_frame(sweep, label=None) -> pd.DataFrame:
     from vislab.evaluate import Sweep
 
     if isinstance(sweep, Sweep):
-        return (
-            sweep.overall
-            if label is None
-            else sweep.at_many(sweep._curve_of(label).thr, label=label)
-        )
+        return sweep.curve(label)
     frame = sweep
     if label is not None and "label" in frame.columns:
         frame = frame[frame["label"] == label]
@@ -446,19 +442,11 @@ class PrecisionRecallDisplay:
         >>> from vislab.evaluate import coco_eval
         >>> t = pd.DataFrame({"image": ["a"], "label": ["cat"], "x": [0], "y": [0],
         ...                   "w": [40], "h": [40]})
-        >>> PrecisionRecallDisplay.from_coco(coco_eval(t.assign(score=0.9), t)).recall.size
+        >>> PrecisionRecallDisplay.from_coco(coco_eval(t, t.assign(score=0.9))).recall.size
         101
         """
         curve = result.pr_curve(label=label, iou=iou)
-        k = None if label is None else result.labels.get_loc(label)
-        t = int(np.flatnonzero(np.isclose(result.iou_thresholds, iou))[0])
-        p = (
-            result.precision[t, :, :, 0, -1]
-            if k is None
-            else result.precision[t, :, k : k + 1, 0, -1]
-        )
-        valid = p[p > -1]
-        ap = float(valid.mean()) if valid.size else float("nan")
+        ap = result.average_precision(iou=iou, label=label)
         disp = cls(
             curve["precision"],
             curve["recall"],

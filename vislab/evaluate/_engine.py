@@ -11,15 +11,19 @@ boxes in Python:
   order (pycocotools uses a stable mergesort on ``-score``); only the first ``max_det`` take part.
 * IoU is computed for every (detection, truth) pair of a group in one numpy expression
   (:func:`vislab.geometry.iou_by_index`) that repeats the arithmetic of pycocotools' C
-  ``bbIou`` operation for operation, so every value is bit-identical.  Pairs below the lowest IoU threshold can never match and are dropped.
+  ``bbIou`` operation for operation, so every value is bit-identical.  Pairs below the lowest
+  IoU threshold can never match and are dropped.
 * pycocotools walks the truth of a group in (not ignored, input order) order and keeps the last
   available truth with the highest IoU >= t, preferring truth that is not ignored.  That is the
   maximum of one integer key per pair: (not ignored, rank of IoU, position in group).
 * Greedy order only matters where two detections compete for one truth.  A truth with a single
   candidate detection (or a crowd region, which is never used up) cannot be contested, so all
-  detections that touch only such truth are resolved at once.  The others are resolved in
-  rounds: round r takes the r-th contested detection of every group, for every (area range, IoU
-  threshold) configuration at the same time.
+  detections that touch only such truth are resolved at once.  The commonest contest —
+  near-duplicate detections of one object that overlap nothing else — is a *chain*: at each
+  IoU threshold the first of them in score order that reaches it takes the truth, in every
+  area range alike (one ``minimum.reduceat``).  The rest are resolved in rounds: round r takes
+  the r-th contested detection of every group, for every (area range, IoU threshold)
+  configuration at the same time.
 """
 
 from __future__ import annotations
@@ -248,9 +252,20 @@ def greedy_match(
 
     # A truth is contested when two detections may claim it; crowd regions never run out.
     contested_gt = (np.bincount(pair_gt, minlength=ng) >= 2) & ~gcrowd
-    contested = np.logical_or.reduceat(contested_gt[pair_gt], seg_start)
-    # Round of each candidate: 0 for uncontested ones, else its order among the contested
-    # detections of its group (detections are already in score order within a group).
+    match = np.full((n_a, n_t, len(cand)), -1, dtype=np.int32 if ng < 2**31 else np.int64)
+    # Chains: a contested truth whose every candidate detection has no other candidate.  At
+    # each IoU threshold the first of them (in score order) that reaches it takes the truth
+    # and the others get nothing — in every area range, since with one candidate the
+    # preference for not-ignored truth never comes into play.  Resolved here at once.
+    single = per_det == 1
+    shared_gt = np.zeros(ng, dtype=bool)
+    shared_gt[pair_gt[~single[cand_of_pair]]] = True
+    chain_pair = contested_gt[pair_gt] & ~shared_gt[pair_gt]
+    if chain_pair.any():
+        _resolve_chains(np.flatnonzero(chain_pair), pair_gt, cand_of_pair, iou, thr, match)
+    contested = np.logical_or.reduceat(contested_gt[pair_gt] & ~chain_pair, seg_start)
+    # Round of each other candidate: 0 for uncontested ones, else its order among the
+    # contested detections of its group (detections are already in score order in a group).
     cgroup = dgroup[cand]
     crank = np.zeros(len(cand), dtype=np.int64)
     if contested.any():
@@ -259,9 +274,8 @@ def greedy_match(
         # rank_within_groups sorts by group; ci is already group-sorted so ranks line up.
         crank[ci] = r
 
-    match = np.full((n_a, n_t, len(cand)), -1, dtype=np.int32 if ng < 2**31 else np.int64)
     taken = np.zeros((n_a, n_t, ng), dtype=bool)
-    pair_round = crank[cand_of_pair]
+    pair_round = np.where(chain_pair, -1, crank[cand_of_pair])  # -1: resolved as a chain
     pair_sorted = np.argsort(pair_round, kind="stable")
     round_bounds = np.searchsorted(pair_round[pair_sorted], np.arange(int(crank.max()) + 2))
     gstart_of_cand = lo[cand]
@@ -306,6 +320,20 @@ def greedy_match(
         gt_ignore=gt_ignore,
         best_iou=best_iou,
     )
+
+
+def _resolve_chains(pairs, pair_gt, cand_of_pair, iou, thr, match) -> None:
+    """Match chain pairs: per truth and IoU threshold, the first detection reaching it."""
+    order = pairs[np.argsort(pair_gt[pairs], kind="stable")]  # truth-major, score order kept
+    g = pair_gt[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = g[1:] != g[:-1]
+    starts = np.flatnonzero(first)
+    pos = np.where(iou[order][None, :] >= thr[:, None], np.arange(len(order)), len(order))
+    winner = np.minimum.reduceat(pos, starts, axis=1)  # (T, chains)
+    ti, ci = np.nonzero(winner < len(order))
+    won = order[winner[ti, ci]]
+    match[:, ti, cand_of_pair[won]] = pair_gt[won]
 
 
 def _match_batch(

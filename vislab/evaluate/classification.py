@@ -14,16 +14,26 @@ For precision/recall of each class as its score threshold moves (one-vs-rest), u
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from vislab.evaluate._validate import ordered_unique, prediction_rows, report_unknown_labels
+from vislab.evaluate._validate import (
+    check_order,
+    ordered_unique,
+    prediction_rows,
+    report_unknown_labels,
+)
 from vislab.frames import truth_labels
 
-__all__ = ["classification_report", "confusion_matrix", "top_k_accuracy", "NO_PREDICTION"]
+__all__ = [
+    "classification_report",
+    "confusion_matrix",
+    "top_k_accuracy",
+    "aligned_labels",
+    "NO_PREDICTION",
+]
 
 #: Stands for "the service gave no label" (failed call or image missing from predictions).
 NO_PREDICTION = "(no prediction)"
@@ -47,7 +57,9 @@ def _ranked(pred: pd.DataFrame) -> tuple[pd.DataFrame, list]:
 
 def _aligned(truth, pred, *, top_k: int = 1):
     """True and predicted label per truth image (top-k hit counts as the true label)."""
-    t = truth_labels(truth) if isinstance(truth, Mapping) else truth_labels(truth)
+    if isinstance(pred, pd.DataFrame) and isinstance(truth, pd.DataFrame):
+        check_order(truth, pred, call="classification functions take (truth, pred)")
+    t = truth_labels(truth)
     ranked, _failed = _ranked(pred)
     extra = set(ranked["image"]) - set(t["image"])
     if extra:
@@ -68,6 +80,43 @@ def _aligned(truth, pred, *, top_k: int = 1):
         y_pred = np.where(hit, y_true, y_pred).astype(object)
     report_unknown_labels(ranked.loc[ranked["pos"] <= top_k, "label"], y_true)
     return y_true, y_pred, ranked, t
+
+
+def aligned_labels(truth, pred, *, top_k: int = 1) -> pd.DataFrame:
+    """The true and the predicted label of every truth image, as the metrics count them.
+
+    The rank-1 label is the prediction; an image whose call failed or that has no prediction
+    is ``"(no prediction)"``; with ``top_k > 1`` an image whose true label is among its top
+    ``k`` counts as predicted right.  :func:`confusion_matrix` and
+    :func:`classification_report` count exactly these pairs, so the images listed for a cell
+    always add up to the cell's count.
+
+    Parameters
+    ----------
+    truth : DataFrame or mapping
+        ``image, label`` (one true label per image), or a mapping image -> label.
+    pred : DataFrame
+        Labels frame ``image, rank, label, score``.
+    top_k : int, default 1
+
+    Returns
+    -------
+    DataFrame
+        ``image, true, predicted``, one row per truth image, in truth order.
+
+    Examples
+    --------
+    >>> truth = {"a": "cat", "b": "dog", "c": "dog"}
+    >>> pred = pd.DataFrame({"image": ["a", "b"], "rank": [1, 1], "label": ["cat", "cat"],
+    ...                      "score": [0.9, 0.6]})
+    >>> aligned_labels(truth, pred)
+      image true        predicted
+    0     a  cat              cat
+    1     b  dog              cat
+    2     c  dog  (no prediction)
+    """
+    y_true, y_pred, _, t = _aligned(truth, pred, top_k=top_k)
+    return pd.DataFrame({"image": t["image"].to_numpy(), "true": y_true, "predicted": y_pred})
 
 
 def _labels_of(y_true, y_pred, labels):

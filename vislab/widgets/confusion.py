@@ -15,7 +15,12 @@ import numpy as np
 import pandas as pd
 import traitlets
 
-from vislab.evaluate import NO_PREDICTION, classification_report, confusion_matrix
+from vislab.evaluate import (
+    NO_PREDICTION,
+    aligned_labels,
+    classification_report,
+    confusion_matrix,
+)
 from vislab.frames import truth_labels
 from vislab.widgets._base import (
     TABLE_STYLE,
@@ -39,19 +44,12 @@ def _truth_frame(truth) -> pd.DataFrame:
 
 
 def _aligned(truth: pd.DataFrame, pred: pd.DataFrame) -> pd.DataFrame:
-    """``image, true, predicted`` per truth image, exactly as the confusion matrix counts them.
-
-    Uses evaluate's own alignment (rank-1 label per image; failed or missing images are
-    ``NO_PREDICTION``), so the images listed in a cell always add up to the cell's count.
-    """
+    """``image, true, predicted`` per truth image, exactly as the confusion matrix counts them."""
     import warnings
-
-    from vislab.evaluate.classification import _aligned as evaluate_aligned
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        y_true, y_pred, _, t = evaluate_aligned(truth, pred)
-    return pd.DataFrame({"image": t["image"].to_numpy(), "true": y_true, "predicted": y_pred})
+        return aligned_labels(truth, pred)
 
 
 def _heat(value: float) -> str:

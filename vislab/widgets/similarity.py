@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import traitlets
 
-from vislab.evaluate import retrieval_sweep
+from vislab.errors import InvalidFrame
+from vislab.evaluate import Hits, apply_threshold, retrieval_sweep
 from vislab.widgets import _sweeps
 from vislab.widgets._base import (
     TABLE_STYLE,
@@ -40,12 +41,13 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
 
     Parameters
     ----------
+    relevant : DataFrame or None
+        Known relevant pairs (the truth, so it comes first): ``query`` and the ``item`` column
+        (``cont_sign`` by default).  With it: precision / recall / F1 at the cutoff and score
+        histograms.  ``None`` when no pairs are known: the widget counts hits only.
     matches : DataFrame
         Matches frame (``query, rank, cont_sign, brief, score, tags``), one row per hit;
         rows with ``error_code`` are failed queries.
-    relevant : DataFrame, optional
-        Known relevant pairs: ``query`` and the ``item`` column (``cont_sign`` by default).
-        With it: precision / recall / F1 at the cutoff and score histograms.
     images : mapping, folder, callable or list, optional
         Where the pictures of queries and hits are: looked up by query identifier and by the
         hit's ``image_column`` value (see :class:`vislab.widgets._base.ImageSource`).
@@ -78,7 +80,7 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
     ...                         "cont_sign": ["a", "b", "c"], "brief": ["", "", ""],
     ...                         "score": [0.95, 0.60, 0.80], "tags": [[], [], []]})
     >>> relevant = pd.DataFrame({"query": ["q1", "q2"], "cont_sign": ["a", "d"]})
-    >>> view = SimilarityCutoff(matches, relevant=relevant, cutoff=0.7)
+    >>> view = SimilarityCutoff(relevant, matches, cutoff=0.7)
     >>> view.metrics[["hits", "tp"]].values.tolist(), view.metrics["precision"].tolist()
     ([[2, 1]], [0.5])
     >>> view.cutoff = 0.9
@@ -90,9 +92,9 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
 
     def __init__(
         self,
-        matches: pd.DataFrame,
-        *,
         relevant: pd.DataFrame | None = None,
+        matches: pd.DataFrame | None = None,
+        *,
         images=None,
         item: str = "cont_sign",
         image_column: str = "brief",
@@ -101,62 +103,43 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_frame(matches, ["query", item, "score"], name="matches")
+        relevant, matches = _truth_first(relevant, matches)
+        check_frame(matches, ["query"], name="matches")
         self.item = item
         self.image_column = image_column if image_column in matches.columns else item
         self._matches = matches
-        ok = _sweeps.ok_predictions(matches)
-        self._ok = ok
-        self._failed = (
-            [
-                q
-                for q in pd.unique(matches.loc[~matches.index.isin(ok.index), "query"])
-                if q not in set(ok["query"])
-            ]
-            if len(ok) < len(matches)
-            else []
-        )
         self.relevant = relevant
         if relevant is not None:
             check_frame(relevant, ["query", item], name="relevant")
-            check_overlap(ok, relevant, pred_key="query", truth_key="query")
-            self.sweep = retrieval_sweep(matches, relevant, k=k, item=item)
+            check_overlap(
+                _sweeps.ok_predictions(matches), relevant, pred_key="query", truth_key="query"
+            )
+            self.sweep = retrieval_sweep(relevant, matches, k=k, item=item)
+            self.hits = self.sweep.hits
         else:
             self.sweep = None
-        # Per-query sorted scores: hits kept per query at any cutoff by binary search.
-        self._queries = list(
-            dict.fromkeys(
-                list(pd.unique(matches["query"]))
-                + ([] if relevant is None else list(pd.unique(relevant["query"])))
-            )
+            self.hits = Hits.from_matches(matches, item=item)
+        # Everything the widget counts is vislab.evaluate's: one row per (query, item) hit,
+        # highest score first, with the one relevance rule applied.
+        frame = self.hits.frame
+        self._ok = frame
+        self._failed = self.hits.failed_queries
+        self._queries = self.hits.queries
+        self._hit_score = frame["score"].to_numpy(dtype=float)
+        self._hit_query = frame["query"].to_numpy(dtype=object)
+        self._hit_item = frame["item"].to_numpy(dtype=object)
+        pictures = (
+            matches.loc[frame["row"], self.image_column].to_numpy(dtype=object)
+            if len(frame)
+            else np.zeros(0, dtype=object)
         )
-        hits = ok.assign(_score=pd.to_numeric(ok["score"], errors="coerce"))
-        hits = hits.sort_values("_score", ascending=False, kind="stable")
-        self._hit_score = hits["_score"].to_numpy(dtype=float)
-        self._hit_query = hits["query"].to_numpy()
-        self._hit_item = hits[item].to_numpy()
-        self._hit_picture = np.array(
-            [_picture_key(v) for v in hits[self.image_column]], dtype=object
+        self._hit_picture = np.array([_picture_key(v) for v in pictures], dtype=object)
+        self._hit_relevant = (
+            frame["relevant"].to_numpy(dtype=bool, na_value=False) if relevant is not None else None
         )
-        if relevant is not None:
-            pairs = pd.MultiIndex.from_frame(
-                relevant[["query", item]].drop_duplicates().astype(str)
-            )
-            key = pd.MultiIndex.from_arrays(
-                [hits["query"].astype(str).to_numpy(), hits[item].astype(str).to_numpy()]
-            )
-            self._hit_relevant = np.asarray(key.isin(pairs), dtype=bool)
-            self._n_relevant = relevant[["query", item]].drop_duplicates().groupby("query").size()
-        else:
-            self._hit_relevant = None
-            self._n_relevant = None
-        self._by_query = {}
-        for q, idx in pd.Series(np.arange(len(hits))).groupby(self._hit_query).groups.items():
-            rows = np.asarray(list(idx), dtype=np.int64)
-            self._by_query[q] = rows  # already in descending score order
         self._source = ImageSource(images)
         self._redraw = Debouncer(self._draw_figures, on_error=self._show_error)
-        lo, hi = _sweeps.score_range(ok)
+        lo, hi = _sweeps.score_range(frame)
         self._build(lo, hi)
         if cutoff is None:
             cutoff = _sweeps.best(self.sweep, "f1") if self.sweep is not None else None
@@ -264,32 +247,10 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         return t
 
     # -- numbers -----------------------------------------------------------------------------
-    def _kept_counts(self, cutoff: float):
-        counts = {}
-        relevant_kept = {}
-        for q in self._queries:
-            rows = self._by_query.get(q)
-            if rows is None:
-                counts[q] = 0
-                relevant_kept[q] = 0
-                continue
-            s = self._hit_score[rows]
-            n = int(np.searchsorted(-s, -cutoff, side="right"))  # scores are descending
-            counts[q] = n
-            if self._hit_relevant is not None:
-                relevant_kept[q] = int(self._hit_relevant[rows[:n]].sum())
-        return counts, relevant_kept
-
     def _update(self) -> None:
         c = self.cutoff
-        counts, relevant_kept = self._kept_counts(c)
-        per_query = pd.DataFrame({"query": list(counts), "hits": list(counts.values())})
-        if self._n_relevant is not None:
-            per_query["relevant_kept"] = [relevant_kept[q] for q in counts]
-            per_query["relevant"] = (
-                self._n_relevant.reindex(per_query["query"]).fillna(0).astype(int).to_numpy()
-            )
-        self.per_query = per_query
+        self.per_query = self.hits.at(c)
+        per_query = self.per_query
         row = {
             "cutoff": c,
             "hits": int(per_query["hits"].sum()),
@@ -344,12 +305,7 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
 
     def to_frame(self) -> pd.DataFrame:
         """The hits kept at the cutoff (rows of failed queries stay: frames keep every input)."""
-        m = self._matches
-        keep = pd.to_numeric(m["score"], errors="coerce") >= self.cutoff
-        if "error_code" in m.columns:
-            keep |= m["error_code"].notna()
-        out = m[keep.to_numpy()]
-        out.attrs = dict(m.attrs)
+        out = apply_threshold(self._matches, self.cutoff)
         out.attrs["cutoff"] = self.cutoff
         return out
 
@@ -427,6 +383,34 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         bottom.suptitle("above the cutoff (kept) / below (dropped)", fontsize=9)
         top.suptitle(self.summary(), fontsize=9)
         return fig
+
+
+def _truth_first(relevant, matches):
+    """``(relevant, matches)`` as given, refusing the old order (matches first)."""
+    if matches is None:
+        if isinstance(relevant, pd.DataFrame) and "score" in relevant.columns:
+            raise InvalidFrame(
+                "SimilarityCutoff takes the relevant pairs first: SimilarityCutoff(relevant, "
+                "matches), or SimilarityCutoff(None, matches) / SimilarityCutoff(matches=...) "
+                "without known relevant pairs",
+                column="score",
+            )
+        raise InvalidFrame(
+            "SimilarityCutoff needs the matches frame: SimilarityCutoff(relevant, matches)"
+        )
+    if not isinstance(matches, pd.DataFrame):
+        raise InvalidFrame(f"matches must be a pandas DataFrame, got {type(matches).__name__}")
+    if (
+        isinstance(relevant, pd.DataFrame)
+        and "score" in relevant.columns
+        and ("score" not in matches.columns)
+    ):
+        raise InvalidFrame(
+            "the relevant frame has a 'score' column and the matches frame has none: the "
+            "arguments look swapped; truth comes first: SimilarityCutoff(relevant, matches)",
+            column="score",
+        )
+    return relevant, matches
 
 
 def _short(value, n: int = 15) -> str:

@@ -15,7 +15,7 @@ import pandas as pd
 import traitlets
 
 from vislab.errors import InvalidFrame
-from vislab.evaluate import coco_eval
+from vislab.evaluate import apply_threshold, coco_eval, threshold_sweep
 from vislab.widgets import _sweeps
 from vislab.widgets._base import (
     TABLE_STYLE,
@@ -28,7 +28,7 @@ from vislab.widgets._base import (
     figure_png,
     metric_cell,
 )
-from vislab.widgets._outcomes import DetectionOutcomes, LabelOutcomes
+from vislab.widgets._outcomes import OutcomeTiles
 from vislab.widgets._static import (
     FN_COLOR,
     FP_COLOR,
@@ -52,12 +52,13 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
 
     Parameters
     ----------
+    truth : DataFrame
+        Truth boxes (``image, label, x, y, w, h``) or truth labels (``image, label``).  It
+        comes first, as in every :mod:`vislab.evaluate` function.
     pred : DataFrame
         Predictions: a boxes frame (``image, label, score, x, y, w, h``) for detection, or a
         labels frame (``image, label, score``) for classification, scored one-vs-rest (each
-        predicted label is right when it is the image's true label).
-    truth : DataFrame
-        Truth boxes (``image, label, x, y, w, h``) or truth labels (``image, label``).
+        predicted (image, label) is right when the image truly has that label).
     images : mapping, folder, callable or list, optional
         Where the pictures are (see :class:`vislab.widgets._base.ImageSource`); by default
         identifiers that are file paths are read, others get a grey canvas.
@@ -90,7 +91,7 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
     >>> truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "cat"],
     ...                       "x": [0, 0], "y": [0, 0], "w": [10, 10], "h": [10, 10]})
     >>> pred = truth.assign(score=[0.9, 0.4])
-    >>> tuner = ThresholdTuner(pred, truth, threshold=0.5, show_map=False)
+    >>> tuner = ThresholdTuner(truth, pred, threshold=0.5, show_map=False)
     >>> tuner.metrics.loc["all", ["tp", "fp", "fn"]].tolist()
     [1, 0, 1]
     >>> tuner.threshold = 0.3
@@ -107,8 +108,8 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
 
     def __init__(
         self,
-        pred: pd.DataFrame,
         truth: pd.DataFrame,
+        pred: pd.DataFrame,
         *,
         images=None,
         iou: float = 0.5,
@@ -119,7 +120,9 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.kind = _frame_kind(pred, truth)
+        # The sweep validates both frames first (typed errors, the truth-first check).
+        self.sweep = threshold_sweep(truth, pred, iou=iou, by_class=per_class)
+        self.kind = _frame_kind(truth, pred)
         self.iou = iou
         self.per_class = per_class
         self.page_size = page_size
@@ -127,16 +130,11 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         self._truth = truth
         self._ok = _sweeps.ok_predictions(pred)
         check_overlap(self._ok, truth)
-        self.sweep = _sweeps.sweep_of(pred, truth, iou=iou, by_class=per_class, kind=self.kind)
         self.labels = list(self.sweep.labels)
         self.map = None
         if show_map and self.kind == "detection" and len(truth) and len(self._ok):
-            self.map = coco_eval(pred, truth).stats
-        self._outcomes = (
-            DetectionOutcomes(self.sweep, truth=truth)
-            if self.kind == "detection"
-            else LabelOutcomes(self._ok, truth)
-        )
+            self.map = coco_eval(truth, pred).stats
+        self._outcomes = OutcomeTiles(self.sweep.outcomes)
         self._source = ImageSource(images)
         self._status = self._status_message()  # threshold-free: computed once
         lo, hi = _sweeps.score_range(self._ok)
@@ -340,17 +338,10 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         return self._metrics
 
     def _update_metrics(self) -> None:
-        if self.per_class:
-            rows = {}
-            for lab in self.labels:
-                t = self.thresholds.get(lab, self.threshold)
-                rows[lab] = {"threshold": t, **_sweeps.at(self.sweep, t, label=lab)}
-            rows["all"] = _sweeps.combine(rows.values(), threshold=np.nan)
-            frame = pd.DataFrame.from_dict(rows, orient="index", columns=_METRIC_COLUMNS)
-        else:
-            frame = self.sweep.at(self.threshold, by_class=True)[_METRIC_COLUMNS]
-            overall = self.sweep.at(self.threshold)[_METRIC_COLUMNS]
-            frame = pd.concat([frame, overall.to_frame("all").T])
+        t = dict(self.thresholds) if self.per_class else self.threshold
+        frame = self.sweep.at(t, by_class=True)[_METRIC_COLUMNS]
+        overall = self.sweep.at(t)[_METRIC_COLUMNS]
+        frame = pd.concat([frame, overall.to_frame("all").T])
         frame = frame.astype({"tp": np.int64, "fp": np.int64, "fn": np.int64})
         frame.index.name = "label"
         self._metrics = frame
@@ -426,19 +417,9 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         DataFrame
             The rows of ``pred`` with ``score >= threshold`` of their class.
         """
-        pred = self._pred
-        scores = pd.to_numeric(pred["score"], errors="coerce")
-        if self.per_class:
-            limit = pred["label"].map(self.thresholds).astype(float).fillna(np.inf)
-        else:
-            limit = self.threshold
-        keep = scores >= limit
-        if "error_code" in pred.columns:
-            keep |= pred["error_code"].notna()
-        out = pred[keep.to_numpy()]
-        out.attrs = dict(pred.attrs)
-        out.attrs["threshold"] = dict(self.thresholds) if self.per_class else self.threshold
-        return out
+        return apply_threshold(
+            self._pred, dict(self.thresholds) if self.per_class else self.threshold
+        )
 
     def _threshold_for_grid(self) -> float:
         return self.threshold
@@ -644,7 +625,7 @@ def _num(v) -> float:
     return 0.0 if pd.isna(v) else float(v)
 
 
-def _frame_kind(pred, truth) -> str:
+def _frame_kind(truth, pred) -> str:
     box_cols = {"x", "y", "w", "h"}
     if not isinstance(pred, pd.DataFrame) or not isinstance(truth, pd.DataFrame):
         raise InvalidFrame("pred and truth must be pandas DataFrames")
