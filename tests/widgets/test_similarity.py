@@ -75,9 +75,9 @@ def test_neighbours_straddle_the_cutoff(data):
     matches, relevant = data
     view = SimilarityCutoff(relevant, matches, cutoff=0.5)
     above, below = view.neighbours(6)
-    assert (view._hit_score[above] >= 0.5).all() and (view._hit_score[below] < 0.5).all()
-    assert view._hit_score[above].min() == matches.loc[matches["score"] >= 0.5, "score"].min()
-    assert view._hit_score[below].max() == matches.loc[matches["score"] < 0.5, "score"].max()
+    assert (view.state.hit_score[above] >= 0.5).all() and (view.state.hit_score[below] < 0.5).all()
+    assert view.state.hit_score[above].min() == matches.loc[matches["score"] >= 0.5, "score"].min()
+    assert view.state.hit_score[below].max() == matches.loc[matches["score"] < 0.5, "score"].max()
     tiles = view._tiles()
     assert len(tiles) == 12 and "✓" in "".join(t.title for t in tiles) + "✓"
 

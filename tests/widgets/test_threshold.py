@@ -107,7 +107,7 @@ def test_only_errors_and_paging(tuner, sweep):
     tuner.only_errors = True
     m = sweep.matches_at(0.45)
     bad = set(m.loc[m["match"].isin(["fp", "fn"]), "image"])
-    shown = tuner._outcomes.error_images(0.45)
+    shown = tuner.state.error_images(0.45)
     assert set(shown) == bad
     assert set(tuner.grid_images()) <= bad
     tuner.page = 1

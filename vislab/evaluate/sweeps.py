@@ -211,6 +211,25 @@ class Sweep:
         """
         return pd.DataFrame(self._curve_of(label).table())
 
+    def average_precision(self, label=None) -> float:
+        """Step-wise average precision of the curve, scikit-learn's definition.
+
+        ``sum((R_n - R_(n-1)) * P_n)`` over the distinct thresholds, recall counted against
+        every positive (objects never predicted lower it, as they should).  COCO's AP
+        interpolates instead: see :meth:`vislab.evaluate.CocoResult.average_precision`.
+
+        Examples
+        --------
+        >>> Sweep.from_arrays([0.9, 0.8, 0.3], tp=[1, 0, 1], n_pos=2).average_precision()
+        0.8333333333333333
+        """
+        curve = self._curve_of(label)
+        if not len(curve.tp) or curve.n_pos <= 0:
+            return float("nan")
+        table = curve.table()
+        recall = np.concatenate([[0.0], table["recall"]])
+        return float(np.sum(np.diff(recall) * table["precision"]))
+
     def values_at(self, threshold) -> np.ndarray:
         """The numbers of :meth:`at` as one array: a row per class, then the overall row.
 

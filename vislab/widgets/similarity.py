@@ -5,7 +5,7 @@ the hits above a cutoff.  With known relevant (query, item) pairs the widget sho
 recall and F1 at the cutoff (from :func:`vislab.evaluate.retrieval_sweep`) and the score
 histograms of relevant and irrelevant hits; without them it shows how many hits each query
 keeps.  The thumbnails just above and just below the cutoff show what moving it would add or
-remove.
+remove.  The widget is a view of a :class:`~vislab.widgets.similarity_state.CutoffState`.
 """
 
 from __future__ import annotations
@@ -15,21 +15,18 @@ import numpy as np
 import pandas as pd
 import traitlets
 
-from vislab.errors import InvalidFrame
-from vislab.evaluate import Hits, apply_threshold, retrieval_sweep
-from vislab.widgets import _sweeps
 from vislab.widgets._base import (
     TABLE_STYLE,
     Debouncer,
     ImageSource,
     StaticFallback,
-    check_frame,
-    check_overlap,
+    error_html,
     escape,
     figure_png,
     metric_cell,
 )
 from vislab.widgets._static import FP_COLOR, NEUTRAL_COLOR, TP_COLOR, ImageGrid, Tile, new_figure
+from vislab.widgets.similarity_state import CutoffState
 
 __all__ = ["SimilarityCutoff"]
 
@@ -71,6 +68,8 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         with ``relevant``, ``tp, fp, fn, precision, recall, f1``.
     per_query : DataFrame
         Hits kept per query at the cutoff (and relevant ones kept, with ``relevant``).
+    state : CutoffState
+        The pure-Python state the view shows.
     sweep : RetrievalSweep or None
 
     Examples
@@ -103,52 +102,50 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        relevant, matches = _truth_first(relevant, matches)
-        check_frame(matches, ["query"], name="matches")
-        self.item = item
-        self.image_column = image_column if image_column in matches.columns else item
-        self._matches = matches
-        self.relevant = relevant
-        if relevant is not None:
-            check_frame(relevant, ["query", item], name="relevant")
-            check_overlap(
-                _sweeps.ok_predictions(matches), relevant, pred_key="query", truth_key="query"
-            )
-            self.sweep = retrieval_sweep(relevant, matches, k=k, item=item)
-            self.hits = self.sweep.hits
-        else:
-            self.sweep = None
-            self.hits = Hits.from_matches(matches, item=item)
-        # Everything the widget counts is vislab.evaluate's: one row per (query, item) hit,
-        # highest score first, with the one relevance rule applied.
-        frame = self.hits.frame
-        self._ok = frame
-        self._failed = self.hits.failed_queries
-        self._queries = self.hits.queries
-        self._hit_score = frame["score"].to_numpy(dtype=float)
-        self._hit_query = frame["query"].to_numpy(dtype=object)
-        self._hit_item = frame["item"].to_numpy(dtype=object)
-        pictures = (
-            matches.loc[frame["row"], self.image_column].to_numpy(dtype=object)
-            if len(frame)
-            else np.zeros(0, dtype=object)
-        )
-        self._hit_picture = np.array([_picture_key(v) for v in pictures], dtype=object)
-        self._hit_relevant = (
-            frame["relevant"].to_numpy(dtype=bool, na_value=False) if relevant is not None else None
+        self.state = CutoffState(
+            relevant, matches, item=item, image_column=image_column, cutoff=cutoff, k=k
         )
         self._source = ImageSource(images)
         self._redraw = Debouncer(self._draw_figures, on_error=self._show_error)
-        lo, hi = _sweeps.score_range(frame)
-        self._build(lo, hi)
-        if cutoff is None:
-            cutoff = _sweeps.best(self.sweep, "f1") if self.sweep is not None else None
-            if cutoff is None:
-                cutoff = float(np.median(self._hit_score)) if len(self._hit_score) else 0.5
-        if self.cutoff == float(cutoff):
-            self._on_cutoff({"new": float(cutoff)})
-        else:
-            self.cutoff = float(cutoff)
+        self._syncing = False
+        self._figure = None
+        self._grid = None
+        self._build(*self.state.score_range)
+        traitlets.link((self.state, "cutoff"), (self, "cutoff"))
+        self.state.observe(self._on_numbers, names="revision")
+        self._on_numbers(None)
+
+    sweep = property(lambda self: self.state.sweep)
+    relevant = property(lambda self: self.state.relevant)
+    item = property(lambda self: self.state.item)
+    image_column = property(lambda self: self.state.image_column)
+    per_query = property(lambda self: self.state.per_query)
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """Numbers at the current cutoff (see the class docstring)."""
+        return self.state.metrics
+
+    def to_frame(self) -> pd.DataFrame:
+        """The hits kept at the cutoff (rows of failed queries stay: frames keep every input)."""
+        return self.state.to_frame()
+
+    def neighbours(self, n: int = 6) -> tuple[np.ndarray, np.ndarray]:
+        """Row positions (in score order) of the ``n`` hits just above and just below."""
+        return self.state.neighbours(n)
+
+    def apply_rule(self, rule: str) -> float | None:
+        """Move the cutoff to the one :func:`vislab.evaluate.best_threshold` picks.
+
+        Returns ``None`` (and says so) when no cutoff satisfies ``rule`` or there are no
+        relevant pairs.
+        """
+        t = self.state.apply_rule(rule)
+        if t is None:
+            self._message.value = (
+                f"<span style='color:{FP_COLOR}'>No cutoff reaches {escape(rule)}.</span>"
+            )
+        return t
 
     # -- layout ------------------------------------------------------------------------------
     def _build(self, lo: float, hi: float) -> None:
@@ -184,7 +181,7 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         legend = (
             f"<span style='color:{TP_COLOR}'>■ relevant</span> &nbsp;"
             f"<span style='color:{_IRRELEVANT_COLOR}'>■ not relevant</span> &nbsp;"
-            if self._hit_relevant is not None
+            if self.state.hit_relevant is not None
             else ""
         )
         self._grid_title = widgets.HTML(
@@ -200,18 +197,16 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
             self._grid_view,
         ]
         self.add_class("vislab-similarity-cutoff")
-        self._figure = None
-        self._grid = None
 
     def _status_message(self) -> str:
-        n_hits, n_q = len(self._ok), len(self._queries)
+        n_hits, n_q = len(self.state.hit_score), len(self.state.queries)
         if n_hits == 0:
             return (
                 f"<b>No hits</b>: the {n_q} queries returned nothing; there is no cutoff to choose."
             )
         text = f"{n_hits} hits for {n_q} queries."
-        if self._failed:
-            text += f" {len(self._failed)} query(ies) failed at the service (no hits)."
+        if self.state.failed:
+            text += f" {len(self.state.failed)} query(ies) failed at the service (no hits)."
         if self.relevant is None:
             text += " Pass <code>relevant=</code> pairs to see precision and recall."
         elif len(self.relevant) == 0:
@@ -219,57 +214,18 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         return text
 
     def _on_slider(self, change) -> None:
-        if not getattr(self, "_syncing", False):
+        if not self._syncing:
             self.cutoff = float(change["new"])
 
-    @traitlets.observe("cutoff")
-    def _on_cutoff(self, change) -> None:
+    def _on_numbers(self, change) -> None:
         self._syncing = True
         try:
-            self._slider.value = min(max(float(change["new"]), self._slider.min), self._slider.max)
+            s = self._slider
+            s.value = min(max(float(self.state.cutoff), s.min), s.max)
         finally:
             self._syncing = False
-        self._update()
-
-    def apply_rule(self, rule: str) -> float | None:
-        """Move the cutoff to the one :func:`vislab.evaluate.best_threshold` picks.
-
-        Returns ``None`` (and says so) when no cutoff satisfies ``rule`` or there are no
-        relevant pairs.
-        """
-        t = _sweeps.best(self.sweep, rule) if self.sweep is not None else None
-        if t is None:
-            self._message.value = (
-                f"<span style='color:{FP_COLOR}'>No cutoff reaches {escape(rule)}.</span>"
-            )
-            return None
-        self.cutoff = t
-        return t
-
-    # -- numbers -----------------------------------------------------------------------------
-    def _update(self) -> None:
-        c = self.cutoff
-        self.per_query = self.hits.at(c)
-        per_query = self.per_query
-        row = {
-            "cutoff": c,
-            "hits": int(per_query["hits"].sum()),
-            "queries": len(per_query),
-            "queries_without_hits": int((per_query["hits"] == 0).sum()),
-            "hits_per_query": float(per_query["hits"].mean()) if len(per_query) else np.nan,
-        }
-        if self.sweep is not None:
-            at = _sweeps.at(self.sweep, c)
-            row.update(at)
-        frame = pd.DataFrame([row], index=pd.Index(["all"], name="queries"))
-        self._metrics = frame
-        self._table.value = self._table_html(row)
+        self._table.value = self._table_html(self.state.row())
         self._redraw()
-
-    @property
-    def metrics(self) -> pd.DataFrame:
-        """Numbers at the current cutoff (see the class docstring)."""
-        return self._metrics
 
     def _table_html(self, row: dict) -> str:
         cells = [
@@ -303,26 +259,14 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
             f"</tbody></table>{extra}"
         )
 
-    def to_frame(self) -> pd.DataFrame:
-        """The hits kept at the cutoff (rows of failed queries stay: frames keep every input)."""
-        out = apply_threshold(self._matches, self.cutoff)
-        out.attrs["cutoff"] = self.cutoff
-        return out
-
     # -- pictures ----------------------------------------------------------------------------
     def flush(self) -> None:
         """Redraw the figures now if a redraw is waiting."""
         self._redraw.flush()
 
-    def neighbours(self, n: int = 6) -> tuple[np.ndarray, np.ndarray]:
-        """Row positions (in score order) of the ``n`` hits just above and just below."""
-        cut = int(np.searchsorted(-self._hit_score, -self.cutoff, side="right"))
-        above = np.arange(max(0, cut - n), cut)[::-1]
-        below = np.arange(cut, min(len(self._hit_score), cut + n))
-        return above, below
-
     def _tiles(self, n: int = 6) -> list[Tile]:
-        above, below = self.neighbours(n)
+        st = self.state
+        above, below = st.neighbours(n)
         tiles = []
         for rows, kept in ((above, True), (below, False)):
             for j in range(n):
@@ -330,28 +274,28 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
                     tiles.append(Tile(title="", size=(1, 1)))
                     continue
                 i = rows[j]
-                pixels, size = self._source.get(self._hit_picture[i])
-                rel = None if self._hit_relevant is None else bool(self._hit_relevant[i])
+                pixels, size = self._source.get(st.hit_picture[i])
+                rel = None if st.hit_relevant is None else bool(st.hit_relevant[i])
                 color = NEUTRAL_COLOR if rel is None else TP_COLOR if rel else _IRRELEVANT_COLOR
                 mark = "" if rel is None else (" ✓" if rel else " ✗")
                 w, h = size if size is not None else (100, 100)
                 tiles.append(
                     Tile(
-                        title=f"{_short(self._hit_query[i])} → {self._hit_score[i]:.3f}{mark}",
+                        title=f"{_short(st.hit_query[i])} → {st.hit_score[i]:.3f}{mark}",
                         title_color=color if kept else "#777777",
                         pixels=pixels,
                         size=(w, h),
                         boxes=np.array([[1, 1, w - 2, h - 2]]),
                         colors=[color],
                         dashed=[not kept],
-                        labels=[_short(self._hit_picture[i], 18)],
+                        labels=[_short(st.hit_picture[i], 18)],
                     )
                 )
         return tiles
 
     def _draw_figures(self) -> None:
         if self._figure is None:
-            self._figure = _CutoffFigure(self)
+            self._figure = _CutoffFigure(self.state)
         self._figure.update(self.cutoff)
         self._plots.value = figure_png(self._figure.figure)
         if self._grid is None:
@@ -360,57 +304,23 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         self._grid_view.value = self._grid.jpeg()
 
     def _show_error(self, exc: BaseException) -> None:
-        from vislab.widgets._base import error_html
-
         self._message.value = self._message.value.split("<div class='vislab-error'")[
             0
         ] + error_html(exc)
 
     def summary(self) -> str:
-        r = self._metrics.loc["all"]
-        text = f"SimilarityCutoff(cutoff={self.cutoff:.3f}: {int(r['hits'])} hits kept"
-        if self.sweep is not None:
-            text += f", precision={r['precision']:.4f}, recall={r['recall']:.4f}, f1={r['f1']:.4f}"
-        return text + ")"
+        return self.state.summary()
 
     def static_figure(self):
         """Plots at the cutoff and the hits just above and below it."""
         fig = new_figure((11.5, 7.4))
         top, bottom = fig.subfigures(2, 1, height_ratios=[3, 4])
-        _CutoffFigure(self, figure=top).update(self.cutoff)
+        _CutoffFigure(self.state, figure=top).update(self.cutoff)
         axes = bottom.subplots(2, 6).ravel()
         ImageGrid(axes=axes).draw(self._tiles())
         bottom.suptitle("above the cutoff (kept) / below (dropped)", fontsize=9)
         top.suptitle(self.summary(), fontsize=9)
         return fig
-
-
-def _truth_first(relevant, matches):
-    """``(relevant, matches)`` as given, refusing the old order (matches first)."""
-    if matches is None:
-        if isinstance(relevant, pd.DataFrame) and "score" in relevant.columns:
-            raise InvalidFrame(
-                "SimilarityCutoff takes the relevant pairs first: SimilarityCutoff(relevant, "
-                "matches), or SimilarityCutoff(None, matches) / SimilarityCutoff(matches=...) "
-                "without known relevant pairs",
-                column="score",
-            )
-        raise InvalidFrame(
-            "SimilarityCutoff needs the matches frame: SimilarityCutoff(relevant, matches)"
-        )
-    if not isinstance(matches, pd.DataFrame):
-        raise InvalidFrame(f"matches must be a pandas DataFrame, got {type(matches).__name__}")
-    if (
-        isinstance(relevant, pd.DataFrame)
-        and "score" in relevant.columns
-        and ("score" not in matches.columns)
-    ):
-        raise InvalidFrame(
-            "the relevant frame has a 'score' column and the matches frame has none: the "
-            "arguments look swapped; truth comes first: SimilarityCutoff(relevant, matches)",
-            column="score",
-        )
-    return relevant, matches
 
 
 def _short(value, n: int = 15) -> str:
@@ -419,31 +329,24 @@ def _short(value, n: int = 15) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _picture_key(value):
-    """The picture identifier of a hit: the brief itself, or its ``"image"`` entry."""
-    if isinstance(value, dict) and "image" in value:
-        return value["image"]
-    return value
-
-
 class _CutoffFigure:
     """Score histograms (relevant vs not, or all hits) and P/R/F1 vs cutoff; a moving line."""
 
-    def __init__(self, view: SimilarityCutoff, *, figure=None):
+    def __init__(self, state: CutoffState, *, figure=None):
         if figure is None:
             figure = new_figure((10, 3.0), dpi=90)
         self.figure = figure
         ax_h, ax_c = figure.subplots(1, 2)
         if hasattr(figure, "subplots_adjust"):
             figure.subplots_adjust(left=0.07, right=0.98, bottom=0.17, top=0.88, wspace=0.22)
-        scores = view._hit_score
-        bins = np.linspace(*_sweeps.score_range(view._ok), 41)
-        if view._hit_relevant is not None:
+        scores = state.hit_score
+        bins = np.linspace(*state.score_range, 41)
+        if state.hit_relevant is not None:
             ax_h.hist(
-                scores[view._hit_relevant], bins=bins, alpha=0.6, color=TP_COLOR, label="relevant"
+                scores[state.hit_relevant], bins=bins, alpha=0.6, color=TP_COLOR, label="relevant"
             )
             ax_h.hist(
-                scores[~view._hit_relevant],
+                scores[~state.hit_relevant],
                 bins=bins,
                 alpha=0.6,
                 color=_IRRELEVANT_COLOR,
@@ -455,26 +358,29 @@ class _CutoffFigure:
         ax_h.set_xlabel("similarity score")
         ax_h.set_ylabel("hits")
         ax_h.set_title("score histogram", fontsize=9)
-        self.lines = [ax_h.axvline(0, color="k", ls="--", lw=1.2)]
-        if view.sweep is not None:
+        self.hist_line = ax_h.axvline(0, color="k", ls="--", lw=1.2)
+        self.display = None
+        if state.sweep is not None:
             from vislab.plot import CutoffDisplay
 
-            frame = view.sweep.overall
-            if len(frame) > 2000:  # thinned for drawing; the numbers come from the sweep
-                frame = frame.iloc[np.unique(np.linspace(0, len(frame) - 1, 2000).astype(int))]
-            disp = CutoffDisplay(frame, cutoff=view.cutoff).plot(ax=ax_c)
+            # Thinned for drawing only; the numbers come from the sweep.
+            self.display = CutoffDisplay.from_sweep(
+                state.sweep, cutoff=state.cutoff, max_points=2000, ax=ax_c
+            )
             ax_c.set_title("P / R / F1 and hits returned vs cutoff", fontsize=9)
-            self.lines.append(disp.vline_)
             return
         s = np.sort(scores)[::-1]
-        n_q = max(1, len(view._queries))
+        n_q = max(1, len(state.queries))
         ax_c.plot(s, np.arange(1, len(s) + 1) / n_q, color=NEUTRAL_COLOR)
         ax_c.set_ylabel("hits kept per query")
         ax_c.set_title("hits kept vs cutoff", fontsize=9)
         ax_c.set_xlabel("cutoff")
         ax_c.grid(alpha=0.3)
-        self.lines.append(ax_c.axvline(0, color="k", ls="--", lw=1.2))
+        self.count_line = ax_c.axvline(0, color="k", ls="--", lw=1.2)
 
     def update(self, cutoff: float) -> None:
-        for line in self.lines:
-            line.set_xdata([cutoff, cutoff])
+        self.hist_line.set_xdata([cutoff, cutoff])
+        if self.display is not None:
+            self.display.set_cutoff(cutoff)
+        else:
+            self.count_line.set_xdata([cutoff, cutoff])
