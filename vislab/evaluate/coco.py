@@ -213,34 +213,47 @@ def _accumulate(m, data, iou_thr, rec_thr, max_dets, class_aware, area_ranges):
     # (area, threshold) major, then class, then accumulation order (candidates are sorted so).
     perm = np.argsort(accpos[m.cand], kind="stable")
     cand = m.cand[perm]
-    match = m.match[:, :, perm]
     n_c, ng = len(cand), m.gt_ignore.shape[1]
-    flat = np.flatnonzero(match >= 0)
+    # Permute the (small) matched mask, not the match array; read matches at the events only.
+    flat = np.flatnonzero((m.match >= 0)[:, :, perm])
     ev_at = flat // n_c  # area * n_t + threshold
-    ev_det = cand[flat - ev_at * n_c]
+    ev_c = flat - ev_at * n_c
+    ev_det = cand[ev_c]
+    ev_gt = m.match.reshape(n_a * n_t, n_c)[ev_at, perm[ev_c]]
     ev_a = ev_at // n_t
-    ev_ig = m.gt_ignore.ravel()[ev_a * ng + match.ravel()[flat]]
+    ev_ig = m.gt_ignore.ravel()[ev_a * ng + ev_gt]
     ev_out = out_det.ravel()[ev_a * len(rows) + ev_det]
     ev_seg = ev_at * n_k + k_det[ev_det]  # (area, threshold, class) segment, sorted
-    del flat, match
+    del flat, ev_c, ev_gt
 
     cnum = _first_count_reaching(npig, rec_thr)  # (A, K, R)
     eps = np.spacing(1)
     n_seg = n_a * n_t * n_k
+    k_acc_all = k_det[acc_order]
+    score_acc_all = score[acc_order]
+    full = None  # the arrays of a cap that keeps every detection, computed once
     for mi, max_det in enumerate(max_dets):
         keep_det = rank < max_det
-        keep_acc = keep_det[acc_order]
-        pos_acc = np.cumsum(keep_acc) - 1
-        pos_det = np.empty(len(rows), dtype=np.int64)
-        pos_det[acc_order] = pos_acc
-        k_acc = k_det[acc_order][keep_acc]
+        if keep_det.all() and full is not None:
+            pos_det, k_acc, score_acc, outcum = full
+        else:
+            keep_acc = keep_det[acc_order]
+            everything = bool(keep_acc.all())
+            if everything:
+                pos_det, k_acc, score_acc = accpos, k_acc_all, score_acc_all
+            else:
+                pos_acc = np.cumsum(keep_acc) - 1
+                pos_det = np.empty(len(rows), dtype=np.int64)
+                pos_det[acc_order] = pos_acc
+                k_acc, score_acc = k_acc_all[keep_acc], score_acc_all[keep_acc]
+            outcum = np.zeros((n_a, len(k_acc) + 1), dtype=np.int32)
+            np.cumsum(out_acc if everything else out_acc[:, keep_acc], axis=1, out=outcum[:, 1:])
+            if everything:
+                full = (pos_det, k_acc, score_acc, outcum)
         nd = np.bincount(k_acc, minlength=n_k)
         nd_all[:, mi] = nd
         kstart = np.cumsum(nd) - nd
-        score_acc = score[acc_order][keep_acc]
         n_kept = len(k_acc)
-        outcum = np.zeros((n_a, n_kept + 1), dtype=np.int64)
-        np.cumsum(out_acc if keep_acc.all() else out_acc[:, keep_acc], axis=1, out=outcum[:, 1:])
 
         sel = keep_det[ev_det]
         if sel.all():

@@ -20,7 +20,14 @@ import numpy as np
 import pandas as pd
 
 from vislab.errors import InvalidFrame, InvalidParameter
-from vislab.evaluate._curve import COUNT_COLUMNS, Curve, curve_table, point_values
+from vislab.evaluate._curve import (
+    COUNT_COLUMNS,
+    Curve,
+    CurveSet,
+    curve_table,
+    point1,
+    point_values,
+)
 from vislab.evaluate._validate import (
     check_order,
     check_scores,
@@ -82,8 +89,9 @@ class Sweep:
         self._overall = None
         self._per_class = None
         self._outcomes = None
-        self._class_list = list(class_curves.values())
-        self._class_npos = np.array([c.n_pos for c in self._class_list], dtype=float)
+        self._make_outcomes = None
+        self._class_set = None  # built on the first query of every class at once
+        self._class_npos = np.array([c.n_pos for c in class_curves.values()], dtype=float)
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -131,8 +139,10 @@ class Sweep:
         if labels is not None:
             labels = np.asarray(labels, dtype=object)[counted]
             npos_map = dict(n_pos_by_label or {})
-            names = ordered_unique(list(npos_map) + list(ordered_unique(labels)))
-            codes = pd.Index(names, dtype=object).get_indexer(pd.Index(labels, dtype=object))
+            names = ordered_unique(
+                list(npos_map) + list(pd.unique(pd.Series(labels, dtype=object)))
+            )
+            codes = pd.Index(names).get_indexer(pd.Index(labels, dtype=object))
             order = np.argsort(codes, kind="stable")
             bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
             sc, t, f = scores[counted][order], tp[counted][order], fp[counted][order]
@@ -264,21 +274,23 @@ class Sweep:
             thr = np.array([float(threshold.get(lab, np.inf)) for lab in self._classes])
         else:
             thr = np.full(len(self._classes), float(threshold))
-        counts = [c.count1(t) for c, t in zip(self._class_list, thr, strict=True)]
-        tp = np.array([c[0] for c in counts], dtype=float)
-        fp = np.array([c[1] for c in counts], dtype=float)
+        if self._class_set is None:
+            self._class_set = CurveSet(list(self._classes.values()))
+        k = len(thr)
+        tp = np.empty(k + 1)
+        fp = np.empty(k + 1)
+        tp[:k], fp[:k] = self._class_set.counts(thr)
+        n_pos = np.empty(k + 1)
+        n_pos[:k] = self._class_npos
+        t_all = np.empty(k + 1)
+        t_all[:k] = thr
         if per_class:
-            all_t, all_tp, all_fp, all_pos = np.nan, tp.sum(), fp.sum(), self._class_npos.sum()
+            t_all[k], tp[k], fp[k], n_pos[k] = np.nan, tp[:k].sum(), fp[:k].sum(), n_pos[:k].sum()
         else:
-            all_t = float(threshold)
-            all_tp, all_fp = self._curve.count1(all_t)
-            all_pos = self._curve.n_pos
-        return point_values(
-            np.append(thr, all_t),
-            np.append(tp, all_tp),
-            np.append(fp, all_fp),
-            np.append(self._class_npos, all_pos),
-        )
+            t_all[k] = float(threshold)
+            tp[k], fp[k] = self._curve.count1(t_all[k])
+            n_pos[k] = self._curve.n_pos
+        return point_values(t_all, tp, fp, n_pos)
 
     def at(self, threshold, *, label=None, by_class: bool = False):
         """Counts and metrics when predictions with ``score >= threshold`` are kept.
@@ -327,9 +339,8 @@ class Sweep:
                 out[col] = out[col].astype(np.int64)
             return out if label is None else out.loc[label]
         curve = self._curve_of(label)
-        tp, fp = curve.count1(threshold)
-        values = point_values([threshold], [tp], [fp], [curve.n_pos])[0]
-        return pd.Series(values, index=_ROW_INDEX, copy=False)
+        values = point1(threshold, *curve.count1(threshold), curve.n_pos)
+        return pd.Series(np.array(values, dtype=float), index=_ROW_INDEX, copy=False)
 
     def at_many(self, thresholds, *, label=None) -> pd.DataFrame:
         """Counts and metrics at many thresholds at once (vectorised).
@@ -373,9 +384,14 @@ class Sweep:
     def outcomes(self) -> Outcomes:
         """Which prediction and which object is right, wrong or missed, at any threshold."""
         if self._outcomes is None:
-            raise TypeError(
-                "this sweep has no per-image outcomes; build it with threshold_sweep(truth, pred)"
-            )
+            if self._make_outcomes is None:
+                raise TypeError(
+                    "this sweep has no per-image outcomes; build it with "
+                    "threshold_sweep(truth, pred)"
+                )
+            # Built on first use: a sweep that only answers counts never pays for the frames.
+            self._outcomes = self._make_outcomes()
+            self._make_outcomes = None
         return self._outcomes
 
     def matches_at(self, threshold, *, images=None) -> pd.DataFrame:
@@ -511,15 +527,18 @@ def _detection_sweep(truth, pred, *, iou, by_class, class_aware, max_dets) -> Sw
     )
     sweep.meta.update(iou=iou, failed_images=data.failed_images, unknown_labels=data.unknown_labels)
 
-    # Outcomes: every counted prediction (not those beyond max_dets) and every real object,
-    # with the score of the prediction that finds it.
-    predictions = predicted_rows(data, res, np.flatnonzero(code != 3))
-    g = np.flatnonzero(real)
-    gt_det = res["gt_det"][g]
-    found = np.full(len(g), np.nan)
-    found[gt_det >= 0] = data.det_score[gt_det[gt_det >= 0]]
-    truth_rows = missed_truth_rows(data, g).assign(found_at=found)
-    sweep._outcomes = Outcomes(predictions, truth_rows, kind="detection")
+    def outcomes() -> Outcomes:
+        # Every counted prediction (not those beyond max_dets) and every real object, with
+        # the score of the prediction that finds it.
+        predictions = predicted_rows(data, res, np.flatnonzero(code != 3))
+        g = np.flatnonzero(real)
+        gt_det = res["gt_det"][g]
+        found = np.full(len(g), np.nan)
+        found[gt_det >= 0] = data.det_score[gt_det[gt_det >= 0]]
+        truth_rows = missed_truth_rows(data, g).assign(found_at=found)
+        return Outcomes(predictions, truth_rows, kind="detection")
+
+    sweep._make_outcomes = outcomes
     return sweep
 
 
@@ -549,9 +568,13 @@ def _label_sweep(truth, pred, *, by_class) -> Sweep:
         kind="classification",
     )
     sweep.meta.update(failed_images=failed)
-    # The same (image, label) pairs tell the pictures what is right, wrong and missed.
-    found = pd.Series(p["score"].to_numpy(), index=pairs)[is_tp]
-    predictions = p.assign(match=np.where(is_tp, "tp", "fp"))
-    truth_rows = t.assign(score=np.nan, match="fn", found_at=found.reindex(pos).to_numpy(float))
-    sweep._outcomes = Outcomes(predictions, truth_rows, kind="classification")
+
+    def outcomes() -> Outcomes:
+        # The same (image, label) pairs tell the pictures what is right, wrong and missed.
+        found = pd.Series(p["score"].to_numpy(), index=pairs)[is_tp]
+        predictions = p.assign(match=np.where(is_tp, "tp", "fp"))
+        truth_rows = t.assign(score=np.nan, match="fn", found_at=found.reindex(pos).to_numpy(float))
+        return Outcomes(predictions, truth_rows, kind="classification")
+
+    sweep._make_outcomes = outcomes
     return sweep

@@ -54,6 +54,5 @@ class CurveFigure:
     def update(self, label, threshold, *, point=None) -> None:
         if label != self._label:
             self._plot(label, threshold)
-        self.pr.set_threshold(threshold if point is None else point)
-        self.ax_pr.legend(loc="lower left", fontsize=8)
+        self.pr.set_threshold(threshold if point is None else point)  # its legend follows
         self.td.set_threshold(threshold)

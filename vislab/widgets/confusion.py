@@ -20,6 +20,7 @@ from vislab.widgets._base import (
     StaticFallback,
     escape,
 )
+from vislab.widgets._pillow_grid import PillowGrid
 from vislab.widgets._static import FP_COLOR, TP_COLOR, ImageGrid, Tile, new_figure, table_text
 from vislab.widgets.confusion_state import ConfusionState, ReportState
 
@@ -212,7 +213,7 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
     def _draw_images(self) -> None:
         keys = self.cell_images[:12]
         if self._grid is None:
-            self._grid = ImageGrid(n=12, ncols=6, cell_inches=(1.9, 1.9))
+            self._grid = PillowGrid(n=12, ncols=6, cell_inches=(1.9, 1.9))
         self._grid.draw(self._tiles(keys))
         self._grid_view.value = self._grid.jpeg()
         self._grid_view.layout.display = "" if keys else "none"

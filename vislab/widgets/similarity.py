@@ -25,6 +25,7 @@ from vislab.widgets._base import (
     figure_png,
     metric_cell,
 )
+from vislab.widgets._pillow_grid import PillowGrid
 from vislab.widgets._static import FP_COLOR, NEUTRAL_COLOR, TP_COLOR, ImageGrid, Tile, new_figure
 from vislab.widgets.similarity_state import CutoffState
 
@@ -299,7 +300,7 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         self._figure.update(self.cutoff)
         self._plots.value = figure_png(self._figure.figure)
         if self._grid is None:
-            self._grid = ImageGrid(n=12, ncols=6, cell_inches=(1.9, 1.9))
+            self._grid = PillowGrid(n=12, ncols=6, cell_inches=(1.9, 1.9))
         self._grid.draw(self._tiles())
         self._grid_view.value = self._grid.jpeg()
 

@@ -26,6 +26,7 @@ from vislab.widgets._base import (
     metric_cell,
 )
 from vislab.widgets._curves import CurveFigure
+from vislab.widgets._pillow_grid import PillowGrid
 from vislab.widgets._static import FN_COLOR, FP_COLOR, TP_COLOR, ImageGrid, new_figure, table_text
 from vislab.widgets.threshold_state import METRIC_COLUMNS, ThresholdState
 
@@ -417,7 +418,7 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
 
     def _draw_grid(self) -> bytes:
         if self._grid is None:
-            self._grid = ImageGrid(n=self.page_size, ncols=4)
+            self._grid = PillowGrid(n=self.page_size, ncols=4)
         self._grid.draw(self._tiles(self.grid_images()))
         data = self._grid.jpeg()
         self._grid_view.value = data

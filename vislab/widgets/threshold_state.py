@@ -226,8 +226,15 @@ class ThresholdState(traitlets.HasTraits):
     def metrics(self) -> pd.DataFrame:
         """TP/FP/FN/P/R/F1 at the current threshold(s): one row per class, then ``"all"``."""
         if self._metrics is None:
-            frame = pd.DataFrame(self.values, index=self._labels_index, columns=METRIC_COLUMNS)
-            self._metrics = frame.astype(_INT)
+            v = self.values
+            self._metrics = pd.DataFrame(
+                {
+                    c: v[:, i].astype(_INT[c]) if c in _INT else v[:, i]
+                    for i, c in enumerate(METRIC_COLUMNS)
+                },
+                index=self._labels_index,
+                copy=False,
+            )
         return self._metrics
 
     def point(self, label=None) -> dict:
