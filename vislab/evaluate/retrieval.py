@@ -91,7 +91,7 @@ class Hits:
     >>> matches = pd.DataFrame({"query": ["q1", "q1", "q2"], "cont_sign": [7, 8, 9],
     ...                         "score": [0.9, 0.6, 0.8]})
     >>> relevant = pd.DataFrame({"query": ["q1", "q2"], "cont_sign": ["7", "4"]})
-    >>> hits = Hits.from_matches(matches, relevant)
+    >>> hits = Hits.from_matches(matches, relevant=relevant)
     >>> hits.at(0.7)
       query  hits  relevant_kept  relevant
     0    q1     1              1         1
@@ -113,8 +113,11 @@ class Hits:
         )
 
     @classmethod
-    def from_matches(cls, matches: pd.DataFrame, relevant=None, *, item: str = "cont_sign"):
+    def from_matches(cls, matches: pd.DataFrame, *, relevant=None, item: str = "cont_sign"):
         """Apply the rule: deduplicate (query, item) at the best score, mark relevant hits.
+
+        ``relevant`` (the truth) is a keyword: hits exist without it, and no positional
+        order can put the predictions before the truth.
 
         Parameters
         ----------
@@ -291,7 +294,7 @@ def retrieval_sweep(
     if relevant is None:
         raise TypeError("retrieval_sweep needs the relevant pairs: retrieval_sweep(relevant, ...)")
     require_columns(relevant, ["query", item], name="relevant")
-    hits_obj = Hits.from_matches(matches, relevant, item=item)
+    hits_obj = Hits.from_matches(matches, relevant=relevant, item=item)
     hits = hits_obj.frame
     is_tp = hits["relevant"].to_numpy(dtype=bool)
     base = Sweep.from_arrays(hits["score"].to_numpy(), tp=is_tp, n_pos=hits_obj.n_relevant_pairs)
