@@ -161,3 +161,14 @@ def test_old_argument_order_is_refused(data):
         SimilarityCutoff(matches, relevant)
     view = SimilarityCutoff(matches=matches, relevant=relevant, cutoff=0.5)  # keywords stay
     assert view.metrics.loc["all", "tp"] == retrieval_sweep(relevant, matches).at(0.5)["tp"]
+
+
+def test_the_slider_echo_of_an_exact_cutoff_does_not_round_it(data):
+    matches, relevant = data
+    view = SimilarityCutoff(relevant, matches)  # best F1: a score, off the 0.005 grid
+    exact = view.cutoff
+    assert round(exact / 0.005) * 0.005 != exact
+    view._slider.value = round(exact / 0.005) * 0.005  # the browser's first-render echo
+    assert view.cutoff == exact
+    assert view.to_frame().attrs["cutoff"] == exact
+    assert f"data-cutoff='{exact!r}'" in view._table.value

@@ -288,3 +288,27 @@ def test_old_argument_order_is_refused(data):
         ThresholdTuner(pred, truth, show_map=False)
     tuner = ThresholdTuner(pred=pred, truth=truth, threshold=0.5, show_map=False)  # keywords
     assert tuner.metrics.loc["all", "tp"] == threshold_sweep(truth, pred).at(0.5)["tp"]
+
+
+def test_the_slider_echo_of_an_exact_threshold_does_not_round_it(data):
+    # What the browser does when it first renders the slider: it snaps the value to the step
+    # and sends it back.  The exact threshold (best F1, off the 0.01 grid) must survive.
+    pred, truth = data
+    tuner = ThresholdTuner(truth, pred, show_map=False)
+    exact = tuner.threshold
+    assert round(exact, 2) != exact
+    tuner._slider.value = round(exact, 2)  # the echo
+    assert tuner.threshold == exact
+    assert tuner.to_frame().attrs["threshold"] == exact
+    assert f"data-threshold='{exact!r}'" in tuner._table.value
+    tuner._slider.value = round(exact, 2) + 0.01  # a person's step
+    assert tuner.threshold == round(exact, 2) + 0.01
+
+
+def test_per_class_slider_echoes_keep_exact_thresholds(data):
+    pred, truth = data
+    tuner = ThresholdTuner(truth, pred, per_class=True, show_map=False)
+    exact = dict(tuner.thresholds)
+    for lab, s in tuner._class_sliders.items():
+        s.value = round(exact[lab], 2)
+    assert tuner.thresholds == exact

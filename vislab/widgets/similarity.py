@@ -24,6 +24,7 @@ from vislab.widgets._base import (
     escape,
     figure_png,
     metric_cell,
+    slider_echo,
 )
 from vislab.widgets._pillow_grid import PillowGrid
 from vislab.widgets._static import FP_COLOR, NEUTRAL_COLOR, TP_COLOR, ImageGrid, Tile, new_figure
@@ -215,7 +216,8 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         return text
 
     def _on_slider(self, change) -> None:
-        if not self._syncing:
+        # The front end's first render sends back the value snapped to the step: not a move.
+        if not self._syncing and not slider_echo(self._slider, self.cutoff, change["new"]):
             self.cutoff = float(change["new"])
 
     def _on_numbers(self, change) -> None:
@@ -230,7 +232,7 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
 
     def _table_html(self, row: dict) -> str:
         cells = [
-            ("cutoff", metric_cell("cutoff", row["cutoff"], digits=3)),
+            ("cutoff", metric_cell("cutoff", row["cutoff"], digits=None)),
             ("hits kept", metric_cell("hits", row["hits"])),
             ("per query", metric_cell("hits_per_query", row["hits_per_query"], digits=2)),
             ("queries with none", metric_cell("queries_without_hits", row["queries_without_hits"])),

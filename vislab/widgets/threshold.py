@@ -22,8 +22,10 @@ from vislab.widgets._base import (
     StaticFallback,
     error_html,
     escape,
+    exact_text,
     figure_png,
     metric_cell,
+    slider_echo,
 )
 from vislab.widgets._curves import CurveFigure
 from vislab.widgets._pillow_grid import PillowGrid
@@ -299,11 +301,13 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         return ""
 
     def _on_slider(self, change) -> None:
-        if not self._syncing:
+        # The front end's first render sends back the value snapped to the step: not a move.
+        if not self._syncing and not slider_echo(self._slider, self.threshold, change["new"]):
             self.threshold = float(change["new"])
 
     def _on_class_slider(self, label, change) -> None:
-        if not self._syncing:
+        exact = self.thresholds.get(label, self.threshold)
+        if not self._syncing and not slider_echo(self._class_sliders[label], exact, change["new"]):
             self.set_class_threshold(label, float(change["new"]))
 
     def _sync_sliders(self) -> None:
@@ -365,7 +369,7 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
                 f"<tr class='{'vislab-overall' if overall else 'vislab-class'}'"
                 + (" style='font-weight:bold;border-bottom:1px solid #999'" if overall else "")
                 + f"><th>{escape(lab)}</th>"
-                + metric_cell("threshold", t, digits=3)
+                + metric_cell("threshold", t, digits=None)
                 + metric_cell("tp", int(tp))
                 + metric_cell("fp", int(fp))
                 + metric_cell("fn", int(fn))
@@ -445,7 +449,7 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         rows = [
             [
                 str(lab)[:12],
-                "—" if pd.isna(r["threshold"]) else f"{r['threshold']:.3f}",
+                "—" if pd.isna(r["threshold"]) else exact_text(r["threshold"]),
                 str(int(r["tp"])),
                 str(int(r["fp"])),
                 str(int(r["fn"])),
