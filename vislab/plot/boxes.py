@@ -49,6 +49,41 @@ def _label_colors(labels, palette=None) -> dict:
     return {n: cmap(i % cmap.N) for i, n in enumerate(names)}
 
 
+def _place_captions(ax, captions, fontsize) -> None:
+    """Write each box's caption above it — inside it where the box touches the image's top
+    edge, shifted left where it would run past the right edge — so no caption is clipped."""
+    if not captions:
+        return
+    ax.apply_aspect()  # the image's final scale on the axes
+    x_lo, x_hi = sorted(ax.get_xlim())
+    y_top = min(ax.get_ylim())
+    to_px = ax.transData.transform
+    px_x = abs(to_px((1, 0))[0] - to_px((0, 0))[0]) or 1.0
+    px_y = abs(to_px((0, 1))[1] - to_px((0, 0))[1]) or 1.0
+    pt = ax.figure.dpi / 72
+    # A caption's height and width in data units (font size plus the label's padding),
+    # generously estimated so that it fits after the figure's final layout too.
+    height = (fontsize * 1.45 + 4) * pt / px_y
+    for x, y, w, text, color in captions:
+        width = (len(text) * fontsize * 0.62 + 4) * pt / px_x
+        if y - 2 / px_y - height >= y_top:
+            ty, va = y - 2 / px_y, "bottom"
+        else:
+            ty, va = max(y, y_top) + 2 / px_y, "top"
+        tx = min(max(x, x_lo), max(x_lo, x_hi - width))
+        ax.text(
+            tx,
+            ty,
+            text,
+            color="white",
+            fontsize=fontsize,
+            va=va,
+            ha="left",
+            clip_on=True,
+            bbox={"facecolor": color, "alpha": 0.8, "pad": 1.0, "edgecolor": "none"},
+        )
+
+
 def draw_boxes(
     ax,
     image,
@@ -118,6 +153,7 @@ def draw_boxes(
     if colors:
         label_colors.update(colors)
     patches = []
+    captions = []
     for row in boxes.itertuples(index=False):
         r = row._asdict()
         if any(pd.isna(r.get(k)) for k in ("x", "y", "w", "h")):
@@ -148,22 +184,13 @@ def draw_boxes(
         if color_by == "match" and r.get("match") == "fn":
             text.append("missed")
         if text:
-            ax.text(
-                r["x"],
-                r["y"] - 2,
-                " ".join(text),
-                color="white",
-                fontsize=fontsize,
-                va="bottom",
-                ha="left",
-                clip_on=True,
-                bbox={"facecolor": color, "alpha": 0.8, "pad": 1.0, "edgecolor": "none"},
-            )
+            captions.append((r["x"], r["y"], r["w"], " ".join(text), color))
     if img is None and len(boxes):
         x1 = (boxes["x"] + boxes["w"]).max()
         y1 = (boxes["y"] + boxes["h"]).max()
         ax.set_xlim(min(0, boxes["x"].min()), x1 * 1.05)
         ax.set_ylim(y1 * 1.05, min(0, boxes["y"].min()))
+    _place_captions(ax, captions, fontsize)
     ax.set_xticks([])
     ax.set_yticks([])
     if title:

@@ -306,7 +306,7 @@ class ThresholdDisplay:
     >>> disp.threshold, sorted(disp.lines_)
     (0.3, ['f1', 'precision', 'recall'])
     >>> disp.set_threshold(0.85).text_.get_text()
-    ' t=0.85: P=1.00, R=0.50, F=0.67'
+    't=0.85: P=1.00, R=0.50, F=0.67 '
     """
 
     def __init__(self, frame: pd.DataFrame, *, threshold=None, name=None, sweep=None, label=None):
@@ -416,10 +416,14 @@ class ThresholdDisplay:
         summary = ", ".join(
             f"{m[0].upper()}={0.0 if pd.isna(row[m]) else float(row[m]):.2f}" for m in self.metrics
         )
-        text = f" t={t:.2f}: {summary}"
+        # Written beside the line, on the side with room: it never runs off the plot.
+        lo, hi = sorted(self.ax_.get_xlim())
+        right_half = hi > lo and (t - lo) / (hi - lo) > 0.5
+        text = f"t={t:.2f}: {summary} " if right_half else f" t={t:.2f}: {summary}"
+        x = min(max(t, lo), hi)
         if self.text_ is None:
             self.text_ = self.ax_.text(
-                t,
+                x,
                 1.02,
                 text,
                 color=_MARK,
@@ -428,8 +432,9 @@ class ThresholdDisplay:
                 transform=self.ax_.get_xaxis_transform(),
             )
         else:
-            self.text_.set_x(t)
+            self.text_.set_x(x)
             self.text_.set_text(text)
+        self.text_.set_ha("right" if right_half else "left")
         return self
 
     set_operating_point = set_threshold

@@ -32,6 +32,7 @@ __all__ = [
     "metric_cell",
     "exact_text",
     "slider_echo",
+    "shorten",
 ]
 
 
@@ -399,3 +400,15 @@ TABLE_STYLE = (
 
 def escape(text) -> str:
     return html.escape(str(text))
+
+
+def shorten(text, n: int) -> str:
+    """``text`` cut to ``n`` characters with an ellipsis, so a cut never passes for a word.
+
+    Examples
+    --------
+    >>> shorten("(no prediction)", 12), shorten("cat", 12)
+    ('(no predict…', 'cat')
+    """
+    text = str(text)
+    return text if len(text) <= n else text[: n - 1] + "…"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vislab.widgets._base import shorten
 from vislab.widgets._static import FN_COLOR, FP_COLOR, TP_COLOR, Tile
 
 __all__ = ["OutcomeTiles", "IGNORE_COLOR"]
@@ -67,7 +68,7 @@ class OutcomeTiles:
         n_tp, n_fp = int((match == "tp").sum()), int((match == "fp").sum())
         name = str(image).rsplit("/", 1)[-1]
         return Tile(
-            title=f"{name[:20]}  {n_tp} TP · {n_fp} FP · {len(g)} FN",
+            title=f"{shorten(name, 20)}  {n_tp} TP · {n_fp} FP · {len(g)} FN",
             title_color="black" if n_fp == 0 and len(g) == 0 else FP_COLOR,
             pixels=pixels,
             size=size,
@@ -91,7 +92,7 @@ class OutcomeTiles:
         wrong = int((self._p_match[p] == "fp").sum())
         name = str(image).rsplit("/", 1)[-1]
         return Tile(
-            title=f"{name[:16]} · true: {truth[:14]}",
+            title=f"{shorten(name, 16)} · true: {shorten(truth, 14)}",
             title_color="black" if wrong == 0 and not len(g) else FP_COLOR,
             pixels=pixels,
             size=size,

@@ -8,7 +8,7 @@ titles — directly into one RGB canvas and encodes it as JPEG.  It takes the sa
 which still draws the static renderings (pictures composed with other matplotlib axes).
 
 Captions never leave their picture: a box at the top edge gets its caption inside the box,
-one at the right edge gets it shifted left.
+one at the right edge gets it shifted left, and one wider than the picture is shortened.
 """
 
 from __future__ import annotations
@@ -156,9 +156,12 @@ class PillowGrid:
         for j, (text, color) in enumerate(tile.notes):
             where = (px + 3, py + 14 + 13 * j)
             captions.append(self._caption(draw, str(text), color, where, picture, font))
-        title_font = _font(10)
         title = str(tile.title)
-        tw = draw.textlength(title, font=title_font)
+        for size in (10, 9, 8):  # a smaller font before any letter is dropped
+            title_font = _font(size)
+            tw = draw.textlength(title, font=title_font)
+            if tw <= cw - 4:
+                break
         while tw > cw - 4 and len(title) > 4:  # shorten rather than overflow the cell
             title = title[:-2] + "…"
             tw = draw.textlength(title, font=title_font)
@@ -173,6 +176,8 @@ class PillowGrid:
         picture ``(px, py, pw, ph)``; returns the label's rectangle."""
         x, y = where
         px, py, pw, ph = picture
+        while len(text) > 2 and draw.textlength(text, font=font) + 4 > pw:
+            text = text[:-2] + "…"  # a caption wider than its picture is shortened
         x0, y0, x1, y1 = draw.textbbox((0, 0), text, font=font)
         tw, th = x1 - x0 + 4, y1 - y0 + 3
         top = y - th

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import traitlets
 
-from vislab.widgets._base import StaticFallback, escape
+from vislab.widgets._base import StaticFallback, escape, shorten
 from vislab.widgets._static import ImageGrid, Tile, new_figure
 from vislab.widgets.annotate_state import AnnotationState, box_dicts
 
@@ -222,7 +222,7 @@ class BoxAnnotator(StaticFallback, widgets.VBox):
             held = self.state.boxes.get(key, [])
             tiles.append(
                 Tile(
-                    title=f"{_STATUS_MARK[self.state.statuses[key]]} {Path(key).name[:22]}",
+                    title=f"{_STATUS_MARK[self.state.statuses[key]]} {shorten(Path(key).name, 22)}",
                     title_color="black" if key != self.current_image else "#1f77b4",
                     pixels=pixels,
                     size=size,

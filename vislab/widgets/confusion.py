@@ -19,6 +19,7 @@ from vislab.widgets._base import (
     ImageSource,
     StaticFallback,
     escape,
+    shorten,
 )
 from vislab.widgets._pillow_grid import PillowGrid
 from vislab.widgets._static import FP_COLOR, TP_COLOR, ImageGrid, Tile, new_figure, table_text
@@ -147,12 +148,12 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
         rows, cols = list(cm.index), list(cm.columns)
         children = [widgets.HTML("<b>true \\ predicted</b>")]
         children += [
-            widgets.HTML(f"<b title='{escape(c)}'>{escape(str(c)[:12])}</b>") for c in cols
+            widgets.HTML(f"<b title='{escape(c)}'>{escape(shorten(c, 16))}</b>") for c in cols
         ]
         share = self.normalized
         self._buttons = {}
         for t in rows:
-            children.append(widgets.HTML(f"<b title='{escape(t)}'>{escape(str(t)[:14])}</b>"))
+            children.append(widgets.HTML(f"<b title='{escape(t)}'>{escape(shorten(t, 16))}</b>"))
             for p in cols:
                 value = cm.loc[t, p]
                 text = f"{value:.2f}" if self.normalize else str(int(value))
@@ -199,7 +200,7 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
             ok = row["true"] == row["predicted"]
             tiles.append(
                 Tile(
-                    title=str(key).rsplit("/", 1)[-1][:22],
+                    title=shorten(str(key).rsplit("/", 1)[-1], 22),
                     pixels=pixels,
                     size=size,
                     notes=[
@@ -412,7 +413,7 @@ class ReportView(StaticFallback, widgets.VBox):
                 color=color,
                 label=col,
             )
-        ax.set_yticks(y, [str(c)[:16] for c in classes], fontsize=8)
+        ax.set_yticks(y, [shorten(c, 16) for c in classes], fontsize=8)
         ax.invert_yaxis()
         ax.set_xlim(0, 1)
         ax.legend(fontsize=8, ncols=3, loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)

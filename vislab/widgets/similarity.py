@@ -318,7 +318,7 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         """Plots at the cutoff and the hits just above and below it."""
         fig = new_figure((11.5, 7.4))
         top, bottom = fig.subfigures(2, 1, height_ratios=[3, 4])
-        _CutoffFigure(self.state, figure=top).update(self.cutoff)
+        _CutoffFigure(self.state, figure=top, top=0.8).update(self.cutoff)
         axes = bottom.subplots(2, 6).ravel()
         ImageGrid(axes=axes).draw(self._tiles())
         bottom.suptitle("above the cutoff (kept) / below (dropped)", fontsize=9)
@@ -335,13 +335,14 @@ def _short(value, n: int = 15) -> str:
 class _CutoffFigure:
     """Score histograms (relevant vs not, or all hits) and P/R/F1 vs cutoff; a moving line."""
 
-    def __init__(self, state: CutoffState, *, figure=None):
+    def __init__(self, state: CutoffState, *, figure=None, top: float = 0.88):
         if figure is None:
             figure = new_figure((10, 3.0), dpi=90)
         self.figure = figure
         ax_h, ax_c = figure.subplots(1, 2)
-        if hasattr(figure, "subplots_adjust"):
-            figure.subplots_adjust(left=0.07, right=0.98, bottom=0.17, top=0.88, wspace=0.22)
+        # Room on the right for the hits-returned axis (its ticks and label), and on top for
+        # a title over the figure (static renderings).
+        figure.subplots_adjust(left=0.07, right=0.92, bottom=0.17, top=top, wspace=0.3)
         scores = state.hit_score
         bins = np.linspace(*state.score_range, 41)
         if state.hit_relevant is not None:

@@ -25,6 +25,7 @@ from vislab.widgets._base import (
     exact_text,
     figure_png,
     metric_cell,
+    shorten,
     slider_echo,
 )
 from vislab.widgets._curves import CurveFigure
@@ -263,7 +264,7 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         if self.per_class:
             rows = []
             for lab in self.labels:
-                s = self._slider_for(lo, hi, step, str(lab)[:14], "vislab-class-slider")
+                s = self._slider_for(lo, hi, step, shorten(lab, 14), "vislab-class-slider")
                 s.observe(lambda c, lab=lab: self._on_class_slider(lab, c), names="value")
                 self._class_sliders[lab] = s
                 rows.append(s)
@@ -448,7 +449,7 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         m = self.metrics
         rows = [
             [
-                str(lab)[:12],
+                shorten(lab, 12),
                 "—" if pd.isna(r["threshold"]) else exact_text(r["threshold"]),
                 str(int(r["tp"])),
                 str(int(r["fp"])),
