@@ -64,7 +64,7 @@ def _place_captions(ax, captions, fontsize) -> None:
     # A caption's height and width in data units (font size plus the label's padding),
     # generously estimated so that it fits after the figure's final layout too.
     height = (fontsize * 1.45 + 4) * pt / px_y
-    for x, y, w, text, color in captions:
+    for x, y, text, color in captions:
         width = (len(text) * fontsize * 0.62 + 4) * pt / px_x
         if y - 2 / px_y - height >= y_top:
             ty, va = y - 2 / px_y, "bottom"
@@ -184,7 +184,7 @@ def draw_boxes(
         if color_by == "match" and r.get("match") == "fn":
             text.append("missed")
         if text:
-            captions.append((r["x"], r["y"], r["w"], " ".join(text), color))
+            captions.append((r["x"], r["y"], " ".join(text), color))
     if img is None and len(boxes):
         x1 = (boxes["x"] + boxes["w"]).max()
         y1 = (boxes["y"] + boxes["h"]).max()
