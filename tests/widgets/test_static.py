@@ -130,3 +130,24 @@ def test_static_titles_do_not_overlap():
         for title in titles:
             a, b = head.get_window_extent(renderer), title.get_window_extent(renderer)
             assert not a.overlaps(b), (head.get_text(), title.get_text())
+
+
+def test_confusion_static_figure_texts_do_not_overlap():
+    from vislab.widgets import ConfusionMatrixView
+
+    truth = {f"i{k}": lab for k, lab in enumerate(["person", "rocket", "cat"] * 4)}
+    pred = {"image": list(truth), "rank": 1, "label": ["rocket", "rocket", "cat"] * 4}
+    import pandas as pd
+
+    view = ConfusionMatrixView(truth, pd.DataFrame(pred))
+    fig = view.static_figure()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.get_axes()[0]
+    words = [ax.xaxis.label, *ax.get_xticklabels()]
+    heads = [sf._suptitle for sf in fig.subfigs if sf._suptitle is not None]
+    assert heads
+    for head in heads:
+        for word in words:
+            a, b = head.get_window_extent(renderer), word.get_window_extent(renderer)
+            assert not a.overlaps(b), (head.get_text(), word.get_text())

@@ -241,6 +241,8 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
         else:
             top, bottom = fig, None
         ax = top.subplots()
+        # Room under the matrix for its turned tick labels and axis label.
+        top.subplots_adjust(bottom=0.24, top=0.9)
         from vislab.plot import ConfusionMatrixDisplay
 
         disp = ConfusionMatrixDisplay(cm).plot(
