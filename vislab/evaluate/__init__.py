@@ -13,6 +13,7 @@ function                           what it answers
 :func:`classification_report`      per-class precision / recall / F1 (scikit-learn's)
 :func:`confusion_matrix`           which label was taken for which (scikit-learn's)
 :func:`aligned_labels`             the true and predicted label of every image
+:func:`map_labels`                 a service's labels read as your own categories
 :func:`top_k_accuracy`             is the true label among the top k?
 :func:`match_detections`           which box is a TP, an FP, and which object was missed
 :func:`coco_eval`                  COCO mAP and the 11 other numbers (pycocotools')
@@ -31,6 +32,7 @@ checked: a truth frame with scores next to a prediction frame without them raise
 from vislab.evaluate._validate import ScoreScaleWarning, UnknownLabelWarning
 from vislab.evaluate.classification import (
     NO_PREDICTION,
+    OTHER,
     aligned_labels,
     classification_report,
     confusion_matrix,
@@ -38,6 +40,7 @@ from vislab.evaluate.classification import (
 )
 from vislab.evaluate.coco import COCO_STAT_NAMES, CocoResult, coco_eval
 from vislab.evaluate.detection import box_iou, match_detections
+from vislab.evaluate.labels import map_labels
 from vislab.evaluate.outcomes import Outcomes, apply_threshold, thresholds_per_row
 from vislab.evaluate.retrieval import Hits, RetrievalSweep, id_keys, retrieval_sweep
 from vislab.evaluate.rules import best_threshold
@@ -47,6 +50,7 @@ __all__ = [
     "classification_report",
     "confusion_matrix",
     "aligned_labels",
+    "map_labels",
     "top_k_accuracy",
     "match_detections",
     "box_iou",
@@ -65,6 +69,7 @@ __all__ = [
     "Hits",
     "id_keys",
     "NO_PREDICTION",
+    "OTHER",
     "ScoreScaleWarning",
     "UnknownLabelWarning",
 ]

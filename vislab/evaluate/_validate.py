@@ -227,7 +227,8 @@ def report_unknown_labels(pred_labels, truth_labels, *, what: str = "predictions
     ...     report_unknown_labels(["cat", "dgo"], ["cat", "dog"])
     ['dgo']
     """
-    known = set(_unique(truth_labels))
+    # "(other)" and "(no prediction)" are answers, not labels (vislab.evaluate.classification).
+    known = set(_unique(truth_labels)) | {"(other)", "(no prediction)"}
     unknown = [x for x in ordered_unique(pred_labels) if x not in known]
     if unknown:
         shown = ", ".join(map(repr, unknown[:10])) + (" ..." if len(unknown) > 10 else "")

@@ -4,8 +4,10 @@ The service answers each image with ranked labels (``rank`` 1 = its best guess).
 functions line predictions up with the truth by image and hand the label vectors to
 scikit-learn, so the numbers are the ones the field trusts.  Two things scikit-learn cannot see
 are made explicit: an image whose call failed (or that has no prediction) counts as a wrong
-answer, shown as the ``"(no prediction)"`` column of the confusion matrix, and images that
-have predictions but no truth are left out with a warning.
+answer, shown as the ``"(no prediction)"`` column of the confusion matrix; so does an answer
+that is none of your categories (``"(other)"``, see :func:`vislab.evaluate.map_labels`) — a
+column, never a class of its own; and images that have predictions but no truth are left out
+with a warning.
 
 For precision/recall of each class as its score threshold moves (one-vs-rest), use
 :func:`vislab.evaluate.threshold_sweep` with the labels frame.
@@ -33,10 +35,16 @@ __all__ = [
     "top_k_accuracy",
     "aligned_labels",
     "NO_PREDICTION",
+    "OTHER",
 ]
 
 #: Stands for "the service gave no label" (failed call or image missing from predictions).
 NO_PREDICTION = "(no prediction)"
+#: Stands for "the service named something that is none of your categories"
+#: (:func:`vislab.evaluate.map_labels`' default for labels its mapping does not know).
+OTHER = "(other)"
+#: Answers that are always wrong and never a class of their own.
+_NOT_A_CLASS = (OTHER, NO_PREDICTION)
 
 
 def _ranked(pred: pd.DataFrame) -> tuple[pd.DataFrame, list]:
@@ -122,7 +130,7 @@ def aligned_labels(truth, pred, *, top_k: int = 1) -> pd.DataFrame:
 def _labels_of(y_true, y_pred, labels):
     if labels is not None:
         return list(labels)
-    return ordered_unique([v for v in list(y_true) + list(y_pred) if v != NO_PREDICTION])
+    return ordered_unique([v for v in list(y_true) + list(y_pred) if v not in _NOT_A_CLASS])
 
 
 def classification_report(truth, pred, *, labels=None, top_k: int = 1, zero_division=0.0):
@@ -219,13 +227,12 @@ def confusion_matrix(truth, pred, *, labels=None, normalize=None) -> pd.DataFram
     """
     y_true, y_pred, _, _ = _aligned(truth, pred)
     lab = _labels_of(y_true, y_pred, labels)
-    cols = lab + ([NO_PREDICTION] if (y_pred == NO_PREDICTION).any() else [])
+    cols = lab + [v for v in _NOT_A_CLASS if (y_pred == v).any() and v not in lab]
     cm = skm.confusion_matrix(y_true, y_pred, labels=cols, normalize=normalize)
     out = pd.DataFrame(
         cm, index=pd.Index(cols, name="true"), columns=pd.Index(cols, name="predicted")
     )
-    if NO_PREDICTION in cols:
-        out = out.drop(index=NO_PREDICTION)
+    out = out.drop(index=[v for v in _NOT_A_CLASS if v in cols and v not in lab])
     return out
 
 
