@@ -183,3 +183,13 @@ def test_threshold_annotation_stays_in_the_figure(sample, where):
     assert _inside(box, fig.bbox), (where, box, fig.bbox)
     axes = ax.get_window_extent(renderer)
     assert box.x0 >= axes.x0 - 1 and box.x1 <= axes.x1 + 1  # over its own plot
+
+
+def test_moving_the_operating_point_updates_its_legend_entry(sample):
+    sweep = threshold_sweep(sample.truth, sample.pred)
+    disp = PrecisionRecallDisplay.from_sweep(sweep, threshold=0.3)
+    disp.set_threshold(0.7)
+    want = sweep.at(0.7)
+    texts = [t.get_text() for t in disp.ax_.get_legend().get_texts()]
+    assert f"threshold 0.70: P={want['precision']:.2f}, R={want['recall']:.2f}" in texts
+    assert not any(t.startswith("threshold 0.30") for t in texts)

@@ -265,9 +265,20 @@ class PrecisionRecallDisplay:
             row, t = point_at(self.sweep, frame, threshold, label=self.label), float(threshold)
         r = 0.0 if pd.isna(row["recall"]) else float(row["recall"])
         self._place_point(r, float(row["precision"]), t)
-        if self.ax_.get_legend() is not None:
-            self.ax_.legend(loc="lower left", fontsize=8)
+        self._update_legend()
         return self
+
+    def _update_legend(self) -> None:
+        """The legend's entry of the point follows it (its text only, when the entry exists)."""
+        legend = self.ax_.get_legend()
+        if legend is None:
+            return
+        handles, _ = self.ax_.get_legend_handles_labels()
+        texts = legend.get_texts()
+        if self.point_ in handles and len(texts) == len(handles):
+            texts[handles.index(self.point_)].set_text(self.point_.get_label())
+        else:
+            self.ax_.legend(loc="lower left", fontsize=8)
 
     set_operating_point = set_threshold
 
