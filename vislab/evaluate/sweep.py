@@ -29,6 +29,7 @@ __all__ = ["Sweep", "COUNT_COLUMNS"]
 
 _ROW_INDEX = pd.Index(list(COUNT_COLUMNS))
 _INT_COLUMNS = ("n_pred", "tp", "fp", "fn")
+_SCALARS = (float, int, np.float64, np.float32, np.int64)
 
 
 class Sweep:
@@ -309,6 +310,10 @@ class Sweep:
         >>> s.at({"cat": 0.2, "dog": 0.85})[["tp", "fp", "recall"]].tolist()
         [2.0, 0.0, 1.0]
         """
+        if not by_class and threshold.__class__ in _SCALARS:  # the hot path: one binary search
+            curve = self._curve if label is None else self._curve_of(label)
+            values = point1(threshold, *curve.count1(threshold), curve.n_pos)
+            return pd.Series(np.array(values, dtype=float), index=_ROW_INDEX, copy=False)
         if label is not None and isinstance(threshold, Mapping):
             check_threshold_labels(threshold, self._classes)
             threshold = float(threshold.get(label, np.inf))
