@@ -181,13 +181,17 @@ def test_slow_clients_do_not_block_and_are_dropped(server):
         assert reply.status_code == 200 and reply.json()["access_token"]
         assert time.monotonic() - t0 < IDLE, "the normal request waited for the slow ones"
         # The server must close them all soon after the idle timeout.
-        pending, deadline = set(slow), t0 + IDLE + 3
+        pending, deadline, first_close = set(slow), t0 + IDLE + 3, None
         while pending and time.monotonic() < deadline:
             ready, _, _ = select.select(list(pending), [], [], 0.2)
-            pending -= {s for s in ready if closed_by_server(s)}
+            closed = {s for s in ready if closed_by_server(s)}
+            if closed and first_close is None:
+                first_close = time.monotonic() - t0
+            pending -= closed
         held = len(pending)
         assert held == 0, f"{held} of 150 slow connections still held {IDLE + 3:g} s later"
-        assert time.monotonic() - t0 > IDLE * 0.9, "closed before the idle timeout"
+        # (They were opened just before t0, hence the margin.)
+        assert first_close > IDLE * 0.75, f"closed {first_close:.1f} s in, before the timeout"
     finally:
         for sock in slow:
             sock.close()
