@@ -124,17 +124,20 @@ def _is_coco(path: Path) -> bool:
     return isinstance(data, dict) and "images" in data and "annotations" in data
 
 
-def _layout_of(root: Path) -> str:
-    dirs, files = _children(root)
+def _markers(dirs: list[Path], files: list[Path]) -> str | None:
+    """The detection layout a folder's annotation files show, if any."""
     names = {d.name for d in dirs}
     if any(_is_coco(f) for f in files):
         return "coco"
     if "Annotations" in names or any(f.suffix.lower() == ".xml" for f in files):
         return "voc"
-    has_txt = any(f.suffix.lower() == ".txt" and f.name not in _NAME_FILES for f in files)
-    if {"images", "labels"} <= names or (has_txt and any(is_image_name(f.name) for f in files)):
+    if {"images", "labels"} <= names or any(f.name in _NAME_FILES for f in files):
         return "yolo"
-    return "classification"
+    return None
+
+
+def _layout_of(root: Path) -> str:
+    return _markers(*_children(root)) or "classification"
 
 
 def _locate(root: Path) -> Path:
@@ -143,7 +146,9 @@ def _locate(root: Path) -> Path:
         if len(dirs) != 1 or files:
             return root
         inner_dirs, inner_files = _children(dirs[0])
-        if inner_files and all(is_image_name(f.name) for f in inner_files) and not inner_dirs:
+        if any(is_image_name(f.name) for f in inner_files) and not _markers(
+            inner_dirs, inner_files
+        ):
             return root  # a single class folder
         root = dirs[0]
 
@@ -306,10 +311,17 @@ def read_coco_file(json_path, images_dir=None) -> Parts:
     if isinstance(json_path, dict):
         if images_dir is None:
             raise ValueError("a COCO dict has no folder of its own: pass images_dir=")
-        t = read_coco(json_path)
+        data = json_path
     else:
         json_path = Path(json_path)
-        t = read_coco(json_path)
+        data = json.loads(json_path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not all(
+        isinstance(data.get(k), list) for k in ("images", "annotations", "categories")
+    ):
+        raise ValueError("the 'images', 'annotations' or 'categories' list is missing")
+    if not all(isinstance(i, dict) and "id" in i for i in data["images"]):
+        raise ValueError("every entry of 'images' needs an 'id'")
+    t = read_coco(data)
     names = [str(n) for n in t.attrs["images"]["image"]]
     if images_dir is None:
         options = [json_path.parent, json_path.parent / "images"]
