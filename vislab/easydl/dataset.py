@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from vislab.easydl.dataset_io import DatasetIO
-from vislab.easydl.identity import content_hash, free_name
+from vislab.easydl.identity import content_hash, renamed_clashes
 from vislab.easydl.probe import load_pixels
 from vislab.easydl.split import stratified_test_mask
 from vislab.errors import VislabError
@@ -62,21 +62,16 @@ class Dataset(DatasetIO):
     ----------
     kind : {"classification", "detection"}
     table : DataFrame
-        One row per image: ``image, label, path, width, height, format, bytes, error``
-        (``label`` is unused for detection).
+        One row per image: ``image, label, path, width, height, format, bytes, error``.
     boxes : DataFrame, optional
         Detection: one row per box, ``image, label, x, y, w, h`` (pixels).
     classes : iterable of str, optional
         Classes beyond those that occur (e.g. an empty class folder).
     sources : dict, optional
         Identifier -> bytes, array or PIL image, for images not read from a path.
-    keep : tuple, optional
-        Objects to keep alive with the dataset (the temporary folder of an extracted zip).
-    origin : str, optional
-        Where the dataset came from (shown in the repr).
-    notes : list of dict, optional
-        Findings of the import (files outside class folders, merged classes, archive sizes),
-        reported by :meth:`check`.
+    keep, origin, notes : optional
+        Objects kept alive with it (an extracted zip's temporary folder), where it came
+        from (for the repr), and the import's findings that :meth:`check` reports.
 
     Attributes
     ----------
@@ -137,6 +132,8 @@ class Dataset(DatasetIO):
         self.origin = origin
         self._notes = list(notes or [])
         self._frame = None
+        # Position of each identifier: load() and source() in a training loop stay O(1).
+        self._index = {image: i for i, image in enumerate(table["image"])}
 
     @staticmethod
     def _clean_boxes(boxes, images: set) -> pd.DataFrame:
@@ -162,10 +159,12 @@ class Dataset(DatasetIO):
 
     @property
     def classes(self) -> list[str]:
+        """Sorted class (label) names, including classes without an image."""
         return list(self._classes)
 
     @property
     def images(self) -> list[str]:
+        """Image identifiers, in order (also ``list(dataset)``)."""
         return self._table["image"].tolist()
 
     def __len__(self) -> int:
@@ -175,10 +174,14 @@ class Dataset(DatasetIO):
         return iter(self.images)
 
     def __contains__(self, image) -> bool:
-        return image in set(self._table["image"])
+        return str(image) in self._index
 
     @property
     def frame(self) -> pd.DataFrame:
+        """One row per image (classification) or per box (detection); see the class notes.
+
+        A copy: changing it changes nothing in the dataset.
+        """
         if self._frame is None:
             if self.kind == "classification":
                 frame = self._table.copy()
@@ -226,11 +229,17 @@ class Dataset(DatasetIO):
 
     def __repr__(self) -> str:
         counts = self.counts()
-        shown = ", ".join(f"{r.label} {r.images}" for r in counts.head(8).itertuples())
+        per = "images" if self.kind == "classification" else "boxes"
+        shown = ", ".join(f"{r.label} {getattr(r, per)}" for r in counts.head(8).itertuples())
         if len(counts) > 8:
             shown += f", ... ({len(counts) - 8} more)"
-        what = "classes" if self.kind == "classification" else "labels"
-        text = f"Dataset({self.kind!r}, {len(self)} images, {len(self._classes)} {what}"
+        n = len(self._classes)
+        what = (
+            ("class" if n == 1 else "classes")
+            if self.kind == "classification"
+            else ("label" if n == 1 else "labels")
+        )
+        text = f"Dataset({self.kind!r}, {len(self)} images, {n} {what}"
         if self.kind == "detection":
             text += f", {len(self._boxes)} boxes"
         text += f": {shown}" if shown else ""
@@ -284,12 +293,12 @@ class Dataset(DatasetIO):
         return out
 
     def _row(self, image) -> pd.Series:
-        rows = self._table.index[self._table["image"] == str(image)]
-        if not len(rows):
+        pos = self._index.get(str(image))
+        if pos is None:
             raise DatasetError(
                 f"no image {image!r} in this dataset ({len(self)} images, e.g. {self.images[:3]})"
             )
-        return self._table.loc[rows[0]]
+        return self._table.iloc[pos]
 
     def source(self, image: str):
         """What :meth:`load` reads for ``image``: its path (a string), or the bytes, array or
@@ -471,18 +480,15 @@ class Dataset(DatasetIO):
                 f"cannot merge a {other.kind} dataset into a {self.kind} one: "
                 "EasyDL keeps classification and detection data apart"
             )
-        taken = set(self._table["image"])
-        rename = {}
-        for image in other._table["image"]:
-            if image in taken:
-                rename[image] = free_name(image, taken)
-            taken.add(rename.get(image, image))
-        theirs = other._table.assign(image=other._table["image"].replace(rename))
-        table = pd.concat([self._table, theirs], ignore_index=True)
+        rename = renamed_clashes(self._table["image"], other._table["image"])
+
+        def new_id(frame):
+            return frame.assign(image=frame["image"].map(lambda v: rename.get(v, v)))
+
+        table = pd.concat([self._table, new_id(other._table)], ignore_index=True)
         boxes = None
         if self.kind == "detection":
-            ob = other._boxes.assign(image=other._boxes["image"].replace(rename))
-            boxes = pd.concat([self._boxes, ob], ignore_index=True)
+            boxes = pd.concat([self._boxes, new_id(other._boxes)], ignore_index=True)
         sources = dict(self._sources)
         sources.update({rename.get(k, k): v for k, v in other._sources.items()})
         origin = " + ".join(o for o in (self.origin, other.origin) if o)

@@ -340,7 +340,7 @@ class DatasetIO:
         >>> ds = Dataset.from_frames(truth, images={k: np.zeros((48, 64, 3), np.uint8)
         ...                                         for k in "ab"})
         >>> ds
-        Dataset('detection', 2 images, 1 labels, 2 boxes: cell 1; from frames)
+        Dataset('detection', 2 images, 1 label, 2 boxes: cell 2; from frames)
         """
         try:
             parts = layouts.read_frames(truth, images, kind=kind, classes=classes)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from vislab.easydl.probe import source_bytes
 
-__all__ = ["free_name", "content_hash"]
+__all__ = ["free_name", "renamed_clashes", "content_hash"]
 
 
 def free_name(name: str, taken) -> str:
@@ -29,6 +29,24 @@ def free_name(name: str, taken) -> str:
         if candidate not in taken:
             return candidate
         n += 1
+
+
+def renamed_clashes(ours, theirs) -> dict:
+    """New names for the identifiers of ``theirs`` that ``ours`` (or an earlier one) took.
+
+    Examples
+    --------
+    >>> renamed_clashes(["a.jpg", "b.jpg"], ["a.jpg", "a~2.jpg", "c.jpg"])
+    {'a.jpg': 'a~3.jpg'}
+    """
+    ours, theirs = set(ours), list(theirs)
+    taken = ours | set(theirs)  # names of theirs that do not clash stay theirs
+    rename = {}
+    for image in theirs:
+        if image in ours:
+            rename[image] = free_name(image, taken)
+            taken.add(rename[image])
+    return rename
 
 
 def content_hash(kind, classes, table: pd.DataFrame, boxes, sources: dict) -> str:
