@@ -37,15 +37,20 @@ def test_defects_is_a_classification_set_easydl_takes(tmp_path):
 
 
 def test_defects_differ_from_ok_where_the_defect_is(tmp_path):
-    ds = defects(tmp_path, n_per_class=12, size=128, classes=("ok", "hole", "scratch"))
+    ds = defects(tmp_path, n_per_class=12, size=128)
     dark = {}
     for label in ds.classes:
         images = [ds.load(i).mean(axis=2) for i in ds.images if i.startswith(label + "/")]
-        # the darkest 0.3 % of pixels: pits and grooves are darker than any surface
+        # the darkest 0.3 % of pixels: pits, grooves and blots are darker than the surface
         dark[label] = np.median([np.percentile(im, 0.3) for im in images])
-    assert dark["hole"] < dark["ok"] - 20 and dark["scratch"] < dark["ok"] - 10
+    assert dark["hole"] < dark["ok"] - 20
+    assert dark["scratch"] < dark["ok"] - 8 and dark["stain"] < dark["ok"] - 8
+    only = defects(tmp_path / "two", n_per_class=12, size=128, classes=("ok", "hole"))
+    assert _bytes(only) == _bytes(ds.subset([i for i in ds.images if i[:3] in ("ok/", "hol")]))
     textured = [ds.load(i).std() for i in ds.images[:8]]
     assert min(textured) > 5
+    defects(tmp_path / "re", n_per_class=3, size=96)
+    assert len(defects(tmp_path / "re", n_per_class=2, size=96)) == 8  # nothing stale
     with pytest.raises(ValueError, match="unknown defect"):
         defects(tmp_path / "x", classes=("rust",))
 

@@ -30,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from PIL import Image
 
 __all__ = ["defects", "cells", "shelf", "DEFECT_CLASSES", "SHELF_PRODUCTS"]
@@ -125,9 +126,9 @@ def _curve_mask(rng, size: int) -> np.ndarray:
 def _scratch(img, rng):
     for _ in range(rng.integers(1, 4)):
         d = _curve_mask(rng, img.shape[0])
-        width = rng.uniform(1.0, 2.2)
+        width = rng.uniform(1.2, 2.4)
         groove = np.exp(-((d / width) ** 2))
-        img *= 1 - rng.uniform(0.5, 0.7) * groove[..., None]
+        img *= 1 - rng.uniform(0.6, 0.8) * groove[..., None]
         img += 70 * np.roll(groove, 1, axis=(0, 1))[..., None] * rng.uniform(0.6, 1)
     return img
 
@@ -199,18 +200,23 @@ def defects(
         raise ValueError(f"unknown defect classes {sorted(unknown)}; choose from {DEFECT_CLASSES}")
     root, tmp = _folder(folder)
     draw = {"ok": lambda img, rng: img, "scratch": _scratch, "hole": _hole, "stain": _stain}
-    for k, name in enumerate(classes):
-        rng = np.random.default_rng([seed, k])
+    written = []
+    for name in classes:
+        rng = np.random.default_rng([seed, DEFECT_CLASSES.index(name)])
         (root / name).mkdir(exist_ok=True)
         # Every class gets every surface equally often: only the defect tells them apart.
         surfaces = [list(_SURFACE_TINTS)[j] for j in rng.permutation(np.arange(n_per_class) % 4)]
         for i in range(n_per_class):
             img = draw[name](_surface(rng, size, surfaces[i]), rng)
             img = img + rng.normal(0, 2.0, img.shape)  # sensor noise
-            Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(
-                root / name / f"{name}_{i:03d}.jpg", quality=92
-            )
-    return _kept(Dataset.from_folder(root), tmp)
+            rel = f"{name}/{name}_{i:03d}.jpg"
+            Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(root / rel, quality=92)
+            written.append((rel, name))
+    # Exactly the files written (a re-run into the same folder leaves nothing stale in it).
+    truth = pd.DataFrame(written, columns=["image", "label"])
+    ds = Dataset.from_frames(truth, images=root, classes=classes)
+    ds.origin = f"defects sample in {root}"
+    return _kept(ds, tmp)
 
 
 def _write_coco(root: Path, names, sizes, boxes, classes) -> Path:
@@ -336,7 +342,9 @@ def cells(
         Image.fromarray(rgb.astype(np.uint8)).save(root / name)
         names.append(name)
     json_path = _write_coco(root, names, [(size, size)] * n_images, boxes, ["cell"])
-    return _kept(Dataset.from_coco(json_path), tmp)
+    ds = Dataset.from_coco(json_path)
+    ds.origin = f"cells sample in {root}"
+    return _kept(ds, tmp)
 
 
 @lru_cache(maxsize=1)
@@ -456,4 +464,6 @@ def shelf(
         Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(root / name, quality=90)
         names.append(name)
     json_path = _write_coco(root, names, [(W, H)] * n_images, boxes, sorted(products))
-    return _kept(Dataset.from_coco(json_path), tmp)
+    ds = Dataset.from_coco(json_path)
+    ds.origin = f"shelf sample in {root}"
+    return _kept(ds, tmp)
