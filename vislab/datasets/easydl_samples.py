@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from vislab.errors import InvalidParameter
+
 __all__ = ["defects", "cells", "shelf", "DEFECT_CLASSES", "SHELF_PRODUCTS"]
 
 #: Classes of :func:`defects`.
@@ -197,7 +199,9 @@ def defects(
 
     unknown = set(classes) - set(DEFECT_CLASSES)
     if unknown:
-        raise ValueError(f"unknown defect classes {sorted(unknown)}; choose from {DEFECT_CLASSES}")
+        raise InvalidParameter(
+            f"unknown defect classes {sorted(unknown)}; choose from {DEFECT_CLASSES}"
+        )
     root, tmp = _folder(folder)
     draw = {"ok": lambda img, rng: img, "scratch": _scratch, "hole": _hole, "stain": _stain}
     written = []
@@ -423,7 +427,9 @@ def shelf(
 
     unknown = set(products) - set(SHELF_PRODUCTS)
     if unknown:
-        raise ValueError(f"unknown products {sorted(unknown)}; choose from {tuple(SHELF_PRODUCTS)}")
+        raise InvalidParameter(
+            f"unknown products {sorted(unknown)}; choose from {tuple(SHELF_PRODUCTS)}"
+        )
     art = _product_art()
     root, tmp = _folder(folder)
     W, H = size

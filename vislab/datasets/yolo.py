@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vislab.errors import InvalidFrame
+from vislab.errors import InvalidFrame, InvalidParameter
 from vislab.frames import convert_boxes, require_columns
 
 __all__ = ["read_yolo", "write_yolo", "read_yolo_names", "write_yolo_names"]
@@ -131,7 +131,7 @@ def write_yolo_names(classes, folder) -> list[Path]:
 
 def _sizes(image_size, keys: list[str]) -> np.ndarray:
     if image_size is None:
-        raise ValueError(
+        raise InvalidParameter(
             "YOLO boxes are fractions: pass image_size=(width, height), a "
             "mapping image -> (width, height) or a frame image, width, height"
         )

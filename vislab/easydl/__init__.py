@@ -5,6 +5,7 @@
 """
 
 from vislab.easydl.archive import ArchiveError
-from vislab.easydl.dataset import Dataset, DatasetError
+from vislab.easydl.dataset import Dataset
+from vislab.easydl.errors import DatasetError
 
 __all__ = ["Dataset", "DatasetError", "ArchiveError"]

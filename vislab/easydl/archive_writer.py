@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vislab.easydl.archive import ArchiveError
+from vislab.errors import InvalidParameter
 
 __all__ = ["ArchiveMember", "write_archives"]
 
@@ -125,7 +126,9 @@ def write_archives(
     """
     members = list(members)
     if max_images < 1:
-        raise ValueError(f"max_images must be at least 1, got {max_images}")
+        raise InvalidParameter(
+            f"max_images must be at least 1, got {max_images}", name="max_images"
+        )
     path = Path(path)
     if path.suffix.lower() != ".zip":
         path = path.with_name(path.name + ".zip")

@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 from vislab.easydl.dataset_io import DatasetIO
+from vislab.easydl.errors import DatasetError
 from vislab.easydl.identity import content_hash, renamed_clashes
 from vislab.easydl.probe import load_pixels
 from vislab.easydl.split import stratified_test_mask
-from vislab.errors import VislabError
 
 __all__ = ["Dataset", "DatasetError", "KINDS"]
 
@@ -40,16 +40,6 @@ TABLE_COLUMNS = ["image", "label", "path", "width", "height", "format", "bytes",
 BOX_COLUMNS = ["image", "label", "x", "y", "w", "h"]
 #: Extra box columns kept from readers (COCO's crowd flag, VOC's difficult flag).
 BOX_EXTRAS = ("iscrowd", "difficult")
-
-
-class DatasetError(VislabError, ValueError):
-    """A dataset cannot be built or used as asked (kind mismatch, unknown image, bad split).
-
-    Examples
-    --------
-    >>> DatasetError("no such image 'x.jpg'").args[0]
-    "no such image 'x.jpg'"
-    """
 
 
 class Dataset(DatasetIO):
@@ -450,10 +440,7 @@ class Dataset(DatasetIO):
         >>> len(train), len(test), test.frame.groupby("label").size().to_dict()
         (5, 5, {'bad': 2, 'ok': 3})
         """
-        try:
-            test = stratified_test_mask(self._strata(), test_size, seed=seed)
-        except ValueError as exc:
-            raise DatasetError(str(exc)) from None
+        test = stratified_test_mask(self._strata(), test_size, seed=seed)
         ids = self._table["image"].to_numpy()
         return self.subset(ids[~test]), self.subset(ids[test])
 

@@ -14,17 +14,12 @@ import pandas as pd
 
 from vislab.easydl import layouts, writers
 from vislab.easydl.archive import ArchiveLimits, extract_zip
+from vislab.easydl.errors import DatasetError
 from vislab.easydl.limits import archive_findings, finding
 
 __all__ = ["DatasetIO"]
 
 _GiB = 1024**3
-
-
-def _error(message: str):
-    from vislab.easydl.dataset import DatasetError
-
-    return DatasetError(message)
 
 
 class DatasetIO:
@@ -155,7 +150,7 @@ class DatasetIO:
         """
         paths = [path_or_paths] if isinstance(path_or_paths, (str, Path)) else list(path_or_paths)
         if not paths:
-            raise _error("from_zip needs at least one zip file")
+            raise DatasetError("from_zip needs at least one zip file")
         keep = ()
         if extract_to is None:
             tmp = tempfile.TemporaryDirectory(prefix="vislab-easydl-")
@@ -173,7 +168,7 @@ class DatasetIO:
         kinds = {parts.kind for _, parts in parts_list}
         if len(kinds) > 1:
             which = ", ".join(f"{p.name}: {parts.kind}" for p, parts in parts_list)
-            raise _error(
+            raise DatasetError(
                 f"the zips hold different kinds of data ({which}); import "
                 "classification and detection zips into separate datasets"
             )
@@ -234,8 +229,10 @@ class DatasetIO:
         """
         try:
             parts = layouts.read_coco_file(json, images_dir)
+        except DatasetError:
+            raise
         except (KeyError, TypeError, ValueError) as exc:
-            raise _error(
+            raise DatasetError(
                 f"not a COCO instances file ({type(exc).__name__}: {exc}); it needs "
                 "'images', 'annotations' (with image_id, category_id, bbox) and "
                 "'categories'"
@@ -342,10 +339,7 @@ class DatasetIO:
         >>> ds
         Dataset('detection', 2 images, 1 label, 2 boxes: cell 2; from frames)
         """
-        try:
-            parts = layouts.read_frames(truth, images, kind=kind, classes=classes)
-        except ValueError as exc:
-            raise _error(str(exc)) from None
+        parts = layouts.read_frames(truth, images, kind=kind, classes=classes)
         return cls._from_parts(parts, origin="frames")
 
     # -- writers -------------------------------------------------------------------------

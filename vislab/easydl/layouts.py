@@ -34,6 +34,7 @@ import pandas as pd
 from vislab.datasets.coco import read_coco
 from vislab.datasets.voc import read_voc_xml
 from vislab.datasets.yolo import read_yolo, read_yolo_names
+from vislab.easydl.errors import DatasetError
 from vislab.easydl.limits import finding
 from vislab.easydl.probe import IMAGE_EXTENSIONS, is_image_name, is_junk, probe
 from vislab.errors import InvalidFrame
@@ -310,7 +311,7 @@ def read_coco_file(json_path, images_dir=None) -> Parts:
     """
     if isinstance(json_path, dict):
         if images_dir is None:
-            raise ValueError("a COCO dict has no folder of its own: pass images_dir=")
+            raise DatasetError("a COCO dict has no folder of its own: pass images_dir=")
         data = json_path
     else:
         json_path = Path(json_path)
@@ -318,9 +319,11 @@ def read_coco_file(json_path, images_dir=None) -> Parts:
     if not isinstance(data, dict) or not all(
         isinstance(data.get(k), list) for k in ("images", "annotations", "categories")
     ):
-        raise ValueError("the 'images', 'annotations' or 'categories' list is missing")
+        raise DatasetError(
+            "not a COCO instances file: the 'images', 'annotations' or 'categories' list is missing"
+        )
     if not all(isinstance(i, dict) and "id" in i for i in data["images"]):
-        raise ValueError("every entry of 'images' needs an 'id'")
+        raise DatasetError("not a COCO instances file: every entry of 'images' needs an 'id'")
     t = read_coco(data)
     names = [str(n) for n in t.attrs["images"]["image"]]
     if images_dir is None:
@@ -437,8 +440,7 @@ def _info_row(image: str, label, src) -> dict:
 def read_frames(truth: pd.DataFrame, images=None, *, kind=None, classes=None) -> Parts:
     """A truth frame and its images (see :meth:`vislab.easydl.Dataset.from_frames`).
 
-    Raises ``ValueError`` (the dataset turns it into a ``DatasetError``) for a frame that
-    cannot be a dataset.
+    Raises :class:`~vislab.easydl.errors.DatasetError` for a frame that cannot be a dataset.
 
     Examples
     --------
@@ -453,13 +455,13 @@ def read_frames(truth: pd.DataFrame, images=None, *, kind=None, classes=None) ->
     has_boxes = {"x", "y", "w", "h"} <= set(truth.columns)
     kind = kind or ("detection" if has_boxes else "classification")
     if kind == "detection" and not has_boxes:
-        raise ValueError("a detection truth frame needs x, y, w, h columns (pixels)")
+        raise DatasetError("a detection truth frame needs x, y, w, h columns (pixels)")
     t = truth.assign(image=truth["image"].astype(str))
     listed = [str(i) for i in (truth.attrs.get("images") or {}).get("image", [])]
     if kind == "classification":
         dup = t["image"][t["image"].duplicated()]
         if len(dup):
-            raise ValueError(
+            raise DatasetError(
                 f"a classification truth frame has one row per image; repeated: {list(dup[:5])}"
             )
         ids, labels = list(t["image"]), dict(zip(t["image"], t["label"], strict=True))
@@ -487,7 +489,7 @@ def read_frames(truth: pd.DataFrame, images=None, *, kind=None, classes=None) ->
         boxes = t[t["label"].notna()]
         bad = boxes[["x", "y", "w", "h"]].isna().any(axis=1)
         if bad.any():
-            raise ValueError(
+            raise DatasetError(
                 f"{int(bad.sum())} boxes lack x, y, w or h (e.g. image "
                 f"{boxes['image'][bad].iloc[0]!r}); a row without a box needs label NaN"
             )

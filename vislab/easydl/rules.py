@@ -45,6 +45,7 @@ from vislab.easydl.limits import (
     finding,
     rule_table,
 )
+from vislab.errors import InvalidParameter
 
 __all__ = ["check", "finding", "rule_table", "archive_findings", "RULES", "LIMITS"]
 
@@ -441,7 +442,9 @@ def check(dataset, *, model_kind: str | None = None, decode: bool = False) -> pd
     {'errors': 41, 'warnings': 2, 'images': 40, 'images_with_errors': 40}
     """
     if model_kind is not None and model_kind not in ("classification", "detection"):
-        raise ValueError(f"model_kind must be 'classification' or 'detection', got {model_kind!r}")
+        raise InvalidParameter(
+            f"model_kind must be 'classification' or 'detection', got {model_kind!r}"
+        )
     rows = _dataset_rules(dataset, model_kind) + _image_rules(dataset)
     if dataset.kind == "detection":
         rows += _box_rules(dataset)

@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from vislab.easydl.errors import DatasetError
+
 __all__ = ["n_test_images", "allocate", "stratified_test_mask"]
 
 
@@ -20,7 +22,8 @@ def n_test_images(test_size, n: int) -> int:
     """How many of ``n`` images a ``test_size`` asks for (a fraction is rounded up, as
     scikit-learn's ``train_test_split`` does).
 
-    Raises ``ValueError`` when the test or the training part would be empty.
+    Raises :class:`~vislab.easydl.errors.DatasetError` when the test or the training part
+    would be empty.
 
     Examples
     --------
@@ -32,9 +35,9 @@ def n_test_images(test_size, n: int) -> int:
     elif isinstance(test_size, float) and 0 < test_size < 1:
         n_test = math.ceil(test_size * n)
     else:
-        raise ValueError(f"test_size must be a fraction in (0, 1) or a count, got {test_size!r}")
+        raise DatasetError(f"test_size must be a fraction in (0, 1) or a count, got {test_size!r}")
     if not 0 < n_test < n:
-        raise ValueError(
+        raise DatasetError(
             f"test_size={test_size!r} leaves {n_test} of {n} images for testing; both parts "
             "need at least one image"
         )

@@ -30,6 +30,7 @@ from vislab.datasets.coco import write_coco
 from vislab.datasets.voc import write_voc_xml
 from vislab.datasets.yolo import write_yolo, write_yolo_names
 from vislab.easydl.archive_writer import ArchiveMember, write_archives
+from vislab.easydl.errors import DatasetError
 from vislab.easydl.probe import is_image_name, source_bytes
 from vislab.errors import user_stacklevel
 
@@ -114,8 +115,6 @@ def _warn_skipped(ds, names) -> None:
 
 
 def _new_folder(folder) -> Path:
-    from vislab.easydl.dataset import DatasetError
-
     folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise DatasetError(
@@ -148,8 +147,6 @@ def _renamed_truth(ds, names: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def _require_detection(ds, what: str) -> None:
     if ds.kind != "detection":
-        from vislab.easydl.dataset import DatasetError
-
         raise DatasetError(
             f"{what} holds boxes; a classification dataset is written with "
             "to_folder() or to_zip() (one folder per class)"
