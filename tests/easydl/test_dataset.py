@@ -443,3 +443,20 @@ def test_voc_folder_with_a_hostile_xml_keeps_importing(tmp_path):
     report = ds.check()
     ann = report.query("rule == 'annotation'")
     assert ann["image"].tolist() == ["a.xml"] and "DOCTYPE" in ann["message"].item()
+
+
+def test_yolo_folder_notes_orphan_and_bad_label_files(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    for k in "ab":
+        (tmp_path / "images" / f"{k}.jpg").write_bytes(_jpeg(ord(k)))
+    (tmp_path / "labels" / "a.txt").write_text("0 0.5 0.5 0.25 0.25\n")
+    (tmp_path / "labels" / "b.txt").write_text("0 0.5\n")
+    (tmp_path / "labels" / "ghost.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+    (tmp_path / "classes.txt").write_text("cell\n")
+    ds = Dataset.from_folder(tmp_path)
+    assert ds.kind == "detection" and ds.images == ["a.jpg", "b.jpg"]
+    assert ds.truth()[["image", "label", "w", "h"]].values.tolist() == [["a.jpg", "cell", 16, 12]]
+    report = ds.check()
+    assert report.query("rule == 'annotation'")["image"].tolist() == ["b.jpg"]
+    assert report.query("rule == 'layout'")["image"].tolist() == ["labels/ghost.txt"]

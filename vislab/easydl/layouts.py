@@ -119,10 +119,11 @@ def _is_coco(path: Path) -> bool:
     if path.suffix.lower() != ".json" or path.stat().st_size > _MAX_JSON_BYTES:
         return False
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError):
+        data = path.read_bytes()
+    except OSError:
         return False
-    return isinstance(data, dict) and "images" in data and "annotations" in data
+    # A look for the two keys, not a parse: read_coco_file parses (and validates) it once.
+    return data.lstrip().startswith(b"{") and b'"images"' in data and b'"annotations"' in data
 
 
 def _markers(dirs: list[Path], files: list[Path]) -> str | None:
