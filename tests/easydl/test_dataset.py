@@ -230,7 +230,7 @@ def test_detection_frame_and_truth(detection):
     from vislab.evaluate import coco_eval
 
     pred = t.assign(score=0.9)
-    assert coco_eval(pred, t).stats["AP"] == pytest.approx(1.0)
+    assert coco_eval(t, pred).stats["AP"] == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("writer", ["to_coco", "to_voc", "to_yolo", "to_folder", "to_zip"])
