@@ -72,8 +72,9 @@ class UnknownLabelWarning(UserWarning):
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
     ...     sweep = threshold_sweep(truth, pred)
-    >>> print(caught[0].message)
-    predictions use 1 label(s) that never occur in the truth: 'dgo'; they can only be false positives (check spelling or label mapping)
+    >>> print(caught[0].message)  # doctest: +NORMALIZE_WHITESPACE
+    predictions use 1 label(s) that never occur in the truth: 'dgo'; they can only be false
+    positives (check spelling or label mapping)
     >>> sweep.at(0.5)[["tp", "fp"]].tolist()
     [1.0, 1.0]
     """
