@@ -86,6 +86,17 @@ def state_property(name: str, doc: str) -> property:
 
     A view shows its state; what the state knows, the view tells (``help()`` shows ``doc``).
 
+    Parameters
+    ----------
+    name : str
+        Attribute of the view's ``state`` to read.
+    doc : str
+        The property's docstring (also its getter's, which documentation tools read).
+
+    Returns
+    -------
+    property
+
     Examples
     --------
     >>> from types import SimpleNamespace

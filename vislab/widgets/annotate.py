@@ -155,7 +155,7 @@ class BoxAnnotator(StaticFallback, widgets.VBox):
         ----------
         image : str or int
             An identifier of :attr:`images`, or its position; ``KeyError`` for an identifier
-            not queued (a position out of range is refused by ``index``).
+            not queued, ``traitlets.TraitError`` for a position out of range.
 
         Examples
         --------
