@@ -24,6 +24,7 @@ PUBLIC_MODULES = [
     "vislab.frames",
     "vislab.images",
     "vislab.geometry",
+    "vislab.masks",
     "vislab.easydl",
 ]
 #: numpydoc checks: no docstring, no Examples, undocumented or unknown parameter, no Returns
