@@ -18,6 +18,7 @@ from vislab.datasets import (
     write_coco,
     write_coco_results,
 )
+from vislab.errors import InvalidFrame, InvalidParameter
 from vislab.evaluate import COCO_STAT_NAMES, coco_eval, match_detections
 
 pycocotools = pytest.importorskip("pycocotools")
@@ -149,11 +150,15 @@ def test_class_agnostic_match_counts_equal_faster_coco_eval_preview():
         assert counts.get("fn", 0) + int(truth["iscrowd"].sum()) == fn, name
 
 
-def test_segmentation_is_refused_clearly():
+def test_segmentation_without_masks_is_refused_clearly():
+    # segm is measured (tests/evaluate/test_coco_segm.py); without masks it says what is missing
     gt_rel, res_rel, _, _ = SETS["cocoapi-val2014-100"]
     truth = read_coco(require(gt_rel))
-    with pytest.raises(NotImplementedError, match="bbox"):
-        coco_eval(truth, truth.assign(score=1.0), iou_type="segm")
+    boxes = read_coco_results(require(res_rel), truth)
+    with pytest.raises(InvalidFrame, match="'mask' column"):
+        coco_eval(truth, boxes, iou_type="segm")
+    with pytest.raises(InvalidParameter, match="'bbox' or 'segm'"):
+        coco_eval(truth, boxes, iou_type="keypoints")
 
 
 def _faster(gt_path, res_path):

@@ -1,9 +1,10 @@
 """COCO JSON <-> vislab frames: bring your own annotation and result files.
 
 * :func:`read_coco` — an instances file (``images``, ``annotations``, ``categories``) to a truth
-  boxes frame.
+  boxes frame (with the annotations' ``segmentation`` kept, for the segm metric).
 * :func:`read_coco_results` — a results file (a list of ``{image_id, category_id, bbox,
-  score}``, or a dataset dict whose annotations carry scores) to a boxes frame.
+  score}``, or a dataset dict whose annotations carry scores) to a boxes frame; a segm results
+  file (``segmentation`` RLEs) to a masks frame (the boxes columns plus ``mask``).
 * :func:`write_coco` / :func:`write_coco_results` — the way back, so pycocotools or any other
   COCO tool can read what vislab produced.
 
@@ -27,6 +28,7 @@ import pandas as pd
 
 from vislab.errors import InvalidFrame
 from vislab.frames import require_columns
+from vislab.masks import rle_area, rle_bbox
 
 __all__ = ["read_coco", "read_coco_results", "write_coco", "write_coco_results"]
 
@@ -89,8 +91,9 @@ def read_coco(source, *, image: str = "file_name") -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``image, label, x, y, w, h, iscrowd, area, id, image_id, category_id`` in file order.
-        ``attrs["images"]``: columns ``image_id, image, width, height`` (a dict of lists) of
+        ``image, label, x, y, w, h, iscrowd, area, id, image_id, category_id`` in file order,
+        plus ``segmentation`` (each annotation's polygons or RLE, untouched; ``None`` where
+        absent) when any annotation has one.  ``attrs["images"]``: columns ``image_id, image, width, height`` (a dict of lists) of
         every image, including those without objects, in id order;
         ``attrs["categories"]``: ``category_id, label``.
 
@@ -132,6 +135,8 @@ def read_coco(source, *, image: str = "file_name") -> pd.DataFrame:
             "category_id": cat_id,
         }
     )
+    if any("segmentation" in a for a in anns):
+        df["segmentation"] = pd.Series([a.get("segmentation") for a in anns], dtype=object)
     df.attrs["images"] = _as_attr(images)
     df.attrs["categories"] = _as_attr(categories)
     df.attrs["kind"] = "truth_boxes"
@@ -156,7 +161,10 @@ def read_coco_results(source, gt=None, *, image: str = "file_name") -> pd.DataFr
     Returns
     -------
     DataFrame
-        Boxes frame ``image, label, score, x, y, w, h, error_code, error_msg`` in file order.
+        Boxes frame ``image, label, score, x, y, w, h, error_code, error_msg`` in file order;
+        for segm results (records with ``segmentation``) a masks frame: ``mask`` (the RLE
+        dicts, checked) after the boxes columns, and boxes from the masks where a record has
+        no ``bbox`` (as pycocotools' ``loadRes``).
 
     Examples
     --------
@@ -169,7 +177,22 @@ def read_coco_results(source, gt=None, *, image: str = "file_name") -> pd.DataFr
     if isinstance(res, Mapping):
         res = res.get("annotations", [])
     n = len(res)
-    bbox = _boxes_of(res)
+    has_masks = n > 0 and "segmentation" in res[0]
+    masks = None
+    if has_masks:
+        masks = [r.get("segmentation") for r in res]
+        for i, m in enumerate(masks):
+            if not isinstance(m, Mapping):
+                raise InvalidFrame(
+                    f"result {i}: a segm result's 'segmentation' must be an RLE dict "
+                    f"{{'size': [h, w], 'counts': ...}}, got {type(m).__name__}",
+                    column="mask",
+                )
+        masks = [_text_counts(m) for m in masks]
+    if has_masks and not all("bbox" in r for r in res):
+        bbox = rle_bbox(masks)
+    else:
+        bbox = _boxes_of(res)
     img_id = np.array(list(map(itemgetter("image_id"), res)))
     cat_id = np.array(list(map(itemgetter("category_id"), res)))
     img_names, labels = img_id, cat_id
@@ -207,11 +230,23 @@ def read_coco_results(source, gt=None, *, image: str = "file_name") -> pd.DataFr
         }
     )
     df.attrs["kind"] = "boxes"
+    if masks is not None:
+        rle_area(masks)  # refuses a malformed RLE now, naming it, rather than mid-evaluation
+        df.insert(7, "mask", pd.Series(masks, dtype=object))
+        df.attrs["kind"] = "masks"
     df.attrs["service"] = "coco_results"
     if images is not None:
         df.attrs["images"] = _as_attr(images)
         df.attrs["categories"] = _as_attr(categories)
     return df
+
+
+def _text_counts(rle: Mapping) -> dict:
+    """An RLE dict with ``str`` counts (pycocotools' ``bytes`` are not JSON)."""
+    counts = rle.get("counts")
+    if isinstance(counts, (bytes, bytearray)):
+        return {**rle, "counts": bytes(counts).decode("ascii")}
+    return dict(rle)
 
 
 def _boxes_of(records) -> np.ndarray:

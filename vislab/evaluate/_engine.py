@@ -144,6 +144,7 @@ def greedy_match(
     iou_thresholds,
     area_ranges,
     max_det: int | None,
+    pair_iou=None,
 ) -> MatchArrays:
     """COCO greedy matching of detections to truth for several IoU thresholds and area ranges.
 
@@ -159,6 +160,10 @@ def greedy_match(
     area_ranges : sequence of (lo, hi)
     max_det : int or None
         Detections kept per group, best scores first.
+    pair_iou : callable, optional
+        ``pair_iou(det_rows, gt_rows)`` -> IoU of each (input detection row, input truth row)
+        pair, crowd rule included; default: the boxes' IoU.  The segm metric passes the
+        masks' IoU (:meth:`vislab.evaluate.segm.MaskPairs.iou`).
     """
     thr = np.minimum(np.asarray(iou_thresholds, dtype=float), _MAX_THRESHOLD)
     ranges = np.asarray(area_ranges, dtype=float).reshape(-1, 2)
@@ -225,7 +230,10 @@ def greedy_match(
         offs = np.cumsum(c) - c
         pd_ = np.repeat(np.arange(d0, d1), c)
         pg_ = np.arange(n) - np.repeat(offs, c) + np.repeat(lo[d0:d1], c)
-        iou_ = iou_by_index(dcols, gcols, pd_, pg_, gcrowd)
+        if pair_iou is None:
+            iou_ = iou_by_index(dcols, gcols, pd_, pg_, gcrowd)
+        else:
+            iou_ = pair_iou(order[pd_], gt_order[pg_])
         has = c > 0
         best_iou[d0:d1][has] = np.maximum.reduceat(iou_, offs[has])
         sel = iou_ >= thr_min

@@ -1,7 +1,8 @@
-"""COCO mAP from frames, equal to pycocotools' ``COCOeval`` (bbox).
+"""COCO mAP from frames, equal to pycocotools' ``COCOeval`` (bbox and segm).
 
 :func:`coco_eval` reproduces ``COCOeval.evaluate(); accumulate(); summarize()`` number for
-number — the 12 summary values, and the full precision / recall / score arrays — including
+number — the 12 summary values, and the full precision / recall / score arrays — for boxes
+and for masks (``iou_type="segm"``, see :mod:`vislab.evaluate.segm`), including
 crowd regions, truth ``area`` for the size ranges, classes without truth, images without
 predictions and the per-image-and-class cap on detections.  It is vectorised with numpy
 (see :mod:`vislab.evaluate._engine` for the matching) and needs no per-box Python loop.
@@ -23,10 +24,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from vislab.errors import InvalidFrame, InvalidParameter
 from vislab.evaluate._engine import stable_order
 from vislab.evaluate._validate import check_order
 from vislab.evaluate.coco_result import COCO_STAT_NAMES, CocoResult
 from vislab.evaluate.detection import COCO_AREA_RANGES, prepare_detection, run_matching
+from vislab.evaluate.segm import segm_inputs, truth_mask_column
+from vislab.masks import rle_bbox
 
 __all__ = ["coco_eval", "CocoResult", "COCO_STAT_NAMES"]
 
@@ -64,8 +68,13 @@ def coco_eval(
     pred : DataFrame
         Boxes frame ``image, label, score, x, y, w, h``; rows with ``error_code`` set are
         failed images and count as images with no predictions.
-    iou_type : {"bbox"}
-        Only boxes are supported (segmentation masks are not).
+    iou_type : {"bbox", "segm"}
+        ``"segm"`` measures masks as ``COCOeval(iouType="segm")``: ``pred`` needs a ``mask``
+        column of COCO RLE dicts (a masks frame, or :func:`vislab.datasets.read_coco_results`
+        of a segm results file), ``truth`` a ``mask`` column or COCO's ``segmentation``
+        (polygons are rasterised as pycocotools does; :func:`vislab.datasets.read_coco`
+        keeps them).  IoU is the masks', a crowd region's divides by the detection's mask
+        area, and a detection's size range uses its mask area.
     class_aware : bool, default True
         ``False`` pools all classes, as pycocotools' ``useCats = 0``.
     iou_thresholds, recall_thresholds : array-like, optional
@@ -115,10 +124,10 @@ def coco_eval(
     [1.0, 0.1]
     """
     check_order(truth, pred, call="coco_eval(truth, pred)")
-    if iou_type != "bbox":
-        raise NotImplementedError(
-            f"iou_type={iou_type!r} is not supported; vislab evaluates boxes ('bbox') only"
-        )
+    if iou_type not in ("bbox", "segm"):
+        raise InvalidParameter(f"iou_type must be 'bbox' or 'segm', got {iou_type!r}")
+    if iou_type == "segm":
+        truth, pred = _segm_frames(truth, pred)
     iou_thr = (
         _default_iou_thresholds()
         if iou_thresholds is None
@@ -133,15 +142,26 @@ def coco_eval(
     ranges = dict(COCO_AREA_RANGES if area_ranges is None else area_ranges)
 
     data = prepare_detection(truth, pred, images=images, labels=labels)
+    pair_iou = det_area = None
+    if iou_type == "segm":
+        masks = segm_inputs(data.truth, data.pred, list(data.truth["mask"]))
+        pair_iou, det_area = masks.iou, masks.det_area()
+        # COCO's truth area is the annotation's; one that is missing is the mask's.
+        if "area" in data.truth.columns:
+            given = pd.to_numeric(data.truth["area"], errors="coerce").to_numpy(dtype=float)
+        else:
+            given = np.full(len(data.truth), np.nan)
+        data.gt_area = np.where(np.isnan(given), masks.truth.area.astype(float), given)
     m = run_matching(
         data,
         iou_thresholds=iou_thr,
         area_ranges=list(ranges.values()),
         max_det=max_dets[-1],
         class_aware=class_aware,
+        pair_iou=pair_iou,
     )
     precision, recall, scores, npig, nd = _accumulate(
-        m, data, iou_thr, rec_thr, max_dets, class_aware, list(ranges.values())
+        m, data, iou_thr, rec_thr, max_dets, class_aware, list(ranges.values()), det_area
     )
     stats = _summarize(precision, recall, iou_thr, list(ranges), max_dets)
     labels_idx = data.labels if class_aware else pd.Index(["(all)"])
@@ -173,7 +193,35 @@ def _first_count_reaching(npig: np.ndarray, rec_thr: np.ndarray) -> np.ndarray:
     return np.where(ok, cands, big).min(axis=-1)
 
 
-def _accumulate(m, data, iou_thr, rec_thr, max_dets, class_aware, area_ranges):
+def _segm_frames(truth: pd.DataFrame, pred: pd.DataFrame):
+    """Frames for the segm metric: truth with a ``mask`` column, predictions with boxes.
+
+    A prediction without box columns gets its mask's box (as pycocotools' ``loadRes`` does);
+    the boxes only serve the frames' checks, never the IoU.
+    """
+    if not isinstance(truth, pd.DataFrame) or not isinstance(pred, pd.DataFrame):
+        return truth, pred  # prepare_detection says what is wrong
+    if "mask" not in pred.columns:
+        raise InvalidFrame(
+            "iou_type='segm' needs a 'mask' column (COCO RLE dicts) in the predictions; "
+            "read_coco_results() of a segm results file gives one",
+            column="mask",
+        )
+    if "mask" not in truth.columns:
+        attrs = dict(truth.attrs)
+        truth = truth.assign(mask=truth_mask_column(truth))
+        truth.attrs.update(attrs)
+    if "mask" in pred.columns and not {"x", "y", "w", "h"} <= set(pred.columns):
+        attrs = dict(pred.attrs)
+        ok = pred["mask"].notna().to_numpy()
+        box = np.full((len(pred), 4), np.nan)
+        box[ok] = rle_bbox(list(pred["mask"][ok]))
+        pred = pred.assign(x=box[:, 0], y=box[:, 1], w=box[:, 2], h=box[:, 3])
+        pred.attrs.update(attrs)
+    return truth, pred
+
+
+def _accumulate(m, data, iou_thr, rec_thr, max_dets, class_aware, area_ranges, det_area=None):
     n_t, n_r = len(iou_thr), len(rec_thr)
     n_a = m.gt_ignore.shape[0]
     n_m = len(max_dets)
@@ -186,7 +234,8 @@ def _accumulate(m, data, iou_thr, rec_thr, max_dets, class_aware, area_ranges):
     k_det = data.det_cat[rows] if class_aware else np.zeros(len(rows), dtype=np.int64)
     score = data.det_score[rows]
     box = data.det_box[rows]
-    area = box[:, 2] * box[:, 3]  # pycocotools' loadRes sets a box result's area to w * h
+    # pycocotools' loadRes sets a box result's area to w * h, a mask result's to its pixels.
+    area = box[:, 2] * box[:, 3] if det_area is None else det_area[rows]
     rank = m.det_rank
     gk = data.gt_cat[m.gt_order] if class_aware else np.zeros(len(m.gt_order), dtype=np.int64)
     npig = (

@@ -201,8 +201,13 @@ def prepare_detection(truth, pred, *, images=None, labels=None) -> DetectionInpu
     )
 
 
-def run_matching(data: DetectionInput, *, iou_thresholds, area_ranges, max_det, class_aware: bool):
-    """Group boxes (by image, or image and class) and run the greedy matching."""
+def run_matching(
+    data: DetectionInput, *, iou_thresholds, area_ranges, max_det, class_aware: bool, pair_iou=None
+):
+    """Group boxes (by image, or image and class) and run the greedy matching.
+
+    ``pair_iou`` replaces the boxes' IoU (the segm metric passes the masks').
+    """
     n_cat = max(len(data.labels), 1)
     if class_aware:
         det_group = data.det_img * n_cat + data.det_cat
@@ -223,6 +228,7 @@ def run_matching(data: DetectionInput, *, iou_thresholds, area_ranges, max_det, 
         iou_thresholds=iou_thresholds,
         area_ranges=area_ranges,
         max_det=max_det,
+        pair_iou=pair_iou,
     )
 
 

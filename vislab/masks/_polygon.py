@@ -70,33 +70,13 @@ def polygon_runs(polys: list[np.ndarray], heights: np.ndarray, widths: np.ndarra
     ys, ye = np.where(flip, ye, ys), np.where(flip, ys, ye)
     with np.errstate(divide="ignore", invalid="ignore"):
         s = np.where(major_x, (ye - ys) / dx, (xe - xs) / dy)
-    steps = np.where(major_x, dx, dy)
-    npts = steps + 1
-    e = np.repeat(np.arange(len(vx)), npts)
-    d = np.arange(len(e)) - np.repeat(np.cumsum(npts) - npts, npts)
-    t = np.where(flip[e], steps[e] - d, d)
-    mx = major_x[e]
-    walk = _c_int(np.where(mx, ys[e], xs[e]) + s[e] * t + 0.5)
-    u = np.where(mx, t + xs[e], walk)
-    v = np.where(mx, walk, t + ys[e])
-    poly_of_pt = poly_of_v[e]
-
-    # Column changes (never across two polygons), downsampled to pixel columns.
-    same_poly = np.zeros(len(u), dtype=bool)
-    same_poly[1:] = poly_of_pt[1:] == poly_of_pt[:-1]
-    j = np.flatnonzero(same_poly & np.append(False, u[1:] != u[:-1]))
-    uj, up, vj, vp = u[j], u[j - 1], v[j], v[j - 1]
-    pj = poly_of_pt[j]
-    xd = np.where(uj < up, uj, uj - 1).astype(float)
-    xd = (xd + 0.5) / _SCALE - 0.5
-    keep = (np.floor(xd) == xd) & (xd >= 0) & (xd <= (widths[pj] - 1).astype(float))
-    yd = np.minimum(vj, vp).astype(float)
-    yd = (yd + 0.5) / _SCALE - 0.5
-    hh = heights[pj].astype(float)
+    xcol, yrow, owner = _column_steps(xs, ys, dx, dy, s, major_x, poly_of_v)
+    hh = heights[owner].astype(float)
+    keep = (xcol >= 0) & (xcol <= widths[owner] - 1)
+    yd = (yrow.astype(float) + 0.5) / _SCALE - 0.5
     yd = np.ceil(np.where(yd < 0, 0.0, np.where(yd > hh, hh, yd)))
-    keep_j = np.flatnonzero(keep)
-    pj = pj[keep_j]
-    a = (xd[keep_j].astype(np.int64) * heights[pj] + yd[keep_j].astype(np.int64)) % 2**32
+    pj = owner[keep]
+    a = (xcol[keep] * heights[pj] + yd[keep].astype(np.int64)) % 2**32
 
     # Boundaries per polygon, plus h * w as the last one; sorted; differences are the runs.
     hw = (heights * widths) % 2**32
@@ -123,6 +103,65 @@ def polygon_runs(polys: list[np.ndarray], heights: np.ndarray, widths: np.ndarra
     m = np.bincount(owner[starts], minlength=n)
     offsets = np.concatenate([[0], np.cumsum(m)]).astype(np.int64)
     return Runs(heights, widths, counts.astype(np.int64), offsets)
+
+
+def _c_walk(start, s, t) -> np.ndarray:
+    """``(int)(start + s * t + .5)``: a dense boundary point of maskApi's edge walk."""
+    return _c_int(start + s * t + 0.5)
+
+
+def _column_steps(xs, ys, dx, dy, s, major_x, poly):
+    """The steps of maskApi's dense boundary walk that give a boundary point, directly.
+
+    The walk visits ``max(dx, dy) + 1`` points per edge on the 5x grid, but only a step
+    between two points whose columns differ, the lower one being a pixel centre
+    (``5 X + 2``), yields a point (column ``X``; row from the lower of the two rows).  Those
+    steps are computed here without visiting the rest: on an x-major edge the column moves
+    by one every step; on a y-major edge it is monotone in the step, so the step where it
+    passes each pixel centre is found by bisection on the exact C expression.  (Steps across
+    two edges never change column at a non-negative vertex; at a negative one the column is
+    out of the image.)  Returns ``(X, lower row on the 5x grid, polygon)`` per point.
+    """
+    # x-major edges: u(t) = xs + t; the step t -> t + 1 has lower column xs + t.
+    ex = np.flatnonzero(major_x & (dx > 0))
+    t0 = (2 - xs[ex]) % 5
+    nx = np.maximum(0, (dx[ex] - t0 + 4) // 5)
+    e = np.repeat(ex, nx)
+    t = np.repeat(t0, nx) + 5 * (np.arange(int(nx.sum())) - np.repeat(np.cumsum(nx) - nx, nx))
+    col_x = (xs[e] + t - 2) // 5
+    row_x = np.minimum(_c_walk(ys[e], s[e], t), _c_walk(ys[e], s[e], t + 1))
+    poly_x = poly[e]
+
+    # y-major edges: u(t) = (int)(xs + s t + .5), monotone; v(t) = ys + t increasing.
+    ey = np.flatnonzero(~major_x)
+    u0 = _c_walk(xs[ey], s[ey], np.zeros(len(ey)))
+    u1 = _c_walk(xs[ey], s[ey], dy[ey].astype(float))
+    lo, hi = np.minimum(u0, u1), np.maximum(u0, u1)
+    first = lo + (2 - lo) % 5  # the lowest column 5X + 2 >= lo
+    ny = np.maximum(0, (hi - first + 4) // 5)  # columns c with lo <= c < hi
+    e = np.repeat(ey, ny)
+    c = np.repeat(first, ny) + 5 * (np.arange(int(ny.sum())) - np.repeat(np.cumsum(ny) - ny, ny))
+    rising = np.repeat(u1 > u0, ny)
+    # Smallest t in [0, dy] with u(t) >= c + 1 (rising) or u(t) <= c (falling).
+    left = np.zeros(len(e), dtype=np.int64)
+    right = dy[e].astype(np.int64)
+    while True:
+        open_ = left < right
+        if not open_.any():
+            break
+        mid = (left + right) // 2
+        u = _c_walk(xs[e], s[e], mid.astype(float))
+        past = np.where(rising, u >= c + 1, u <= c)
+        right = np.where(open_ & past, mid, right)
+        left = np.where(open_ & ~past, mid + 1, left)
+    col_y = (c - 2) // 5
+    row_y = ys[e] + left - 1
+    poly_y = poly[e]
+    return (
+        np.concatenate([col_x, col_y]),
+        np.concatenate([row_x, row_y]),
+        np.concatenate([poly_x, poly_y]),
+    )
 
 
 def box_polygons(boxes: np.ndarray) -> list[np.ndarray]:
