@@ -26,13 +26,15 @@ import pandas as pd
 
 from vislab.errors import InvalidFrame, InvalidParameter
 from vislab.evaluate._engine import stable_order
-from vislab.evaluate._validate import check_order
+from vislab.evaluate._validate import check_order, plain
 from vislab.evaluate.coco_result import COCO_STAT_NAMES, CocoResult
 from vislab.evaluate.detection import COCO_AREA_RANGES, prepare_detection, run_matching
-from vislab.evaluate.segm import segm_inputs, truth_mask_column
+from vislab.evaluate.segm import segm_inputs, truth_mask_runs
 from vislab.masks import rle_bbox
 
 __all__ = ["coco_eval", "CocoResult", "COCO_STAT_NAMES"]
+
+_ROW = "_vislab_truth_row"  # a segm truth row's place among the parsed masks
 
 
 def _default_iou_thresholds() -> np.ndarray:
@@ -127,7 +129,7 @@ def coco_eval(
     if iou_type not in ("bbox", "segm"):
         raise InvalidParameter(f"iou_type must be 'bbox' or 'segm', got {iou_type!r}")
     if iou_type == "segm":
-        truth, pred = _segm_frames(truth, pred)
+        truth, pred, truth_runs = _segm_frames(truth, pred)
     iou_thr = (
         _default_iou_thresholds()
         if iou_thresholds is None
@@ -144,7 +146,7 @@ def coco_eval(
     data = prepare_detection(truth, pred, images=images, labels=labels)
     pair_iou = det_area = None
     if iou_type == "segm":
-        masks = segm_inputs(data.truth, data.pred, list(data.truth["mask"]))
+        masks = segm_inputs(data.truth, data.pred, truth_runs.take(data.truth[_ROW].to_numpy()))
         pair_iou, det_area = masks.iou, masks.det_area()
         # COCO's truth area is the annotation's; one that is missing is the mask's.
         if "area" in data.truth.columns:
@@ -207,10 +209,12 @@ def _segm_frames(truth: pd.DataFrame, pred: pd.DataFrame):
             "read_coco_results() of a segm results file gives one",
             column="mask",
         )
-    if "mask" not in truth.columns:
-        attrs = dict(truth.attrs)
-        truth = truth.assign(mask=truth_mask_column(truth))
-        truth.attrs.update(attrs)
+    # The truth's masks are parsed (or rasterised) once, here; a row number ties them to the
+    # rows that prepare_detection keeps.
+    runs = truth_mask_runs(truth)
+    attrs = truth.attrs
+    truth = plain(truth).assign(**{_ROW: np.arange(len(truth))})
+    truth.attrs = attrs
     if "mask" in pred.columns and not {"x", "y", "w", "h"} <= set(pred.columns):
         attrs = dict(pred.attrs)
         ok = pred["mask"].notna().to_numpy()
@@ -218,7 +222,7 @@ def _segm_frames(truth: pd.DataFrame, pred: pd.DataFrame):
         box[ok] = rle_bbox(list(pred["mask"][ok]))
         pred = pred.assign(x=box[:, 0], y=box[:, 1], w=box[:, 2], h=box[:, 3])
         pred.attrs.update(attrs)
-    return truth, pred
+    return truth, pred, runs
 
 
 def _accumulate(m, data, iou_thr, rec_thr, max_dets, class_aware, area_ranges, det_area=None):

@@ -27,14 +27,14 @@ outside COCO's alphabet, a mask that is not an RLE dict) raises
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 
 from vislab.errors import InvalidFrame
 from vislab.masks._codec import Runs, parse_rles, runs_to_dicts
-from vislab.masks._ops import pair_iou, runs_area, runs_bbox, union_runs
-from vislab.masks._polygon import box_polygons, polygon_runs
+from vislab.masks._ops import MaskTable, runs_area, runs_bbox, table_iou, union_runs
+from vislab.masks._segmentation import segmentation_runs
 
 __all__ = [
     "rle_encode",
@@ -175,20 +175,6 @@ def rle_counts(rle) -> np.ndarray:
     return runs.counts_of(0).copy()
 
 
-def _check_size(height, width, i=None) -> tuple[int, int]:
-    try:
-        h, w = int(height), int(width)
-    except (TypeError, ValueError):
-        h = w = -1
-    if h < 0 or w < 0 or h != height or w != width:
-        where = "" if i is None else f" of object {i}"
-        raise InvalidFrame(
-            f"image size{where} must be non-negative integers, got {height!r} x {width!r}",
-            column="mask",
-        )
-    return h, w
-
-
 def rle_from_segmentation(segmentations, heights, widths) -> list[dict]:
     """COCO ``segmentation`` values (polygons or RLE) to compressed RLEs, as pycocotools.
 
@@ -216,52 +202,7 @@ def rle_from_segmentation(segmentations, heights, widths) -> list[dict]:
     >>> rle_decode(rle).astype(int)[:, :4].tolist()  # ... cover pixels 1 and 2, as in COCO
     [[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
     """
-    segs = list(segmentations)
-    n = len(segs)
-    hs = np.broadcast_to(np.asarray(heights, dtype=object), (n,))
-    ws = np.broadcast_to(np.asarray(widths, dtype=object), (n,))
-    polys, poly_owner, poly_h, poly_w = [], [], [], []
-    rle_items, rle_owner = [], []
-    for i, seg in enumerate(segs):
-        if isinstance(seg, Mapping):
-            rle_items.append(seg)
-            rle_owner.append(i)
-            continue
-        if not isinstance(seg, Sequence) or isinstance(seg, (str, bytes)) or len(seg) == 0:
-            raise InvalidFrame(
-                f"segmentation {i} is neither a list of polygons nor an RLE dict", column="mask"
-            )
-        h, w = _check_size(hs[i], ws[i], i)
-        parts = [np.asarray(p, dtype=float).ravel() for p in seg]
-        if len(parts[0]) == 4:  # frPyObjects reads [[x, y, w, h], ...] as boxes
-            if any(len(p) != 4 for p in parts):
-                raise InvalidFrame(f"segmentation {i} mixes boxes and polygons", column="mask")
-            parts = box_polygons(np.stack(parts))
-        for p in parts:
-            if len(p) < 6 or len(p) % 2:
-                raise InvalidFrame(
-                    f"segmentation {i} has a polygon of {len(p)} numbers; a polygon is at "
-                    "least three x, y points",
-                    column="mask",
-                )
-            if not np.isfinite(p).all():
-                raise InvalidFrame(f"segmentation {i} has a non-finite coordinate", column="mask")
-        polys.extend(parts)
-        poly_owner.extend([i] * len(parts))
-        poly_h.extend([h] * len(parts))
-        poly_w.extend([w] * len(parts))
-    out: list = [None] * n
-    if polys:
-        runs = polygon_runs(polys, np.array(poly_h), np.array(poly_w))
-        owners = np.array(poly_owner)
-        objs, group = np.unique(owners, return_inverse=True)
-        merged = union_runs(runs, group, len(objs))
-        for j, d in enumerate(runs_to_dicts(merged)):
-            out[int(objs[j])] = d
-    if rle_items:
-        for i, d in zip(rle_owner, runs_to_dicts(parse_rles(rle_items)), strict=True):
-            out[i] = d
-    return out
+    return runs_to_dicts(segmentation_runs(segmentations, heights, widths))
 
 
 def rle_from_polygons(polygons, height: int, width: int) -> dict:
@@ -369,7 +310,8 @@ def rle_iou(dt, gt, iscrowd=None) -> np.ndarray:
     crowd = None if iscrowd is None else np.asarray(iscrowd, dtype=bool)
     if crowd is not None and len(crowd) != len(g):
         raise InvalidFrame(f"iscrowd has {len(crowd)} flags for {len(g)} truth masks")
-    return pair_iou(d, di.ravel(), g, gi.ravel(), crowd).reshape(len(d), len(g))
+    out = table_iou(MaskTable.of(d), di.ravel(), MaskTable.of(g), gi.ravel(), crowd)
+    return out.reshape(len(d), len(g))
 
 
 def rle_union(rles) -> dict:

@@ -55,6 +55,32 @@ class Runs:
         """The run lengths of mask ``i``."""
         return self.counts[self.offsets[i] : self.offsets[i + 1]]
 
+    def take(self, idx) -> Runs:
+        """The masks ``idx`` (any order, repeats allowed) as a new table."""
+        idx = np.asarray(idx, dtype=np.int64)
+        lens = self.lengths()[idx]
+        start = np.repeat(self.offsets[:-1][idx] - (np.cumsum(lens) - lens), lens)
+        rows = np.arange(int(lens.sum())) + start
+        return Runs(
+            self.heights[idx],
+            self.widths[idx],
+            self.counts[rows],
+            np.append(0, np.cumsum(lens)).astype(np.int64),
+        )
+
+    @staticmethod
+    def concat(parts: Sequence[Runs]) -> Runs:
+        """One table of the masks of ``parts``, in order."""
+        if not parts:
+            return Runs(*(np.zeros(0, np.int64) for _ in range(3)), np.zeros(1, np.int64))
+        lens = np.concatenate([p.lengths() for p in parts])
+        return Runs(
+            np.concatenate([p.heights for p in parts]),
+            np.concatenate([p.widths for p in parts]),
+            np.concatenate([p.counts for p in parts]),
+            np.append(0, np.cumsum(lens)).astype(np.int64),
+        )
+
 
 def _segment_cumsum(values: np.ndarray, first: np.ndarray) -> np.ndarray:
     """Cumulative sums that restart where ``first`` is True."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from vislab.masks._codec import Runs, intervals
@@ -51,10 +53,14 @@ def runs_bbox(runs: Runs) -> np.ndarray:
     ys = np.full(n, big)
     ye = np.full(n, -1)
     ou, xu, yu = owner[use], x[use], y[use]
-    np.minimum.at(xs, ou, xu)
-    np.maximum.at(xe, ou, xu)
-    np.minimum.at(ys, ou, yu)
-    np.maximum.at(ye, ou, yu)
+    if len(ou):
+        # The used runs of a mask are contiguous (a prefix of its runs): reduce per segment.
+        seg = np.flatnonzero(np.append(True, ou[1:] != ou[:-1]))
+        who = ou[seg]
+        xs[who] = np.minimum.reduceat(xu, seg)
+        xe[who] = np.maximum.reduceat(xu, seg)
+        ys[who] = np.minimum.reduceat(yu, seg)
+        ye[who] = np.maximum.reduceat(yu, seg)
     ys = np.where(spans, 0, ys)
     ye = np.where(spans, runs.heights - 1, ye)
     out = np.stack([xs, ys, (xe - xs + 1) % _UINT, (ye - ys + 1) % _UINT], axis=1).astype(float)
@@ -115,73 +121,113 @@ def union_runs(runs: Runs, groups: np.ndarray, n_groups: int) -> Runs:
 
 
 def _replace_groups(merged: Runs, runs: Runs, groups: np.ndarray, single: np.ndarray) -> Runs:
-    parts, lens = [], []
-    src = {int(gr): i for i, gr in enumerate(groups.tolist()) if single[gr]}
-    for gr in range(len(merged)):
-        if gr in src:
-            parts.append(runs.counts_of(src[gr]))
-        else:
-            parts.append(merged.counts_of(gr))
-        lens.append(len(parts[-1]))
-    counts = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-    return Runs(merged.heights, merged.widths, counts, np.append(0, np.cumsum(lens)))
-
-
-def pair_intersections(a: Runs, ai: np.ndarray, b: Runs, bi: np.ndarray) -> np.ndarray:
-    """Pixels shared by mask ``a[ai[j]]`` and mask ``b[bi[j]]`` for every pair ``j``.
-
-    All pairs at once: each pair's foreground intervals become +1 / -1 events at their ends,
-    keyed by pair, sorted once; the stretches where the running sum is 2 are the overlap.
-    """
-    ai = np.asarray(ai, dtype=np.int64)
-    bi = np.asarray(bi, dtype=np.int64)
-    n = len(ai)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    sa, ea, oa = intervals(a)
-    sb, eb, ob = intervals(b)
-    ev = []
-    for s, e, o, idx, nm in ((sa, ea, oa, ai, len(a)), (sb, eb, ob, bi, len(b))):
-        cnt = np.bincount(o, minlength=nm)
-        off = np.append(0, np.cumsum(cnt))
-        take = cnt[idx]
-        pair = np.repeat(np.arange(n), take)
-        rows = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
-        rows = rows + off[idx][pair]
-        ev.append((pair, s[rows], e[rows]))
-    pair = np.concatenate([ev[0][0], ev[1][0]])
-    s = np.concatenate([ev[0][1], ev[1][1]])
-    e = np.concatenate([ev[0][2], ev[1][2]])
-    span = np.int64(
-        max(
-            int(a.heights.max(initial=0) * a.widths.max(initial=0)),
-            int(b.heights.max(initial=0) * b.widths.max(initial=0)),
-        )
-        + 1
+    """``merged`` with the groups of one mask taking that mask's own runs."""
+    src = np.flatnonzero(single[groups])  # masks alone in their group
+    keep_m = ~single
+    m_owner = merged.owner()
+    m_sel = keep_m[m_owner]
+    r_owner = runs.owner()
+    r_sel = np.isin(r_owner, src)
+    owner = np.concatenate([m_owner[m_sel], groups[r_owner[r_sel]]])
+    counts = np.concatenate([merged.counts[m_sel], runs.counts[r_sel]])
+    order = np.argsort(owner, kind="stable")  # each group's runs come from one side, in order
+    lens = np.bincount(owner, minlength=len(merged))
+    return Runs(
+        merged.heights, merged.widths, counts[order], np.append(0, np.cumsum(lens)).astype(np.int64)
     )
-    key = np.concatenate([pair * span + s, pair * span + e])
-    step = np.concatenate([np.ones(len(s), np.int8), -np.ones(len(e), np.int8)])
-    order = np.argsort(key, kind="stable")
-    key, step = key[order], step[order]
-    level = np.cumsum(step)
-    # Between an event and the next one of the same pair, ``level`` masks cover the pixels.
-    length = np.append(np.diff(key), 0)
-    both = level == 2
-    owner = key // span
-    return np.bincount(owner[both], weights=length[both], minlength=n).astype(np.int64)
 
 
-def pair_iou(a: Runs, ai, b: Runs, bi, crowd=None) -> np.ndarray:
-    """IoU of ``a[ai[j]]`` with ``b[bi[j]]`` as ``rleIou`` computes it (float64).
+@dataclass
+class MaskTable:
+    """Masks ready for many IoUs: runs, areas, boxes and foreground intervals, computed once.
 
-    For a crowd region of ``b`` the union is the area of the ``a`` mask; no overlap gives 0.
+    Attributes
+    ----------
+    runs : Runs
+    area : int64 array
+    columns : int64 array, shape (n, 2)
+        First and last column holding a foreground pixel (``[0, -1]`` for an empty mask).
+    start, end : int64 arrays
+        Foreground intervals ``[start, end)`` (column-major pixel index), by mask then start.
+    offsets : int64 array
+        Intervals of mask ``i`` are ``offsets[i]:offsets[i + 1]``.
+    """
+
+    runs: Runs
+    area: np.ndarray
+    columns: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def of(cls, runs: Runs) -> MaskTable:
+        """Build the table of ``runs``."""
+        start, end, owner = intervals(runs)
+        cnt = np.bincount(owner, minlength=len(runs))
+        offsets = np.append(0, np.cumsum(cnt))
+        area = np.bincount(owner, weights=end - start, minlength=len(runs)).astype(np.int64)
+        # Intervals are sorted: a mask's first starts in its first column, its last ends in
+        # its last one.
+        columns = np.tile(np.array([0, -1], dtype=np.int64), (len(runs), 1))
+        has = cnt > 0
+        h = np.maximum(runs.heights[has], 1)
+        columns[has, 0] = start[offsets[:-1][has]] // h
+        columns[has, 1] = (end[offsets[1:][has] - 1] - 1) // h
+        return cls(runs, area, columns, start, end, offsets)
+
+
+def shared_pixels(a: MaskTable, ai: np.ndarray, b: MaskTable, bi: np.ndarray) -> np.ndarray:
+    """Pixels in both ``a[ai[j]]`` and ``b[bi[j]]``, all pairs in one pass.
+
+    ``cover(q)``: pixels of a ``b`` mask before position ``q``, from one ``searchsorted`` into
+    all of ``b``'s intervals keyed by (mask, position).  Each interval ``[s, e)`` of the ``a``
+    mask of a pair adds ``cover(e) - cover(s)``.
     """
     ai = np.asarray(ai, dtype=np.int64)
     bi = np.asarray(bi, dtype=np.int64)
-    inter = pair_intersections(a, ai, b, bi)
-    area_a = runs_area(a)[ai]
-    union = area_a + runs_area(b)[bi] - inter
+    hw_a = (a.runs.heights * a.runs.widths).max(initial=0)
+    hw_b = (b.runs.heights * b.runs.widths).max(initial=0)
+    span = np.int64(max(int(hw_a), int(hw_b)) + 1)
+    owner_b = np.repeat(np.arange(len(b.offsets) - 1), np.diff(b.offsets))
+    ks = np.append(owner_b * span + b.start, np.iinfo(np.int64).max)
+    ke = owner_b * span + b.end
+    lcum = np.append(0, np.cumsum(b.end - b.start))
+
+    take = a.offsets[ai + 1] - a.offsets[ai]
+    pair = np.repeat(np.arange(len(ai)), take)
+    first = np.repeat(a.offsets[ai] - (np.cumsum(take) - take), take)
+    rows = np.arange(int(take.sum())) + first
+    base = bi[pair] * span
+
+    def cover(q):
+        j = np.searchsorted(ke, q, side="right")
+        return lcum[j] + np.maximum(0, q - ks[j])
+
+    shared = cover(base + a.end[rows]) - cover(base + a.start[rows])
+    return np.bincount(pair, weights=shared, minlength=len(ai)).astype(np.int64)
+
+
+def table_iou(a: MaskTable, ai, b: MaskTable, bi, crowd=None) -> np.ndarray:
+    """IoU of ``a[ai[j]]`` with ``b[bi[j]]`` exactly as ``rleIou`` (float64).
+
+    Pairs whose masks share no column share no pixel and get 0 without further work (as in
+    maskApi, whose boxes test comes first).  For a crowd region of ``b`` the union is the
+    area of the ``a`` mask; no overlap gives 0.
+    """
+    ai = np.asarray(ai, dtype=np.int64)
+    bi = np.asarray(bi, dtype=np.int64)
+    out = np.zeros(len(ai), dtype=float)
+    ca, cb = a.columns[ai], b.columns[bi]
+    sel = np.flatnonzero((ca[:, 0] <= cb[:, 1]) & (cb[:, 0] <= ca[:, 1]))
+    if len(sel) == 0:
+        return out
+    d, g = ai[sel], bi[sel]
+    inter = shared_pixels(a, d, b, g)
+    area_d = a.area[d]
+    union = area_d + b.area[g] - inter
     if crowd is not None:
-        union = np.where(np.asarray(crowd, dtype=bool)[bi], area_a, union)
+        union = np.where(np.asarray(crowd, dtype=bool)[g], area_d, union)
     union = np.where(inter == 0, 1, union)
-    return inter.astype(float) / union.astype(float)
+    out[sel] = inter.astype(float) / union.astype(float)  # (double)i / (double)u in maskApi
+    return out

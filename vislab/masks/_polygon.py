@@ -79,12 +79,12 @@ def polygon_runs(polys: list[np.ndarray], heights: np.ndarray, widths: np.ndarra
     a = (xcol[keep] * heights[pj] + yd[keep].astype(np.int64)) % 2**32
 
     # Boundaries per polygon, plus h * w as the last one; sorted; differences are the runs.
+    # One sort of packed (polygon, boundary) keys: boundaries are below 2**32.
     hw = (heights * widths) % 2**32
-    a = np.concatenate([a, hw])
-    owner = np.concatenate([pj, np.arange(n)])
-    order = np.lexsort((a, owner))
-    a, owner = a[order], owner[order]
-    lens = np.bincount(owner, minlength=n)
+    key = np.concatenate([(pj << 32) | a, (np.arange(n, dtype=np.int64) << 32) | hw])
+    key.sort()
+    owner = key >> 32
+    a = key & 0xFFFFFFFF
     first = np.ones(len(a), dtype=bool)
     first[1:] = owner[1:] != owner[:-1]
     runs = a - np.where(first, 0, np.append(0, a[:-1]))
@@ -92,22 +92,36 @@ def polygon_runs(polys: list[np.ndarray], heights: np.ndarray, widths: np.ndarra
     # maskApi's merge of zero runs: the first run always stays; after it, in every stretch of
     # zeros the 1st, 3rd, ... are dropped and each drops the element after it into the run
     # before (an even stretch thus ends at a zero, an odd one swallows the next run).
-    pos = np.arange(len(a)) - np.repeat(np.cumsum(lens) - lens, lens)
-    zero = (runs == 0) & (pos >= 1)
-    zstart = zero & ~np.append(False, zero[:-1] & (pos[1:] >= 1))
-    zrank = np.arange(len(a)) - np.maximum.accumulate(np.where(zstart, np.arange(len(a)), 0))
-    skip = zero & (zrank % 2 == 0)
-    absorbed = np.append(False, skip[:-1]) & (pos >= 1)
-    starts = np.flatnonzero(~skip & ~absorbed)
-    counts = np.add.reduceat(runs, starts)
-    m = np.bincount(owner[starts], minlength=n)
+    zero = np.flatnonzero((runs == 0) & ~first)
+    if len(zero):
+        # Rank of each zero in its stretch of consecutive zeros (of one polygon).
+        new = np.ones(len(zero), dtype=bool)
+        new[1:] = (zero[1:] != zero[:-1] + 1) | first[zero[1:]]
+        stretch = np.flatnonzero(new)
+        rank = np.arange(len(zero)) - np.repeat(stretch, np.diff(np.append(stretch, len(zero))))
+        skip = zero[rank % 2 == 0]
+        gone = np.zeros(len(a), dtype=bool)
+        gone[skip] = True
+        after = skip + 1
+        after = after[after < len(a)]
+        gone[after[~first[after]]] = True
+        starts = np.flatnonzero(~gone)
+        counts = np.add.reduceat(runs, starts)
+        m = np.bincount(owner[starts], minlength=n)
+    else:
+        counts = runs
+        m = np.bincount(owner, minlength=n)
     offsets = np.concatenate([[0], np.cumsum(m)]).astype(np.int64)
     return Runs(heights, widths, counts.astype(np.int64), offsets)
 
 
 def _c_walk(start, s, t) -> np.ndarray:
-    """``(int)(start + s * t + .5)``: a dense boundary point of maskApi's edge walk."""
-    return _c_int(start + s * t + 0.5)
+    """``(int)(start + s * t + .5)``: a dense boundary point of maskApi's edge walk.
+
+    Only called on edges with a finite slope; numpy's float -> int64 cast truncates toward
+    zero as C's does.
+    """
+    return (start + s * t + 0.5).astype(np.int64)
 
 
 def _column_steps(xs, ys, dx, dy, s, major_x, poly):
@@ -142,18 +156,28 @@ def _column_steps(xs, ys, dx, dy, s, major_x, poly):
     e = np.repeat(ey, ny)
     c = np.repeat(first, ny) + 5 * (np.arange(int(ny.sum())) - np.repeat(np.cumsum(ny) - ny, ny))
     rising = np.repeat(u1 > u0, ny)
-    # Smallest t in [0, dy] with u(t) >= c + 1 (rising) or u(t) <= c (falling).
-    left = np.zeros(len(e), dtype=np.int64)
-    right = dy[e].astype(np.int64)
-    while True:
-        open_ = left < right
-        if not open_.any():
+    # Smallest t in [1, dy] with u(t) >= c + 1 (rising) or u(t) <= c (falling): estimated
+    # from the line (trunc moves at c + 1 for c >= 0, at c below), then corrected one step at
+    # a time on the exact C expression (u is monotone in t).
+    xs_e, s_e, dy_e = xs[e], s[e], dy[e]
+    edge = np.where(c >= 0, c + 1, c).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        guess = np.ceil((edge - 0.5 - xs_e) / s_e)
+    t = np.clip(np.nan_to_num(guess, nan=1.0), 1, dy_e).astype(np.int64)
+
+    def past(tt):
+        u = _c_walk(xs_e, s_e, tt.astype(float))
+        return np.where(rising, u >= c + 1, u <= c)
+
+    for _ in range(64):
+        up = ~past(t)  # not there yet
+        down = ~up & (t > 1) & past(t - 1)  # already there one step earlier
+        if not (up.any() or down.any()):
             break
-        mid = (left + right) // 2
-        u = _c_walk(xs[e], s[e], mid.astype(float))
-        past = np.where(rising, u >= c + 1, u <= c)
-        right = np.where(open_ & past, mid, right)
-        left = np.where(open_ & ~past, mid + 1, left)
+        t = t + up - down
+    else:  # pragma: no cover - the estimate is within a step or two of the answer
+        raise RuntimeError("polygon rasterisation did not converge")
+    left = t
     col_y = (c - 2) // 5
     row_y = ys[e] + left - 1
     poly_y = poly[e]
