@@ -66,7 +66,8 @@ def build_dataset(reps: int = 1):
 
 def _cocoapi_objects(module: str, gt_dict, results):
     if module == "faster_coco_eval":
-        from faster_coco_eval import COCO, COCOeval_faster as COCOeval
+        from faster_coco_eval import COCO
+        from faster_coco_eval import COCOeval_faster as COCOeval
     else:
         from pycocotools.coco import COCO
         from pycocotools.cocoeval import COCOeval
