@@ -16,10 +16,18 @@ frame     one row per        core columns
 ========  =================  ==============================================================
 labels    (image, label)     image, rank, label, score
 boxes     (image, object)    image, label, score, x, y, w, h (pixels, top-left origin)
+masks     (image, instance)  the boxes columns + mask (a COCO RLE dict, see below)
+semantic  image              image, label_map (2-d integer array: a class id per pixel)
 matches   (query, hit)       query, rank, cont_sign, brief, score, tags
 gallery   stored image       image, cont_sign, brief, tags, error_code, error_msg
 truth     image / object     image, label  (+ x, y, w, h, optional iscrowd, area for boxes)
 ========  =================  ==============================================================
+
+A ``mask`` is COCO's RLE ``{"size": [height, width], "counts": str}`` (column-major runs,
+compressed string; :mod:`vislab.masks` reads and writes it, pycocotools reads it as is); its
+box columns are the mask's box when a row gives none.  A semantic map keeps the whole label
+map per image.  Their constructors, which check the masks, live in :mod:`vislab.mask_frames`
+(``masks_frame``, ``semantic_frame``, ``label_map_masks``: one mask per class present).
 
 Box conversions between xywh, xyxy, centre-xywh, PAI's ``[top, left, bottom, right]`` and
 normalised coordinates live here and nowhere else (:func:`convert_boxes`).
@@ -46,6 +54,8 @@ __all__ = [
     "result_frame",
     "labels_frame",
     "boxes_frame",
+    "MASKS",
+    "SEMANTIC",
     "matches_frame",
     "gallery_frame",
     "truth_labels",
@@ -61,6 +71,8 @@ LABELS = ("image", "rank", "label", "score")
 BOXES = ("image", "label", "score", "x", "y", "w", "h")
 MATCHES = ("query", "rank", "cont_sign", "brief", "score", "tags")
 GALLERY = ("image", "cont_sign", "brief", "tags")
+MASKS = BOXES + ("mask",)
+SEMANTIC = ("image", "label_map")
 TRUTH_LABELS = ("image", "label")
 TRUTH_BOXES = ("image", "label", "x", "y", "w", "h")
 #: Every result frame ends its core columns with these: the code (nullable integer: the
@@ -73,9 +85,18 @@ _KIND_COLUMNS = {
     "boxes": BOXES,
     "matches": MATCHES,
     "gallery": GALLERY,
+    "masks": MASKS,
+    "semantic": SEMANTIC,
 }
 # The column naming the input of each row: "query" for search hits, "image" otherwise.
-_KEY_COLUMN = {"labels": "image", "boxes": "image", "matches": "query", "gallery": "image"}
+_KEY_COLUMN = {
+    "labels": "image",
+    "boxes": "image",
+    "matches": "query",
+    "gallery": "image",
+    "masks": "image",
+    "semantic": "image",
+}
 _NUMERIC = {"rank", "score", "x", "y", "w", "h"}
 
 
@@ -90,7 +111,7 @@ def result_frame(
 
     Parameters
     ----------
-    kind : {"labels", "boxes", "matches", "gallery"}
+    kind : {"labels", "boxes", "matches", "gallery", "masks", "semantic"}
     rows : iterable of dict
         One dict per row.  A failed image is a row with ``error_code`` and ``error_msg``
         and no value columns.  Extra keys become extra columns after the core ones.

@@ -25,6 +25,7 @@ PUBLIC_MODULES = [
     "vislab.images",
     "vislab.geometry",
     "vislab.masks",
+    "vislab.mask_frames",
     "vislab.easydl",
 ]
 #: numpydoc checks: no docstring, no Examples, undocumented or unknown parameter, no Returns

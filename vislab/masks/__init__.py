@@ -48,6 +48,7 @@ __all__ = [
     "rle_union",
     "pai_rle_decode",
     "pai_rle_encode",
+    "check_masks",
 ]
 
 _ORDERS = ("F", "C")
@@ -398,3 +399,53 @@ def pai_rle_encode(mask, *, order: str = "F") -> dict:
         raise InvalidFrame(f"a mask must be 2-d (height, width), got shape {arr.shape}")
     runs = _runs_of_bitmasks(arr[None], _check_order(order))
     return {"size": [int(arr.shape[0]), int(arr.shape[1])], "counts": runs.counts.tolist()}
+
+
+def check_masks(masks, images, sizes=None) -> tuple[list[dict], np.ndarray]:
+    """Validate masks of a frame: well-formed, one size per image, the image's size if known.
+
+    Parameters
+    ----------
+    masks : sequence of dict
+        RLE dicts (compressed or list counts).
+    images : sequence
+        The image of each mask.
+    sizes : sequence of (height, width) or None, optional
+        The size of each mask's image (``None`` where unknown).
+
+    Returns
+    -------
+    masks : list of dict
+        The masks as compressed RLE dicts.
+    boxes : numpy.ndarray, shape (n, 4)
+        Each mask's ``[x, y, w, h]`` (as :func:`rle_bbox`).
+
+    Raises
+    ------
+    vislab.errors.InvalidFrame
+        Naming the first bad mask.
+
+    Examples
+    --------
+    >>> ok, boxes = check_masks([{"size": [2, 2], "counts": [0, 2, 2]}], ["a.jpg"], [(2, 2)])
+    >>> ok, boxes.tolist()
+    ([{'size': [2, 2], 'counts': '022'}], [[0.0, 0.0, 1.0, 2.0]])
+    """
+    runs = parse_rles(list(masks))
+    seen: dict = {}
+    for i, (img, h, w) in enumerate(
+        zip(images, runs.heights.tolist(), runs.widths.tolist(), strict=True)
+    ):
+        if sizes is not None and sizes[i] is not None and tuple(sizes[i]) != (h, w):
+            raise InvalidFrame(
+                f"mask {i} of image {img!r} is {h}x{w} (height x width) but the image is "
+                f"{sizes[i][0]}x{sizes[i][1]}",
+                column="mask",
+            )
+        if seen.setdefault(img, (h, w)) != (h, w):
+            raise InvalidFrame(
+                f"masks of image {img!r} have different sizes {seen[img]} and {(h, w)}: a mask "
+                "must have its image's height and width",
+                column="mask",
+            )
+    return runs_to_dicts(runs), runs_bbox(runs)
