@@ -193,3 +193,36 @@ def test_moving_the_operating_point_updates_its_legend_entry(sample):
     texts = [t.get_text() for t in disp.ax_.get_legend().get_texts()]
     assert f"threshold 0.70: P={want['precision']:.2f}, R={want['recall']:.2f}" in texts
     assert not any(t.startswith("threshold 0.30") for t in texts)
+
+
+def test_draw_masks_paints_each_mask_in_its_outcome_colour():
+    import matplotlib.colors as mcolors
+
+    from vislab.errors import InvalidFrame
+    from vislab.evaluate import match_detections
+    from vislab.mask_frames import masks_frame
+    from vislab.plot import MATCH_COLORS, draw_masks
+
+    def blob(y0, y1, x0, x1):
+        m = np.zeros((30, 40), dtype=bool)
+        m[y0:y1, x0:x1] = True
+        return m
+
+    truth = masks_frame([{"image": "a", "label": "cat", "score": 1.0, "mask": blob(2, 12, 2, 12)}])
+    pred = masks_frame(
+        [
+            {"image": "a", "label": "cat", "score": 0.9, "mask": blob(2, 12, 3, 12)},
+            {"image": "a", "label": "cat", "score": 0.8, "mask": blob(20, 28, 25, 38)},
+        ]
+    )
+    m = match_detections(truth.drop(columns="score"), pred)
+    assert m["match"].tolist() == ["tp", "fp"] and "mask" in m.columns
+    fig, ax = plt.subplots()
+    layer = draw_masks(ax, None, m[m["match"] != "fn"], alpha=0.5).get_array()
+    assert tuple(layer[5, 5, :3]) == mcolors.to_rgb(MATCH_COLORS["tp"][0])
+    assert tuple(layer[25, 30, :3]) == mcolors.to_rgb(MATCH_COLORS["fp"][0])
+    assert layer[5, 5, 3] == 0.5 and layer[15, 20, 3] == 0.0
+    assert len(ax.patches) == 2  # the boxes too
+    with pytest.raises(InvalidFrame, match="image is"):
+        draw_masks(ax, np.zeros((10, 10, 3), np.uint8), pred)
+    plt.close(fig)

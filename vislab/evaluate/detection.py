@@ -324,6 +324,8 @@ def predicted_rows(data, res, rows) -> pd.DataFrame:
     )
     # A false positive with no overlapping truth at all has no IoU to report.
     out.loc[(code == 0) & (out["iou"].to_numpy() == 0), "iou"] = np.nan
+    if "mask" in data.pred.columns:  # masks travel with their predictions (pictures)
+        out["mask"] = data.pred["mask"].to_numpy(dtype=object)[rows]
     return out
 
 
@@ -334,7 +336,7 @@ def missed_truth_rows(data, rows) -> pd.DataFrame:
     describe a missed object the same way: no score, no IoU, the truth's own id.
     """
     t = data.truth
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "image": t["image"].to_numpy(dtype=object)[rows],
             "label": t["label"].to_numpy(dtype=object)[rows],
@@ -348,6 +350,9 @@ def missed_truth_rows(data, rows) -> pd.DataFrame:
             "truth_id": data.gt_id[rows],
         }
     )
+    if "mask" in t.columns:
+        out["mask"] = t["mask"].to_numpy(dtype=object)[rows]
+    return out
 
 
 def match_detections(
@@ -396,7 +401,8 @@ def match_detections(
         the matched true box, or for a false positive the best IoU with any true box it could
         have matched (NaN if none), which separates poor localisation from hallucination.
         ``truth_id`` is the truth ``id`` (or truth row index); ``pred_index`` the prediction's
-        index label.
+        index label.  Masks frames keep their ``mask`` column (before ``pred_index``), for
+        pictures; the matching itself is by boxes (``coco_eval(iou_type="segm")`` for masks).
 
     Raises
     ------

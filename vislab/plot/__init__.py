@@ -13,16 +13,19 @@ Every number is read from :mod:`vislab.evaluate`; nothing is computed here.
 * :class:`ThresholdDisplay` — precision, recall and F1 against the score threshold.
 * :class:`CutoffDisplay` — image search: what a similarity cutoff returns, and how good it is.
 * :func:`draw_boxes` — boxes on an image, coloured by label or by outcome (tp / fp / fn).
+* :func:`draw_masks` — instance masks (COCO RLE) on an image as translucent regions.
 """
 
 from vislab.plot.boxes import MATCH_COLORS, draw_boxes
 from vislab.plot.confusion import ConfusionMatrixDisplay
 from vislab.plot.curves import PrecisionRecallDisplay
 from vislab.plot.cutoff import CutoffDisplay
+from vislab.plot.masks import draw_masks
 from vislab.plot.threshold import ThresholdDisplay
 
 __all__ = [
     "draw_boxes",
+    "draw_masks",
     "MATCH_COLORS",
     "ConfusionMatrixDisplay",
     "PrecisionRecallDisplay",

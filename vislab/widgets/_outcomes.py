@@ -40,6 +40,14 @@ class OutcomeTiles:
         if self.kind == "detection":
             self._p_box = p[["x", "y", "w", "h"]].to_numpy(dtype=float)
             self._t_box = t[["x", "y", "w", "h"]].to_numpy(dtype=float)
+        # Masks frames: each kept prediction's (and missed object's) mask is drawn too.
+        self._p_mask = p["mask"].to_numpy(dtype=object) if "mask" in p.columns else None
+        self._t_mask = t["mask"].to_numpy(dtype=object) if "mask" in t.columns else None
+
+    @property
+    def has_masks(self) -> bool:
+        """Whether the predictions carry masks (tiles then show them)."""
+        return self._p_mask is not None
 
     @property
     def images(self) -> list:
@@ -67,6 +75,10 @@ class OutcomeTiles:
         ] + [f"{lab} missed" for lab in self._t_label[g]]
         n_tp, n_fp = int((match == "tp").sum()), int((match == "fp").sum())
         name = str(image).rsplit("/", 1)[-1]
+        masks = []
+        if self._p_mask is not None or self._t_mask is not None:
+            masks = list(self._p_mask[p]) if self._p_mask is not None else [None] * len(p)
+            masks += list(self._t_mask[g]) if self._t_mask is not None else [None] * len(g)
         return Tile(
             title=f"{shorten(name, 20)}  {n_tp} TP · {n_fp} FP · {len(g)} FN",
             title_color="black" if n_fp == 0 and len(g) == 0 else FP_COLOR,
@@ -76,6 +88,7 @@ class OutcomeTiles:
             colors=colors,
             dashed=[False] * len(p) + [True] * len(g),
             labels=labels,
+            masks=masks,
         )
 
     def _label_tile(self, image, p, t_rows, g, *, pixels, size) -> Tile:

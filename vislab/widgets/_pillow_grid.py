@@ -2,8 +2,8 @@
 
 The widgets redraw their grid of images every time a slider comes to rest.  Drawn with
 matplotlib, most of that time goes into laying out and rasterising a hundred small captions;
-Pillow draws the same page — thumbnails, boxes (solid or dashed), captions on coloured labels,
-titles — directly into one RGB canvas and encodes it as JPEG.  It takes the same
+Pillow draws the same page — thumbnails, masks (translucent), boxes (solid or dashed), captions
+on coloured labels, titles — directly into one RGB canvas and encodes it as JPEG.  It takes the same
 :class:`~vislab.widgets._static.Tile` objects as :class:`~vislab.widgets._static.ImageGrid`,
 which still draws the static renderings (pictures composed with other matplotlib axes).
 
@@ -18,10 +18,13 @@ from functools import lru_cache
 
 import numpy as np
 
+from vislab.masks import rle_decode
+
 __all__ = ["PillowGrid"]
 
 _TITLE_PX = 14  # band above each picture for its title
 _PAD = 3  # pixels around each picture
+_MASK_ALPHA = 110  # opacity (of 255) of a mask drawn over its picture
 
 
 @lru_cache(maxsize=8)
@@ -131,8 +134,9 @@ class PillowGrid:
             self.image.paste(picture.resize((pw, ph), Image.Resampling.BILINEAR), (px, py))
         else:
             draw.rectangle([px, py, px + pw - 1, py + ph - 1], fill=(225, 225, 225))
-        # Boxes, in the picture's own pixel coordinates.
         colors = list(tile.colors) or ["#1f77b4"] * len(boxes)
+        self._draw_masks(tile, colors, (px, py, pw, ph))
+        # Boxes, in the picture's own pixel coordinates.
         dashed = list(tile.dashed) or [False] * len(boxes)
         for (x, y, w, h), color, dash in zip(boxes, colors, dashed, strict=False):
             x0, y0 = px + x * scale, py + y * scale
@@ -169,6 +173,18 @@ class PillowGrid:
             (left + (cw - tw) / 2, top + 1), title, fill=_rgb(tile.title_color), font=title_font
         )
         return {"picture": picture, "captions": captions, "title": title}
+
+    def _draw_masks(self, tile, colors, picture) -> None:
+        """Each box's mask (COCO RLE) as a translucent region in its colour, on the picture."""
+        from PIL import Image
+
+        px, py, pw, ph = picture
+        for rle, color in zip(tile.masks, colors, strict=False):
+            if not isinstance(rle, dict):
+                continue
+            region = Image.fromarray(rle_decode(rle).astype(np.uint8) * _MASK_ALPHA)
+            region = region.resize((pw, ph), Image.Resampling.NEAREST)
+            self.image.paste(Image.new("RGB", (pw, ph), _rgb(color)), (px, py), region)
 
     @staticmethod
     def _caption(draw, text, color, where, picture, font) -> tuple:

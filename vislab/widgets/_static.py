@@ -55,6 +55,7 @@ class Tile:
     labels: list = field(default_factory=list)
     title_color: str = "black"
     notes: list = field(default_factory=list)  # (text, colour) lines at the top left
+    masks: list = field(default_factory=list)  # a COCO RLE (or None) per box, drawn under it
 
 
 class ImageGrid:

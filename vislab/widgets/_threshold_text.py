@@ -26,10 +26,17 @@ def map_html(state) -> str:
     """The threshold-free note: COCO mAP (detection with ``show_map``) and why it does not move."""
     if state.map is not None:
         ap_name = {0.5: "AP50", 0.75: "AP75"}.get(round(state.iou, 2), "AP")
+        segm = getattr(state, "map_segm", None)
+        masks = (
+            f" Masks: COCO segm AP@[.5:.95] = {segm['AP']:.4f}, AP50 = {segm['AP50']:.4f} "
+            "(the counts below match boxes)."
+            if segm is not None
+            else ""
+        )
         return (
             f"<div class='vislab-map'><b>mAP@IoU{'' if ap_name == 'AP' else '=' + str(state.iou)}"
             f"{'[.5:.95]' if ap_name == 'AP' else ''} = {state.map[ap_name]:.4f}</b> "
-            f"(COCO AP@[.5:.95] = {state.map['AP']:.4f}). {escape(_MAP_WHY)}</div>"
+            f"(COCO AP@[.5:.95] = {state.map['AP']:.4f}).{escape(masks)} {escape(_MAP_WHY)}</div>"
         )
     if state.kind == "classification":
         return (

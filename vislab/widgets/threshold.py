@@ -46,7 +46,9 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
     pred : DataFrame
         Predictions: a boxes frame (``image, label, score, x, y, w, h``) for detection, or a
         labels frame (``image, label, score``) for classification, scored one-vs-rest (each
-        predicted (image, label) is right when the image truly has that label).
+        predicted (image, label) is right when the image truly has that label).  A masks
+        frame (boxes plus ``mask``) has its masks drawn in the grid, and with truth masks
+        (``mask`` or COCO ``segmentation``) the segm mAP shown beside the box mAP.
     images : mapping, folder, callable or list, optional
         Where the pictures are (see :class:`vislab.widgets._base.ImageSource`); by default
         identifiers that are file paths are read, others get a grey canvas.
@@ -142,6 +144,12 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         "map", "COCO's 12 numbers (a Series; detection with ``show_map``), or None."
     )
     iou = state_property("iou", "Minimum IoU for a detection to count as found.")
+    has_masks = state_property(
+        "has_masks", "Whether the predictions have masks (drawn in the grid)."
+    )
+    map_segm = state_property(
+        "map_segm", "COCO's 12 numbers for the masks (``iou_type='segm'``), or None."
+    )
     per_class = state_property("per_class", "Whether each class has its own threshold.")
     page_size = state_property("page_size", "Images per page of the grid.")
 

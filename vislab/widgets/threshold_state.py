@@ -87,6 +87,12 @@ class ThresholdState(traitlets.HasTraits):
     labels : list
     map : Series or None
         COCO's 12 numbers (detection, ``show_map``), which no threshold changes.
+    has_masks : bool
+        Whether the predictions are a masks frame; the grid then draws each mask.
+    map_segm : Series or None
+        COCO's 12 numbers for the masks (``iou_type="segm"``) when predictions and truth both
+        have masks (truth: ``mask`` or COCO ``segmentation``) and ``show_map``.  The counts
+        and the grid's TP / FP / FN stay matched by boxes.
 
     Examples
     --------
@@ -137,6 +143,11 @@ class ThresholdState(traitlets.HasTraits):
         if show_map and self.kind == "detection" and len(truth) and len(ok):
             self.map = coco_eval(truth, pred).stats
         self.tiles_of = OutcomeTiles(self.sweep.outcomes)
+        self.has_masks = self.tiles_of.has_masks
+        self.map_segm = None
+        truth_masks = "mask" in truth.columns or "segmentation" in truth.columns
+        if self.map is not None and self.has_masks and truth_masks:
+            self.map_segm = coco_eval(truth, pred, iou_type="segm").stats
         self.score_range = score_range(ok["score"])
         self.facts = {
             "n_pred": len(ok),
