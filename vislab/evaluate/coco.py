@@ -407,30 +407,45 @@ def _summarize(precision, recall, iou_thr, area_names, max_dets) -> pd.Series:
     return pd.Series(values, dtype=float, name="value")
 
 
+def _class_means(x: np.ndarray) -> np.ndarray:
+    """Mean of the valid (> -1) entries of ``x[..., k]`` for every class ``k`` (NaN if none).
+
+    A class's entries are valid all together or not at all (-1 marks a class without truth
+    in an area range), so whole rows are averaged at once — each row contiguous, in the order
+    ``x[..., k].ravel()`` gives, so the sums are the same as one ``np.mean`` per class.
+    """
+    rows = np.ascontiguousarray(np.moveaxis(x, -1, 0).reshape(x.shape[-1], -1))
+    valid = rows > -1
+    out = np.full(len(rows), np.nan)
+    full = valid.all(axis=1) & (rows.shape[1] > 0)
+    if full.any():
+        out[full] = np.mean(rows[full], axis=1)
+    for k in np.flatnonzero(valid.any(axis=1) & ~full):  # not expected; kept exact anyway
+        out[k] = float(np.mean(rows[k][valid[k]]))
+    return out
+
+
 def _per_class(precision, recall, iou_thr, area_names, labels, npig, data) -> pd.DataFrame:
-    rows = []
     mi = precision.shape[-1] - 1
     t50 = np.where(0.5 == iou_thr)[0]
     t75 = np.where(0.75 == iou_thr)[0]
-
-    def mean_or_nan(s):
-        v = s[s > -1]
-        return float(np.mean(v)) if len(v) else np.nan
-
+    n_k = len(labels)
     a_all = area_names.index("all") if "all" in area_names else 0
-    for k, label in enumerate(labels):
-        row = {"label": label, "AP": mean_or_nan(precision[:, :, k, a_all, mi])}
-        row["AP50"] = mean_or_nan(precision[t50][:, :, k, a_all, mi])
-        row["AP75"] = mean_or_nan(precision[t75][:, :, k, a_all, mi])
-        for name, short in (("small", "APs"), ("medium", "APm"), ("large", "APl")):
-            row[short] = (
-                mean_or_nan(precision[:, :, k, area_names.index(name), mi])
-                if name in area_names
-                else np.nan
-            )
-        row["AR100"] = mean_or_nan(recall[:, k, a_all, mi])
-        row["n_truth"] = int(npig[a_all, k]) if npig.size else 0
-        rows.append(row)
+    cols = {
+        "label": list(labels),
+        "AP": _class_means(precision[:, :, :n_k, a_all, mi]),
+        "AP50": _class_means(precision[t50][:, :, :n_k, a_all, mi]),
+        "AP75": _class_means(precision[t75][:, :, :n_k, a_all, mi]),
+    }
+    for name, short in (("small", "APs"), ("medium", "APm"), ("large", "APl")):
+        cols[short] = (
+            _class_means(precision[:, :, :n_k, area_names.index(name), mi])
+            if name in area_names
+            else np.full(n_k, np.nan)
+        )
+    cols["AR100"] = _class_means(recall[:, :n_k, a_all, mi])
+    cols["n_truth"] = npig[a_all, :n_k].astype(int) if npig.size else np.zeros(n_k, dtype=int)
+    rows = pd.DataFrame(cols).to_dict("records")
     out = pd.DataFrame(
         rows, columns=["label", "AP", "AP50", "AP75", "APs", "APm", "APl", "AR100", "n_truth"]
     )

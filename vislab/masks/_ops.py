@@ -72,8 +72,24 @@ def union_runs(runs: Runs, groups: np.ndarray, n_groups: int) -> Runs:
     """Union of the masks of each group (``maskApi``'s ``rleMerge``), canonical runs.
 
     Every group must hold masks of one size; a group with one mask keeps its runs untouched,
-    as ``rleMerge`` does.
+    as ``rleMerge`` does (and only groups of several masks are merged at all).
     """
+    groups = np.asarray(groups, dtype=np.int64)
+    count = np.bincount(groups, minlength=n_groups)
+    single = count == 1
+    index = np.zeros(n_groups, dtype=np.int64)  # row of each group in the combined table
+    index[groups[single[groups]]] = np.flatnonzero(single[groups])
+    multi_masks = np.flatnonzero(~single[groups])
+    if len(multi_masks) == 0:
+        return runs.take(index)
+    multi_groups, inverse = np.unique(groups[multi_masks], return_inverse=True)
+    merged = _union_all(runs.take(multi_masks), inverse, len(multi_groups))
+    index[multi_groups] = len(runs) + np.arange(len(multi_groups))
+    return Runs.concat([runs, merged]).take(index)
+
+
+def _union_all(runs: Runs, groups: np.ndarray, n_groups: int) -> Runs:
+    """Canonical runs of the union of each group's masks (every group non-empty)."""
     groups = np.asarray(groups, dtype=np.int64)
     size_h = np.zeros(n_groups, dtype=np.int64)
     size_w = np.zeros(n_groups, dtype=np.int64)
@@ -113,28 +129,7 @@ def union_runs(runs: Runs, groups: np.ndarray, n_groups: int) -> Runs:
     counts = pieces[keep][order]
     cnt = np.bincount(pieces_owner[keep], minlength=n_groups)
     merged = Runs(size_h, size_w, counts.astype(np.int64), np.append(0, np.cumsum(cnt)))
-    # rleMerge leaves a single mask as it is.
-    single = np.bincount(groups, minlength=n_groups) == 1
-    if single.any():
-        merged = _replace_groups(merged, runs, groups, single)
     return merged
-
-
-def _replace_groups(merged: Runs, runs: Runs, groups: np.ndarray, single: np.ndarray) -> Runs:
-    """``merged`` with the groups of one mask taking that mask's own runs."""
-    src = np.flatnonzero(single[groups])  # masks alone in their group
-    keep_m = ~single
-    m_owner = merged.owner()
-    m_sel = keep_m[m_owner]
-    r_owner = runs.owner()
-    r_sel = np.isin(r_owner, src)
-    owner = np.concatenate([m_owner[m_sel], groups[r_owner[r_sel]]])
-    counts = np.concatenate([merged.counts[m_sel], runs.counts[r_sel]])
-    order = np.argsort(owner, kind="stable")  # each group's runs come from one side, in order
-    lens = np.bincount(owner, minlength=len(merged))
-    return Runs(
-        merged.heights, merged.widths, counts[order], np.append(0, np.cumsum(lens)).astype(np.int64)
-    )
 
 
 @dataclass
