@@ -148,23 +148,23 @@ def truth_mask_column(truth: pd.DataFrame) -> list:
 
 def _check_sizes(image: np.ndarray, runs: Runs, other_image: np.ndarray, other: Runs) -> None:
     """Every mask of one image has that image's size (else pycocotools' IoU would be -1)."""
-    frame = pd.DataFrame(
-        {
-            "image": np.concatenate([image, other_image]),
-            "h": np.concatenate([runs.heights, other.heights]),
-            "w": np.concatenate([runs.widths, other.widths]),
-        }
-    )
-    if len(frame) == 0:
+    images = np.concatenate([image, other_image])
+    if len(images) == 0:
         return
-    n_sizes = frame.drop_duplicates().groupby("image", sort=False).size()
-    bad = n_sizes[n_sizes > 1]
+    codes, uniq = pd.factorize(images)
+    size = np.concatenate([runs.heights, other.heights]) * 2**32 + np.concatenate(
+        [runs.widths, other.widths]
+    )
+    first = np.empty(len(uniq), dtype=np.int64)
+    first[codes[::-1]] = size[::-1]  # the first mask's size of each image
+    bad = np.flatnonzero(size != first[codes])
     if len(bad):
-        img = bad.index[0]
-        sizes = frame[frame["image"] == img][["h", "w"]].drop_duplicates().values.tolist()
+        i = int(bad[0])
+        seen = (int(first[codes[i]] >> 32), int(first[codes[i]] & 0xFFFFFFFF))
+        this = (int(size[i] >> 32), int(size[i] & 0xFFFFFFFF))
         raise InvalidFrame(
-            f"masks of image {img!r} have different sizes {sizes}: a mask must have its "
-            "image's height and width",
+            f"masks of image {uniq[codes[i]]!r} have different sizes {[list(seen), list(this)]}: "
+            "a mask must have its image's height and width",
             column="mask",
         )
 

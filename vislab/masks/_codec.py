@@ -176,6 +176,11 @@ def encode_counts(counts: np.ndarray, offsets: np.ndarray) -> list[str]:
 
 def _size_of(obj, i: int) -> tuple[int, int]:
     size = obj.get("size") if isinstance(obj, Mapping) else None
+    # The common case (a JSON list of two ints) first: thousands of masks per results file.
+    if type(size) is list and len(size) == 2:
+        h, w = size
+        if type(h) is int and type(w) is int and h >= 0 and w >= 0:
+            return h, w
     if (
         not isinstance(size, Sequence)
         or isinstance(size, (str, bytes))
