@@ -48,9 +48,9 @@ def _public_api():
                 for mname, member in vars(obj).items():
                     if mname.startswith("_"):
                         continue
-                    if inspect.isfunction(member) or isinstance(member, (property,
-                                                                         classmethod,
-                                                                         staticmethod)):
+                    if inspect.isfunction(member) or isinstance(
+                        member, (property, classmethod, staticmethod)
+                    ):
                         seen.setdefault(f"{qual}.{mname}", member)
             elif inspect.isfunction(obj) and obj.__module__.startswith("vislab"):
                 seen.setdefault(f"{obj.__module__}.{obj.__qualname__}", obj)

@@ -6,7 +6,7 @@
   score}``, or a dataset dict whose annotations carry scores) to a boxes frame; a segm results
   file (``segmentation`` RLEs) to a masks frame (the boxes columns plus ``mask``).
 * :func:`write_coco` / :func:`write_coco_results` — the way back, so pycocotools or any other
-  COCO tool can read what vislab produced.
+  COCO tool can read what vislab produced (masks as ``segmentation``: segm results files).
 
 Images are identified by ``file_name`` (``image="file_name"``, the default) or by the numeric
 ``id`` (``image="id"``); classes by their category ``name``.  The id tables travel in
@@ -164,7 +164,9 @@ def read_coco_results(source, gt=None, *, image: str = "file_name") -> pd.DataFr
         Boxes frame ``image, label, score, x, y, w, h, error_code, error_msg`` in file order;
         for segm results (records with ``segmentation``) a masks frame: ``mask`` (the RLE
         dicts, checked) after the boxes columns, and boxes from the masks where a record has
-        no ``bbox`` (as pycocotools' ``loadRes``).
+        no ``bbox``.  As in pycocotools' ``loadRes``, a file whose first record has a ``bbox``
+        measures detections by their box for the size ranges: such a frame gets an ``area``
+        column (``w * h``) that ``coco_eval(iou_type="segm")`` uses instead of mask areas.
 
     Examples
     --------
@@ -189,10 +191,19 @@ def read_coco_results(source, gt=None, *, image: str = "file_name") -> pd.DataFr
                     column="mask",
                 )
         masks = [_text_counts(m) for m in masks]
-    if has_masks and not all("bbox" in r for r in res):
+    box_area = None
+    if has_masks and not ("bbox" in res[0] and res[0]["bbox"] != []):
+        # pycocotools' loadRes, segm branch: a record's box is its own or its mask's.
         bbox = rle_bbox(masks)
+        for i, r in enumerate(res):
+            if r.get("bbox"):
+                bbox[i] = r["bbox"]
     else:
         bbox = _boxes_of(res)
+        if has_masks:
+            # loadRes decides on the first record: with a box it takes the bbox branch, whose
+            # area (the size ranges' measure) is w * h, not the mask's.  Kept as ``area``.
+            box_area = bbox[:, 2] * bbox[:, 3]
     img_id = np.array(list(map(itemgetter("image_id"), res)))
     cat_id = np.array(list(map(itemgetter("category_id"), res)))
     img_names, labels = img_id, cat_id
@@ -233,6 +244,8 @@ def read_coco_results(source, gt=None, *, image: str = "file_name") -> pd.DataFr
     if masks is not None:
         rle_area(masks)  # refuses a malformed RLE now, naming it, rather than mid-evaluation
         df.insert(7, "mask", pd.Series(masks, dtype=object))
+        if box_area is not None:
+            df.insert(8, "area", box_area)
         df.attrs["kind"] = "masks"
     df.attrs["service"] = "coco_results"
     if images is not None:
@@ -321,7 +334,8 @@ def write_coco(truth: pd.DataFrame, path=None, *, images=None, categories=None) 
     Parameters
     ----------
     truth : DataFrame
-        ``image, label, x, y, w, h`` (+ ``iscrowd``, ``area``, ``id``).
+        ``image, label, x, y, w, h`` (+ ``iscrowd``, ``area``, ``id``, and ``segmentation``
+        or ``mask``, written as each annotation's ``segmentation``).
     path : str or Path, optional
         Where to write the JSON.
     images, categories : DataFrame, optional
@@ -381,6 +395,12 @@ def write_coco(truth: pd.DataFrame, path=None, *, images=None, categories=None) 
         }
         for i, (img, lab) in enumerate(zip(truth["image"], truth["label"], strict=True))
     ]
+    # Masks go back as COCO's segmentation: as read (polygons or RLE), or the mask column.
+    seg_col = next((c for c in ("segmentation", "mask") if c in truth.columns), None)
+    if seg_col is not None:
+        for ann, seg in zip(anns, truth[seg_col], strict=True):
+            if isinstance(seg, (list, Mapping)):
+                ann["segmentation"] = seg
     out_cats = [
         {"id": _to_python(r["category_id"]), "name": _to_python(r["label"])}
         | ({"supercategory": r["supercategory"]} if pd.notna(r.get("supercategory")) else {})
@@ -395,12 +415,15 @@ def write_coco(truth: pd.DataFrame, path=None, *, images=None, categories=None) 
 def write_coco_results(pred: pd.DataFrame, path=None, *, gt=None) -> list:
     """Write a boxes frame as a COCO results list (and file, if ``path`` is given).
 
-    Failed-image rows (``error_code`` set) have no boxes and are not written.
+    Failed-image rows (``error_code`` set) have no boxes and are not written.  A masks frame
+    writes COCO's segm results: each record has its ``segmentation`` (the RLE) and no
+    ``bbox`` (COCO tools then take box and area from the mask, as vislab does), unless the
+    frame has an ``area`` column (read from a results file with boxes, which keeps them).
 
     Parameters
     ----------
     pred : DataFrame
-        Boxes frame ``image, label, score, x, y, w, h``.
+        Boxes frame ``image, label, score, x, y, w, h`` (+ ``mask`` for a masks frame).
     path : str or Path, optional
     gt : DataFrame or dict, optional
         Truth frame from :func:`read_coco` (its ``attrs`` id tables) or a COCO dict from
@@ -463,6 +486,14 @@ def write_coco_results(pred: pd.DataFrame, path=None, *, gt=None) -> list:
         }
         for i in range(len(pred))
     ]
+    if "mask" in pred.columns:  # a masks frame: COCO's segm results
+        # Without a box, COCO tools take box and area from the mask, as vislab does; a frame
+        # read from a file with boxes (its ``area`` column) keeps them, so it reads back alike.
+        keep_box = "area" in pred.columns
+        for rec, mask in zip(out, pred["mask"], strict=True):
+            rec["segmentation"] = _text_counts(mask)
+            if not keep_box:
+                del rec["bbox"]
     if path is not None:
         Path(path).write_text(json.dumps(out), encoding="utf-8")
     return out

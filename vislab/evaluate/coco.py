@@ -76,7 +76,8 @@ def coco_eval(
         of a segm results file), ``truth`` a ``mask`` column or COCO's ``segmentation``
         (polygons are rasterised as pycocotools does; :func:`vislab.datasets.read_coco`
         keeps them).  IoU is the masks', a crowd region's divides by the detection's mask
-        area, and a detection's size range uses its mask area.
+        area, and a detection's size range uses its mask area (or the predictions' ``area``
+        column: see :func:`vislab.datasets.read_coco_results`).
     class_aware : bool, default True
         ``False`` pools all classes, as pycocotools' ``useCats = 0``.
     iou_thresholds, recall_thresholds : array-like, optional
@@ -148,6 +149,10 @@ def coco_eval(
     if iou_type == "segm":
         masks = segm_inputs(data.truth, data.pred, truth_runs.take(data.truth[_ROW].to_numpy()))
         pair_iou, det_area = masks.iou, masks.det_area()
+        if "area" in data.pred.columns:
+            # A results file with boxes: pycocotools' loadRes measures these by w * h.
+            given = pd.to_numeric(data.pred["area"], errors="coerce").to_numpy(dtype=float)
+            det_area = np.where(np.isnan(given), det_area, given)
         # COCO's truth area is the annotation's; one that is missing is the mask's.
         if "area" in data.truth.columns:
             given = pd.to_numeric(data.truth["area"], errors="coerce").to_numpy(dtype=float)
