@@ -147,6 +147,7 @@ def test_pai_rule_round_trips_self_made_masks(order):
         ({"size": [640, 480], "counts": [398408, 11, 671, 30, 652, 44, 636]}, "sum to"),
         ({"size": [2, 2], "counts": [1, -1, 4]}, "negative"),
         ({"size": [2, 2], "counts": "~~"}, "outside"),
+        ({"size": [2, 2], "counts": "4é"}, "non-ASCII"),
         ({"size": [2, 2], "counts": "4P"}, "middle of a count"),
         ({"size": [2], "counts": [4]}, "size"),
         ({"counts": [4]}, "size"),

@@ -217,7 +217,14 @@ def parse_rles(rles: Sequence) -> Runs:
         heights[i], widths[i] = _size_of(obj, i)
         c = obj["counts"]
         if isinstance(c, str):
-            strings.append(c.encode("ascii", errors="replace"))
+            try:
+                strings.append(c.encode("ascii"))
+            except UnicodeEncodeError:
+                raise InvalidFrame(
+                    f"mask {i}: its compressed counts hold non-ASCII characters; COCO's "
+                    "encoding uses '0'..'o' only",
+                    column="mask",
+                ) from None
             str_idx.append(i)
         elif isinstance(c, (bytes, bytearray)):
             strings.append(bytes(c))
