@@ -78,13 +78,8 @@ class ServeProcess:
 
     def __init__(self, *args: str, env=None):
         cmd = [sys.executable, "-m", "vislab", "serve", "--port", "0", *args]
-        self.proc = subprocess.Popen(
-            cmd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env or os.environ.copy(),
-        )
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, env=env or os.environ.copy())
         deadline = time.time() + 60
         line = ""
         while time.time() < deadline:
@@ -111,11 +106,8 @@ class ServeProcess:
 def served():
     """`vislab serve --api-key K --secret-key S` for the whole session."""
     # Keys from the environment, as documented: flags would show in `ps` (and warn).
-    env = {
-        **os.environ,
-        "VISLAB_SERVE_API_KEY": "test-api-key-123",
-        "VISLAB_SERVE_SECRET_KEY": "test-secret-456",
-    }
+    env = {**os.environ, "VISLAB_SERVE_API_KEY": "test-api-key-123",
+           "VISLAB_SERVE_SECRET_KEY": "test-secret-456"}
     server = ServeProcess(env=env)
     server.api_key, server.secret_key = "test-api-key-123", "test-secret-456"
     yield server

@@ -28,31 +28,25 @@ def test_every_endpoint_has_a_handler_and_unique_path():
             assert catalogue.by_path(ep.path) is ep
 
 
-@pytest.mark.parametrize(
-    "param,value,wire",
-    [
-        (Param("n", "int", minimum=1, maximum=5, wire_str=True), 3, "3"),
-        (Param("f", "float", minimum=0, maximum=1), "0.5", 0.5),
-        (Param("b", "bool"), True, "true"),
-        (Param("t", "int_list", minimum=1, maximum=65535), [1, 2], "1,2"),
-        (Param("s", "str", maximum=4), "abcd", "abcd"),
-    ],
-)
+@pytest.mark.parametrize("param,value,wire", [
+    (Param("n", "int", minimum=1, maximum=5, wire_str=True), 3, "3"),
+    (Param("f", "float", minimum=0, maximum=1), "0.5", 0.5),
+    (Param("b", "bool"), True, "true"),
+    (Param("t", "int_list", minimum=1, maximum=65535), [1, 2], "1,2"),
+    (Param("s", "str", maximum=4), "abcd", "abcd"),
+])
 def test_param_to_wire(param, value, wire):
     assert param.to_wire(value) == wire
 
 
-@pytest.mark.parametrize(
-    "param,value,fragment",
-    [
-        (Param("n", "int", minimum=1, maximum=5), 6, "1..5"),
-        (Param("n", "int"), 1.5, "type int"),
-        (Param("c", "int", choices=(0, 1)), 2, "one of [0, 1]"),
-        (Param("s", "str", maximum=4), "héllo", "<= 4 bytes"),
-        (Param("t", "int_list", minimum=1, maximum=65535), [0], "1..65535"),
-        (Param("b", "bool"), "maybe", "type bool"),
-    ],
-)
+@pytest.mark.parametrize("param,value,fragment", [
+    (Param("n", "int", minimum=1, maximum=5), 6, "1..5"),
+    (Param("n", "int"), 1.5, "type int"),
+    (Param("c", "int", choices=(0, 1)), 2, "one of [0, 1]"),
+    (Param("s", "str", maximum=4), "héllo", "<= 4 bytes"),
+    (Param("t", "int_list", minimum=1, maximum=65535), [0], "1..65535"),
+    (Param("b", "bool"), "maybe", "type bool"),
+])
 def test_param_errors_name_the_parameter(param, value, fragment):
     with pytest.raises(InvalidParameter) as info:
         param.to_wire(value)

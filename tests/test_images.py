@@ -27,14 +27,8 @@ def png_bytes(img: Image.Image, **kw) -> bytes:
 
 def test_accepts_every_input_kind(photos, photo_files, tmp_path):
     arr = photos["coffee"]
-    for source in (
-        photo_files["coffee"],
-        str(photo_files["coffee"]),
-        jpeg_bytes(arr),
-        Image.fromarray(arr),
-        arr,
-        arr.astype(np.float32) / 255.0,
-    ):
+    for source in (photo_files["coffee"], str(photo_files["coffee"]), jpeg_bytes(arr),
+                   Image.fromarray(arr), arr, arr.astype(np.float32) / 255.0):
         p = prepare_image(source, LIMITS)
         assert (p.width, p.height) == (arr.shape[1], arr.shape[0])
         assert p.format in LIMITS.formats
@@ -108,9 +102,8 @@ def test_too_large_is_fitted_or_refused(photos):
     err = _rule(big, fit=False)
     assert err.rule == "max_side" and err.value == 6000
     # A payload over the byte limit is shrunk until it fits (noise does not compress).
-    noise = Image.fromarray(
-        np.random.default_rng(0).integers(0, 255, (2500, 2500, 3), dtype=np.uint8)
-    )
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 255, (2500, 2500, 3),
+                                                              dtype=np.uint8))
     tight = ImageLimits(max_encoded_bytes=500_000)
     p = prepare_image(noise, tight)
     assert encoded_size(p.data, "base64") <= 500_000
@@ -177,8 +170,7 @@ def web(tmp_path, photo_files):
     (tmp_path / "page.html").write_text("<html>hello</html>")
     (tmp_path / "cat.jpg").write_bytes(photo_files["chelsea"].read_bytes())
     handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(  # noqa: E731
-        *a, directory=str(tmp_path), **k
-    )
+        *a, directory=str(tmp_path), **k)
     http.server.SimpleHTTPRequestHandler.log_message = lambda *a: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -38,18 +38,15 @@ def png(array) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize(
-    "array,rule",
-    [
-        (np.zeros((0, 0, 3), np.uint8), "type"),
-        (np.array([[object()]], dtype=object), "type"),
-        (np.full((64, 64), np.nan), "values"),
-        (np.where(np.eye(64) > 0, np.nan, 0.5), "values"),
-        (np.full((64, 64, 3), -0.25), "values"),
-        (np.full((64, 64, 3), 300.0), "values"),
-        (np.full((64, 64), -5, np.int16), "values"),
-    ],
-)
+@pytest.mark.parametrize("array,rule", [
+    (np.zeros((0, 0, 3), np.uint8), "type"),
+    (np.array([[object()]], dtype=object), "type"),
+    (np.full((64, 64), np.nan), "values"),
+    (np.where(np.eye(64) > 0, np.nan, 0.5), "values"),
+    (np.full((64, 64, 3), -0.25), "values"),
+    (np.full((64, 64, 3), 300.0), "values"),
+    (np.full((64, 64), -5, np.int16), "values"),
+])
 def test_bad_arrays_are_invalid_images(array, rule):
     assert rule_of(array) == rule
 

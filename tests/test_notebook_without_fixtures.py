@@ -19,9 +19,8 @@ def test_notebook_03_runs_on_the_generated_set(tmp_path, monkeypatch):
     monkeypatch.setenv("VISLAB_FIXTURES", str(tmp_path / "no-fixtures-here"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(
-        nb, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    ).execute()
+    NotebookClient(nb, timeout=240, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
     first = "".join(o.get("text", "") for o in nb.cells[1].outputs)
     assert "generated sample set" in first
     prose = " ".join("".join(c.source) for c in nb.cells if c.cell_type == "markdown").lower()

@@ -34,9 +34,8 @@ from vislab.transport import (
 
 
 def decode_reply(status, content_type, payload):
-    return BaiduEnvelope(BAIDU_CODES).decode(
-        WireReply(status, {"Content-Type": content_type}, payload)
-    )
+    return BaiduEnvelope(BAIDU_CODES).decode(WireReply(status, {"Content-Type": content_type},
+                                                       payload))
 
 
 class Scripted:
@@ -60,20 +59,13 @@ class Scripted:
                 outer.calls.append((self.command, self.path, body))
                 if self.path.startswith("/oauth/2.0/token"):
                     outer.tokens_issued += 1
-                    payload = json.dumps(
-                        {
-                            "access_token": f"tok{outer.tokens_issued}",
-                            "expires_in": outer.token_ttl,
-                            "scope": "brain_all_scope",
-                        }
-                    ).encode()
+                    payload = json.dumps({"access_token": f"tok{outer.tokens_issued}",
+                                          "expires_in": outer.token_ttl,
+                                          "scope": "brain_all_scope"}).encode()
                     status, ctype = 200, "application/json"
                 else:
-                    status, ctype, payload = (
-                        outer.script.pop(0)
-                        if outer.script
-                        else (200, "application/json", b'{"log_id": 1, "result": []}')
-                    )
+                    status, ctype, payload = outer.script.pop(0) if outer.script else (
+                        200, "application/json", b'{"log_id": 1, "result": []}')
                     if status is None:  # simulate a hung server: never answer in time
                         time.sleep(1.0)
                         status, ctype, payload = 200, "application/json", b"{}"
@@ -112,12 +104,9 @@ def scripted():
 
 
 def session(url, *, auth=None, timeout=30.0, retries=3, backoff=0.01):
-    return Session(
-        HttpTransport(url, timeout=timeout),
-        auth=auth,
-        envelope=BaiduEnvelope(BAIDU_CODES),
-        retry=RetryPolicy(retries=retries, backoff=backoff),
-    )
+    return Session(HttpTransport(url, timeout=timeout), auth=auth,
+                   envelope=BaiduEnvelope(BAIDU_CODES),
+                   retry=RetryPolicy(retries=retries, backoff=backoff))
 
 
 def transport(server, **kw):
@@ -147,15 +136,12 @@ def test_token_refreshed_once_on_110_111(scripted, code):
     assert srv2.tokens_issued == 2
 
 
-@pytest.mark.parametrize(
-    "transient",
-    [
-        js({"error_code": 18, "error_msg": "Open api qps request limit reached"}),
-        js({"error_code": 282000, "error_msg": "internal error"}),
-        (503, "text/html", b"<html>busy</html>"),
-        (502, "text/plain", b""),
-    ],
-)
+@pytest.mark.parametrize("transient", [
+    js({"error_code": 18, "error_msg": "Open api qps request limit reached"}),
+    js({"error_code": 282000, "error_msg": "internal error"}),
+    (503, "text/html", b"<html>busy</html>"),
+    (502, "text/plain", b""),
+])
 def test_transient_failures_retried(scripted, transient):
     srv = scripted([transient, transient, js({"ok": True})])
     assert transport(srv, retries=3).send("/api", {}) == {"ok": True}
@@ -170,21 +156,19 @@ def test_retries_exhausted_give_typed_error(scripted):
 
 
 def test_permanent_errors_not_retried(scripted):
-    srv = scripted([js({"error_code": 216201, "error_msg": "image format error", "log_id": 99})])
+    srv = scripted([js({"error_code": 216201, "error_msg": "image format error",
+                        "log_id": 99})])
     with pytest.raises(InvalidRequest) as info:
         transport(srv).send("/api", {})
     assert (info.value.code, info.value.log_id) == (216201, 99)
     assert len([c for c in srv.calls if c[1].startswith("/api")]) == 1
 
 
-@pytest.mark.parametrize(
-    "reply,fragment",
-    [
-        ((200, "text/html", b"<html><body>Gateway login</body></html>"), "non-JSON"),
-        ((200, "application/json", b""), "empty body"),
-        ((200, "application/json", b"[1, 2]"), "non-JSON"),
-    ],
-)
+@pytest.mark.parametrize("reply,fragment", [
+    ((200, "text/html", b"<html><body>Gateway login</body></html>"), "non-JSON"),
+    ((200, "application/json", b""), "empty body"),
+    ((200, "application/json", b"[1, 2]"), "non-JSON"),
+])
 def test_malformed_replies(scripted, reply, fragment):
     srv = scripted([reply])
     with pytest.raises(MalformedResponse) as info:
@@ -214,11 +198,8 @@ def test_secrets_never_in_errors_or_logs(scripted, caplog):
 
 def test_oauth_error_reply_is_auth_error():
     with pytest.raises(AuthError, match="unknown client id"):
-        decode_reply(
-            401,
-            "application/json",
-            b'{"error": "invalid_client", "error_description": "unknown client id"}',
-        )
+        decode_reply(401, "application/json",
+                     b'{"error": "invalid_client", "error_description": "unknown client id"}')
     with pytest.raises(ServiceUnavailable):
         decode_reply(500, "text/html", b"<html>oops</html>")
 

@@ -363,9 +363,8 @@ _KIND_CLASSES = {
 }
 
 
-def error_for_code(
-    code, msg=None, log_id=None, *, table: CodeTable | None = None, http_status=None
-) -> ServiceError:
+def error_for_code(code, msg=None, log_id=None, *, table: CodeTable | None = None,
+                   http_status=None) -> ServiceError:
     """Build the typed :class:`ServiceError` subclass for a service error code.
 
     Parameters
@@ -418,66 +417,45 @@ def error_for_code(
 #: vislab's own codes (990000-990999): failures found on this machine, before or instead of a
 #: service's answer.  A frame row carries the service's code whenever the service would
 #: refuse the same input, and one of these otherwise.
-VISLAB_CODES = CodeTable(
-    "vislab",
-    [
-        ErrorCode(990100, "file not found"),
-        ErrorCode(990101, "not a regular file (a folder, device, FIFO or socket)"),
-        ErrorCode(990102, "the file cannot be read"),
-        ErrorCode(990103, "the file is larger than vislab reads"),
-        ErrorCode(990110, "the URL could not be downloaded"),
-        ErrorCode(990111, "the URL's image is too large"),
-        ErrorCode(990112, "the URL's host is too slow"),
-        ErrorCode(990120, "not an image input (type or shape)"),
-        ErrorCode(990121, "array values cannot be an image"),
-        ErrorCode(990130, "too many pixels to decode safely"),
-        ErrorCode(990140, "empty image"),
-        ErrorCode(990141, "not a readable image"),
-        ErrorCode(990142, "image format not accepted"),
-        ErrorCode(990143, "image larger than the endpoint takes"),
-        ErrorCode(990144, "image side longer than the endpoint takes"),
-        ErrorCode(990145, "image side shorter than the endpoint takes"),
-        ErrorCode(990146, "aspect ratio beyond the endpoint's limit"),
-        ErrorCode(990150, "invalid parameter"),
-        ErrorCode(990200, "no answer in time", "unavailable"),
-        ErrorCode(990201, "cannot connect", "unavailable"),
-        ErrorCode(990202, "the reply is not what the service sends"),
-        ErrorCode(990203, "the reply is too large"),
-        ErrorCode(990204, "the request could not be sent"),
-        ErrorCode(990400, "the token endpoint refused the credentials", "auth"),
-        ErrorCode(990500, "unexpected error inside vislab (a bug: please report it)"),
-    ],
-)
+VISLAB_CODES = CodeTable("vislab", [
+    ErrorCode(990100, "file not found"),
+    ErrorCode(990101, "not a regular file (a folder, device, FIFO or socket)"),
+    ErrorCode(990102, "the file cannot be read"),
+    ErrorCode(990103, "the file is larger than vislab reads"),
+    ErrorCode(990110, "the URL could not be downloaded"),
+    ErrorCode(990111, "the URL's image is too large"),
+    ErrorCode(990112, "the URL's host is too slow"),
+    ErrorCode(990120, "not an image input (type or shape)"),
+    ErrorCode(990121, "array values cannot be an image"),
+    ErrorCode(990130, "too many pixels to decode safely"),
+    ErrorCode(990140, "empty image"),
+    ErrorCode(990141, "not a readable image"),
+    ErrorCode(990142, "image format not accepted"),
+    ErrorCode(990143, "image larger than the endpoint takes"),
+    ErrorCode(990144, "image side longer than the endpoint takes"),
+    ErrorCode(990145, "image side shorter than the endpoint takes"),
+    ErrorCode(990146, "aspect ratio beyond the endpoint's limit"),
+    ErrorCode(990150, "invalid parameter"),
+    ErrorCode(990200, "no answer in time", "unavailable"),
+    ErrorCode(990201, "cannot connect", "unavailable"),
+    ErrorCode(990202, "the reply is not what the service sends"),
+    ErrorCode(990203, "the reply is too large"),
+    ErrorCode(990204, "the request could not be sent"),
+    ErrorCode(990400, "the token endpoint refused the credentials", "auth"),
+    ErrorCode(990500, "unexpected error inside vislab (a bug: please report it)"),
+])
 
 #: InvalidImage rule -> vislab code.
 LOCAL_RULE_CODES = {
-    "missing": 990100,
-    "not_a_file": 990101,
-    "unreadable": 990102,
-    "file_size": 990103,
-    "url": 990110,
-    "url_size": 990111,
-    "url_timeout": 990112,
-    "type": 990120,
-    "values": 990121,
-    "pixels": 990130,
-    "empty": 990140,
-    "decode": 990141,
-    "format": 990142,
-    "encoded_size": 990143,
-    "max_side": 990144,
-    "min_side": 990145,
-    "aspect_ratio": 990146,
+    "missing": 990100, "not_a_file": 990101, "unreadable": 990102, "file_size": 990103,
+    "url": 990110, "url_size": 990111, "url_timeout": 990112, "type": 990120,
+    "values": 990121, "pixels": 990130, "empty": 990140, "decode": 990141, "format": 990142,
+    "encoded_size": 990143, "max_side": 990144, "min_side": 990145, "aspect_ratio": 990146,
 }
 
 #: Transport failure kinds -> vislab code.
-TRANSPORT_CODES = {
-    "timeout": 990200,
-    "connection": 990201,
-    "malformed_reply": 990202,
-    "reply_too_large": 990203,
-    "request": 990204,
-}
+TRANSPORT_CODES = {"timeout": 990200, "connection": 990201, "malformed_reply": 990202,
+                   "reply_too_large": 990203, "request": 990204}
 
 register_table(VISLAB_CODES)
 

@@ -18,15 +18,9 @@ from tests.conftest import ServeProcess, jpeg_bytes
 
 @pytest.fixture(scope="module")
 def token(served):
-    reply = requests.post(
-        f"{served.url}/oauth/2.0/token",
-        params={
-            "grant_type": "client_credentials",
-            "client_id": served.api_key,
-            "client_secret": served.secret_key,
-        },
-        timeout=10,
-    ).json()
+    reply = requests.post(f"{served.url}/oauth/2.0/token", params={
+        "grant_type": "client_credentials", "client_id": served.api_key,
+        "client_secret": served.secret_key}, timeout=10).json()
     assert reply["expires_in"] == 2592000
     assert "brain_all_scope" in reply["scope"].split()
     return reply["access_token"]
@@ -44,25 +38,12 @@ GENERAL = "/rest/2.0/image-classify/v2/advanced_general"
 
 def test_token_errors(served):
     url = f"{served.url}/oauth/2.0/token"
-    bad_id = requests.post(
-        url,
-        params={
-            "grant_type": "client_credentials",
-            "client_id": "x",
-            "client_secret": served.secret_key,
-        },
-        timeout=10,
-    ).json()
+    bad_id = requests.post(url, params={"grant_type": "client_credentials", "client_id": "x",
+                                        "client_secret": served.secret_key}, timeout=10).json()
     assert bad_id == {"error": "invalid_client", "error_description": "unknown client id"}
-    bad_secret = requests.get(
-        url,
-        params={
-            "grant_type": "client_credentials",
-            "client_id": served.api_key,
-            "client_secret": "nope",
-        },
-        timeout=10,
-    ).json()
+    bad_secret = requests.get(url, params={"grant_type": "client_credentials",
+                                           "client_id": served.api_key,
+                                           "client_secret": "nope"}, timeout=10).json()
     assert bad_secret["error_description"] == "Client authentication failed"
 
 
@@ -92,17 +73,14 @@ def png_b64(size, mode="RGB"):
     return base64.b64encode(buf.getvalue()).decode()
 
 
-@pytest.mark.parametrize(
-    "data,code",
-    [
-        ({}, 216101),
-        ({"image": ""}, 216200),
-        ({"image": "@@@not-base64@@@"}, 216203),
-        ({"image": base64.b64encode(b"hello, not an image").decode()}, 216201),
-        ({"image": png_b64((5000, 2000))}, 216202),
-        ({"image": png_b64((10, 10))}, 216202),
-    ],
-)
+@pytest.mark.parametrize("data,code", [
+    ({}, 216101),
+    ({"image": ""}, 216200),
+    ({"image": "@@@not-base64@@@"}, 216203),
+    ({"image": base64.b64encode(b"hello, not an image").decode()}, 216201),
+    ({"image": png_b64((5000, 2000))}, 216202),
+    ({"image": png_b64((10, 10))}, 216202),
+])
 def test_image_errors(served, token, data, code):
     reply = post(served, GENERAL, data, token)
     assert reply["error_code"] == code and reply["error_msg"] and "log_id" in reply
@@ -126,12 +104,8 @@ def test_unknown_path(served, token):
 
 
 def test_oversized_body_refused(served, token):
-    resp = requests.post(
-        served.url + GENERAL,
-        params={"access_token": token},
-        data=b"image=" + b"A" * (13 * 1024 * 1024),
-        timeout=30,
-    )
+    resp = requests.post(served.url + GENERAL, params={"access_token": token},
+                         data=b"image=" + b"A" * (13 * 1024 * 1024), timeout=30)
     assert resp.status_code == 413 and resp.json()["error_code"] == 216202
 
 
@@ -144,9 +118,8 @@ def test_expired_token_is_111_and_client_refreshes(photos):
         assert client.advanced_general({"a": photos["coffee"]})["error_code"].isna().all()
         token = client.session.auth._token
         srv.app.expire_token(token)
-        raw = requests.post(
-            srv.url + GENERAL, params={"access_token": token}, data={"image": "x"}, timeout=10
-        ).json()
+        raw = requests.post(srv.url + GENERAL, params={"access_token": token},
+                            data={"image": "x"}, timeout=10).json()
         assert raw["error_code"] == 111
         df = client.advanced_general({"a": photos["coffee"]})
         assert df["error_code"].isna().all()
@@ -154,18 +127,13 @@ def test_expired_token_is_111_and_client_refreshes(photos):
 
 
 def test_serve_binds_loopback_and_logs_no_token(photos):
-    server = ServeProcess("--api-key", "kk-123", "--secret-key", "ss-456", "--verbose", "--no-warm")
+    server = ServeProcess("--api-key", "kk-123", "--secret-key", "ss-456", "--verbose",
+                          "--no-warm")
     try:
         assert server.url.startswith("http://127.0.0.1:")
-        tok = requests.post(
-            f"{server.url}/oauth/2.0/token",
-            params={
-                "grant_type": "client_credentials",
-                "client_id": "kk-123",
-                "client_secret": "ss-456",
-            },
-            timeout=10,
-        ).json()["access_token"]
+        tok = requests.post(f"{server.url}/oauth/2.0/token", params={
+            "grant_type": "client_credentials", "client_id": "kk-123",
+            "client_secret": "ss-456"}, timeout=10).json()["access_token"]
         post(server, GENERAL, {"image": png_b64((10, 10))}, tok)
     finally:
         log = server.stop()

@@ -22,9 +22,8 @@ def local():
 
 @pytest.fixture(scope="module")
 def remote(served):
-    return baidu.ImageClassify(
-        served.api_key, served.secret_key, base_url=served.url, progress=False
-    )
+    return baidu.ImageClassify(served.api_key, served.secret_key, base_url=served.url,
+                               progress=False)
 
 
 def test_advanced_general_local(local, photo_files):
@@ -50,18 +49,12 @@ def test_local_and_http_give_the_same_answer(local, remote, photo_files):
 def test_batch_keeps_a_row_for_every_image(local, photo_files, tmp_path):
     broken = tmp_path / "broken.jpg"
     broken.write_text("not an image")
-    images = [
-        photo_files["chelsea"],
-        broken,
-        tmp_path / "missing.jpg",
-        np.zeros((10, 10, 3), np.uint8),
-        photo_files["coffee"],
-    ]
+    images = [photo_files["chelsea"], broken, tmp_path / "missing.jpg",
+              np.zeros((10, 10, 3), np.uint8), photo_files["coffee"]]
     with pytest.warns(FailedImagesWarning, match="3 of 5 inputs failed"):
         df = local.dish_detect(images, top_num=2)
-    assert df["image"].unique().tolist() == [
-        str(p) if not isinstance(p, np.ndarray) else "image-3" for p in images
-    ]
+    assert df["image"].unique().tolist() == [str(p) if not isinstance(p, np.ndarray)
+                                             else "image-3" for p in images]
     errors = error_rows(df).set_index("image")
     # The code the service would give for the same image; vislab's own for a missing file.
     rules = errors[["error_code", "error_rule"]].apply(tuple, axis=1).to_dict()
@@ -104,20 +97,16 @@ def test_bad_parameter_fails_before_any_call(local, photo_files):
 
 
 def test_wrong_keys_give_auth_error(served, photo_files):
-    client = baidu.ImageClassify("wrong-key", "wrong-secret", base_url=served.url, progress=False)
+    client = baidu.ImageClassify("wrong-key", "wrong-secret", base_url=served.url,
+                                 progress=False)
     with pytest.raises(AuthError) as info:
         client.advanced_general(photo_files["coffee"])
     assert "wrong-secret" not in str(info.value) and "wrong-key" not in str(info.value)
 
 
 def test_cache_avoids_second_call(photo_files, tmp_path, served):
-    client = baidu.ImageClassify(
-        served.api_key,
-        served.secret_key,
-        base_url=served.url,
-        cache=tmp_path / "cache",
-        progress=False,
-    )
+    client = baidu.ImageClassify(served.api_key, served.secret_key, base_url=served.url,
+                                 cache=tmp_path / "cache", progress=False)
     first = client.advanced_general(photo_files["rocket"])
     calls = []
     original = client.transport.send
@@ -140,7 +129,8 @@ def test_oversized_image_is_fitted(local, photos):
 
 def test_logo_library_roundtrip(local, photos, tmp_path):
     logo = Image.fromarray(photos["rocket"]).resize((200, 300))
-    add = local.logo_add({"rocket-logo": jpeg_bytes(np.asarray(logo))}, brief={"name": "rocket co"})
+    add = local.logo_add({"rocket-logo": jpeg_bytes(np.asarray(logo))},
+                         brief={"name": "rocket co"})
     sign = add["cont_sign"].iloc[0]
     assert isinstance(sign, str) and "," in sign
     hits = local.logo_search({"query": photos["rocket"]})

@@ -49,15 +49,10 @@ def test_one_bad_input_no_longer_aborts_a_batch(home, photos, tmp_path):
     cut.write_bytes(whole.read_bytes()[:3000])
     closed = Image.open(whole)  # opened lazily, closed before its pixels were read
     closed.close()
-    images = {
-        **textures(60),
-        "empty": np.zeros((0, 0, 3), np.uint8),
-        "object": np.array([[None]], dtype=object),
-        "truncated": Image.open(cut),
-        "closed": closed,
-        "long": "x" * 5000 + ".jpg",
-        "nan": np.full((64, 64, 3), np.nan),
-    }
+    images = {**textures(60), "empty": np.zeros((0, 0, 3), np.uint8),
+              "object": np.array([[None]], dtype=object), "truncated": Image.open(cut),
+              "closed": closed, "long": "x" * 5000 + ".jpg",
+              "nan": np.full((64, 64, 3), np.nan)}
     images.update({f"u{i}": a for i, a in textures(5, seed=9).items()})
 
     def brief(ident):
@@ -124,9 +119,8 @@ class SlowAdds(EmulatorApp):
 
 def test_timed_out_add_is_resolved_not_resent(tmp_path, photos):
     with BackgroundServer(app=SlowAdds(home=tmp_path / "server")) as srv:
-        client = baidu.ImageSearch(
-            base_url=srv.url, timeout=0.5, progress=False, ledger=tmp_path / "ledger.sqlite"
-        )
+        client = baidu.ImageSearch(base_url=srv.url, timeout=0.5, progress=False,
+                                   ledger=tmp_path / "ledger.sqlite")
         df = client.similar_add({"cat": photos["chelsea"]}, brief={"id": 1})
         assert df["error_code"].isna().all(), df.to_dict("records")
         sign = df["cont_sign"][0]
@@ -156,9 +150,8 @@ def test_cache_is_keyed_by_backend_and_validated(tmp_path, photos, served):
     cache = tmp_path / "cache"
     local = baidu.ImageClassify(progress=False, cache=cache)
     local.advanced_general({"cup": photos["coffee"]})
-    remote = baidu.ImageClassify(
-        served.api_key, served.secret_key, base_url=served.url, progress=False, cache=cache
-    )
+    remote = baidu.ImageClassify(served.api_key, served.secret_key, base_url=served.url,
+                                 progress=False, cache=cache)
     sent = []
     original = remote.transport.send
     remote.transport.send = lambda request: sent.append(request.path) or original(request)
@@ -195,12 +188,8 @@ def test_token_refresh_and_token_failures_sit_inside_the_retry_loop(photos):
 
     handler.do_POST = flaky
     try:
-        s = Session(
-            HttpTransport(server.url),
-            auth=BaiduTokenAuth("k-x", "s-x"),
-            envelope=BaiduEnvelope(),
-            retry=RetryPolicy(backoff=0.01),
-        )
+        s = Session(HttpTransport(server.url), auth=BaiduTokenAuth("k-x", "s-x"),
+                    envelope=BaiduEnvelope(), retry=RetryPolicy(backoff=0.01))
         assert s.send("/api", {"image": "x"}) == {"result": []}
     finally:
         server.close()
@@ -211,13 +200,9 @@ def test_no_exception_keeps_the_token_request():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    client = baidu.ImageClassify(
-        "visible-key-1",
-        "very-secret-2",
-        base_url=f"http://127.0.0.1:{port}",
-        progress=False,
-        retries=0,
-    )
+    client = baidu.ImageClassify("visible-key-1", "very-secret-2",
+                                 base_url=f"http://127.0.0.1:{port}", progress=False,
+                                 retries=0)
     with pytest.raises(TransportError) as info:
         client.advanced_general(np.full((64, 64, 3), 90, np.uint8))
     chain, exc = [], info.value
@@ -253,12 +238,8 @@ print("finished", flush=True)
 def test_sigkill_mid_batch_leaves_every_committed_add_in_the_ledger(tmp_path):
     home, ledger = tmp_path / "home", tmp_path / "ledger.sqlite"
     env = {**os.environ, "VISLAB_HOME": str(home)}
-    child = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(_KILLED_CHILD), str(ledger)],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(_KILLED_CHILD),
+                              str(ledger)], env=env, stdout=subprocess.PIPE, text=True)
     assert child.stdout.readline().strip() == "started"
     gallery = home / "galleries" / "similar" / "default.sqlite"
     deadline = time.monotonic() + 60
@@ -288,7 +269,6 @@ def _stored(path) -> int:
 
 def test_error_code_is_one_dtype(photos):
     df = baidu.ImageClassify(progress=False).advanced_general(
-        {"ok": photos["coffee"], "tiny": np.zeros((5, 5, 3), np.uint8)}
-    )
+        {"ok": photos["coffee"], "tiny": np.zeros((5, 5, 3), np.uint8)})
     assert df["error_code"].dtype == "Int64"
     assert pd.isna(df["error_code"].iloc[0]) and df["error_code"].iloc[-1] == 216202

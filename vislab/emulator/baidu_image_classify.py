@@ -59,10 +59,8 @@ def _fmt(score: float) -> str:
 @handler(ID, "advanced_general")
 def advanced_general(app, ep, params, image):
     labels = _recognition().general(image.pixels, top_k=5)
-    result = [
-        {"keyword": lab.name, "score": round(float(lab.score), 6), "root": lab.root}
-        for lab in labels
-    ]
+    result = [{"keyword": lab.name, "score": round(float(lab.score), 6), "root": lab.root}
+              for lab in labels]
     return {"result_num": len(result), "result": result}
 
 
@@ -72,10 +70,8 @@ def dish_detect(app, ep, params, image):
     sub = _recognition().subset(image.pixels, "dish", top_k=top_num)
     # A higher filter_threshold rejects more non-dishes, as the service's parameter does.
     min_share = MIN_SHARE * float(params["filter_threshold"]) / 0.95
-    result = [
-        {"name": name, "has_calorie": False, "probability": score}
-        for name, score in _verdict("dish", sub, top_num, min_share)
-    ]
+    result = [{"name": name, "has_calorie": False, "probability": score}
+              for name, score in _verdict("dish", sub, top_num, min_share)]
     return {"result_num": len(result), "result": result}
 
 
@@ -83,33 +79,23 @@ def dish_detect(app, ep, params, image):
 def animal_detect(app, ep, params, image):
     top_num = int(params["top_num"])
     sub = _recognition().subset(image.pixels, "animal", top_k=top_num)
-    return {
-        "result": [
-            {"name": n, "score": _fmt(s)} for n, s in _verdict("animal", sub, top_num, MIN_SHARE)
-        ]
-    }
+    return {"result": [{"name": n, "score": _fmt(s)}
+                       for n, s in _verdict("animal", sub, top_num, MIN_SHARE)]}
 
 
 @handler(ID, "plant_detect")
 def plant_detect(app, ep, params, image):
     sub = _recognition().subset(image.pixels, "plant", top_k=5)
-    return {"result": [{"name": n, "score": s} for n, s in _verdict("plant", sub, 5, MIN_SHARE)]}
+    return {"result": [{"name": n, "score": s}
+                       for n, s in _verdict("plant", sub, 5, MIN_SHARE)]}
 
 
 # Named colours for color_result: the nearest by Euclidean RGB distance.
 _COLOURS = {
-    "black": (20, 20, 20),
-    "white": (240, 240, 240),
-    "grey": (128, 128, 128),
-    "silver": (192, 192, 192),
-    "red": (200, 30, 30),
-    "orange": (240, 140, 20),
-    "yellow": (240, 220, 40),
-    "green": (40, 150, 60),
-    "blue": (40, 70, 200),
-    "brown": (120, 70, 30),
-    "purple": (120, 50, 150),
-    "pink": (240, 150, 180),
+    "black": (20, 20, 20), "white": (240, 240, 240), "grey": (128, 128, 128),
+    "silver": (192, 192, 192), "red": (200, 30, 30), "orange": (240, 140, 20),
+    "yellow": (240, 220, 40), "green": (40, 150, 60), "blue": (40, 70, 200),
+    "brown": (120, 70, 30), "purple": (120, 50, 150), "pink": (240, 150, 180),
 }
 
 
@@ -128,12 +114,8 @@ def dominant_colour(pixels: np.ndarray) -> str:
 
 
 def _location(box) -> dict:
-    return {
-        "left": int(round(box.x)),
-        "top": int(round(box.y)),
-        "width": int(round(box.w)),
-        "height": int(round(box.h)),
-    }
+    return {"left": int(round(box.x)), "top": int(round(box.y)),
+            "width": int(round(box.w)), "height": int(round(box.h))}
 
 
 @handler(ID, "car_detect")
@@ -147,7 +129,7 @@ def car_detect(app, ep, params, image):
         box = rec.subject_box(image.pixels)
         x, y, w, h = (int(round(v)) for v in (box.x, box.y, box.w, box.h))
         reply["location_result"] = _location(box)
-        reply["color_result"] = dominant_colour(image.pixels[y : y + h, x : x + w])
+        reply["color_result"] = dominant_colour(image.pixels[y:y + h, x:x + w])
     return reply
 
 
@@ -160,16 +142,11 @@ def object_detect(app, ep, params, image):
 @handler(ID, "multi_object_detect")
 def multi_object_detect(app, ep, params, image):
     boxes = _recognition().multi_objects(image.pixels)
-    return {
-        "result": [
-            {"name": b.name, "score": round(float(b.score), 6), "location": _location(b)}
-            for b in boxes
-        ]
-    }
+    return {"result": [{"name": b.name, "score": round(float(b.score), 6),
+                        "location": _location(b)} for b in boxes]}
 
 
 # -- logo library ----------------------------------------------------------------------------
-
 
 def _logo_store(app):
     with app.state_lock:
@@ -223,20 +200,17 @@ def logo_search(app, ep, params, image):
         return {"result_num": 0, "result": []}
     box = _recognition().subject_box(image.pixels)
     x, y, w, h = (int(round(v)) for v in (box.x, box.y, box.w, box.h))
-    whole = {"left": 0, "top": 0, "width": image.pixels.shape[1], "height": image.pixels.shape[0]}
+    whole = {"left": 0, "top": 0, "width": image.pixels.shape[1],
+             "height": image.pixels.shape[0]}
     # Whichever view (whole image, subject crop) matches a stored logo better decides its
     # score and the location reported.
     best: dict[str, tuple[float, str, dict]] = {}
-    for pixels, loc in (
-        (image.pixels, whole),
-        (image.pixels[y : y + h, x : x + w], _location(box)),
-    ):
+    for pixels, loc in ((image.pixels, whole), (image.pixels[y:y + h, x:x + w], _location(box))):
         for hit in store.search(pixels, rn=5).hits:
             if hit.score > best.get(hit.cont_sign, (-1.0, "", {}))[0]:
                 best[hit.cont_sign] = (hit.score, hit.brief, loc)
-    result = [
-        {"type": 1, "name": brief, "probability": round(float(score), 6), "location": loc}
-        for score, brief, loc in sorted(best.values(), key=lambda t: -t[0])
-        if score >= LOGO_MIN_SCORE
-    ]
+    result = [{"type": 1, "name": brief, "probability": round(float(score), 6),
+               "location": loc}
+              for score, brief, loc in sorted(best.values(), key=lambda t: -t[0])
+              if score >= LOGO_MIN_SCORE]
     return {"result_num": len(result), "result": result}

@@ -165,27 +165,22 @@ def fetch_url(service, url: Any, *, max_bytes: int) -> bytes:
     """Download an image the way the service does: http(s) only, capped, with a deadline."""
     url = str(url)
     if len(url.encode("utf-8")) > MAX_URL_BYTES:
-        raise WireError(
-            _code(service, "url_size", 282114), f"url size error: longer than {MAX_URL_BYTES} bytes"
-        )
+        raise WireError(_code(service, "url_size", 282114),
+                        f"url size error: longer than {MAX_URL_BYTES} bytes")
     if not url.startswith(("http://", "https://")):
         raise WireError(_code(service, "url_format", 282111))
     try:
         data = download(url, max_bytes=max_bytes, deadline=URL_DEADLINE)
     except DownloadError as exc:
         if exc.kind == "size":
-            raise WireError(
-                _code(service, "bytes", 216202),
-                f"image size error: the url's image is over {max_bytes} bytes",
-            ) from None
+            raise WireError(_code(service, "bytes", 216202),
+                            f"image size error: the url's image is over {max_bytes} bytes") \
+                from None
         if exc.kind == "timeout":
-            raise WireError(
-                _code(service, "url_timeout", 282112),
-                f"url download timeout: over {URL_DEADLINE:g} s",
-            ) from None
-        raise WireError(
-            _code(service, "url_invalid", 282113), f"url response invalid: {exc}"
-        ) from None
+            raise WireError(_code(service, "url_timeout", 282112),
+                            f"url download timeout: over {URL_DEADLINE:g} s") from None
+        raise WireError(_code(service, "url_invalid", 282113),
+                        f"url response invalid: {exc}") from None
     if not data:
         raise WireError(_code(service, "url_invalid", 282113), "url response invalid: empty")
     return data

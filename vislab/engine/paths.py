@@ -51,16 +51,11 @@ def vislab_home() -> Path:
     try:
         is_file = home.exists() and not home.is_dir()
     except OSError as exc:  # a path too long to stat, say
-        raise StorageError(
-            f"VISLAB_HOME={str(home)[:120]!r} cannot be used: {exc.strerror}; point it at a folder",
-            path=home,
-        ) from None
+        raise StorageError(f"VISLAB_HOME={str(home)[:120]!r} cannot be used: {exc.strerror}; "
+                           "point it at a folder", path=home) from None
     if is_file:
-        raise StorageError(
-            f"VISLAB_HOME={str(home)!r} is a file, not a folder; point it at a "
-            "folder (vislab creates it if missing)",
-            path=home,
-        )
+        raise StorageError(f"VISLAB_HOME={str(home)!r} is a file, not a folder; point it at a "
+                           "folder (vislab creates it if missing)", path=home)
     return home
 
 
@@ -86,11 +81,8 @@ def ensure_dir(path: str | os.PathLike, *, what: str = "folder") -> Path:
     except PermissionError:
         failure = "no permission to write there"
     except OSError as exc:
-        failure = (
-            "the path is too long for the filesystem"
-            if exc.errno == errno.ENAMETOOLONG
-            else exc.strerror or str(exc)
-        )
+        failure = ("the path is too long for the filesystem" if exc.errno == errno.ENAMETOOLONG
+                   else exc.strerror or str(exc))
     if failure is not None:
         shown = str(folder) if len(str(folder)) <= 160 else str(folder)[:157] + "..."
         raise StorageError(f"cannot create the {what} {shown}: {failure}", path=folder)
@@ -119,11 +111,8 @@ def open_sqlite(path: str | os.PathLike, *, what: str, **connect) -> sqlite3.Con
     except sqlite3.DatabaseError as exc:
         failure = exc
     if failure is not None:
-        raise StorageError(
-            f"the {what} file {file} is not a SQLite database (damaged or not "
-            "vislab's); move it away and vislab starts a new one",
-            path=file,
-        )
+        raise StorageError(f"the {what} file {file} is not a SQLite database (damaged or not "
+                           "vislab's); move it away and vislab starts a new one", path=file)
     return conn
 
 

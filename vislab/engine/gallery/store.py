@@ -168,13 +168,8 @@ class SQLiteStore:
         self.path = Path(path)
         self.product = product
         self.lock = threading.RLock()
-        self._conn = open_sqlite(
-            self.path,
-            what=f"{product} gallery",
-            timeout=30.0,
-            isolation_level=None,
-            check_same_thread=False,
-        )
+        self._conn = open_sqlite(self.path, what=f"{product} gallery", timeout=30.0,
+                                 isolation_level=None, check_same_thread=False)
         # 16 KiB pages hold six 1280-d float16 rows; with the default 4 KiB one 2.6 KB row
         # fills a page and a third of the file is slack.  Only takes effect on a new file.
         self._conn.execute("PRAGMA page_size=16384")
