@@ -2,17 +2,21 @@
 
 The ONNX file ``models/efficientnet_lite0.onnx`` is a committed build product of
 ``tools/export_backbone.py`` (see ``models/README.md`` for provenance and licence). Nothing is
-downloaded: the file ships inside the package and its sha256 is checked once before loading.
+downloaded: the file ships inside the package and its sha256 is checked once before loading
+(:mod:`vislab.engine.onnx_model`, which also opens the onnxruntime sessions).
 
-The engine works on numpy arrays only: images are ``uint8`` arrays of shape ``(H, W, 3)`` in RGB
-order (``(H, W)`` grey and ``(H, W, 4)`` RGBA are accepted and converted). Decoding files or
-wire payloads is the caller's job.
+The engine works on numpy arrays: images are ``uint8`` arrays of shape ``(H, W, 3)`` in RGB
+order (``(H, W)`` grey and ``(H, W, 4)`` RGBA are accepted and converted). Decoding wire
+payloads is the caller's job. Image *files* have a path of their own,
+:meth:`Backbone.forward_files` (and ``probabilities_files`` / ``embed_files``), which decodes
+JPEGs at a reduced DCT scale and overlaps decoding with inference (:mod:`vislab.engine.files`).
 
 Preprocessing
 -------------
-Classification and embeddings follow the model's original TensorFlow eval pipeline: the centred
-square of side ``0.875 * min(H, W)`` (224/256) is resized to 224x224 with PIL's bilinear filter
-(antialiased when shrinking), then each channel is normalised as ``(pixel - 127) / 128``.
+Classification and embeddings follow the model's original TensorFlow eval pipeline
+(:mod:`vislab.engine.preprocess`): the centred square of side ``0.875 * min(H, W)`` (224/256)
+is resized to 224x224 with PIL's bilinear filter (antialiased when shrinking), then each
+channel is normalised as ``(pixel - 127) / 128``.
 
 Detection-style uses (:meth:`Backbone.feature_maps`) keep the whole image: it is resized so that
 its longer side is ``size`` pixels (default 384), keeping the aspect ratio, and padded at the
@@ -28,7 +32,6 @@ Outputs
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Sequence
@@ -38,13 +41,29 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-MODELS_DIR = Path(__file__).resolve().parent / "models"
-MODEL_PATH = MODELS_DIR / "efficientnet_lite0.onnx"
+from vislab.engine.files import run_files
 
-INPUT_SIZE = 224
-CROP_FRACTION = 224 / 256
-PIXEL_MEAN = 127.0
-PIXEL_STD = 128.0
+# Re-exported: the model file's helpers and the preprocessing used to live in this module.
+from vislab.engine.onnx_model import (  # noqa: F401
+    MODEL_PATH,
+    MODELS_DIR,
+    ChecksumError,
+    file_sha256,
+    open_session,
+    read_expected_checksum,
+    verify_model_checksum,
+)
+from vislab.engine.preprocess import (  # noqa: F401
+    CROP_FRACTION,
+    INPUT_SIZE,
+    PIXEL_MEAN,
+    PIXEL_STD,
+    as_rgb,
+    centre_crop_resize,
+    crop_box,
+    normalise,
+)
+
 STRIDE = 32
 DEFAULT_BATCH_SIZE = 16
 DEFAULT_DETECTION_SIZE = 384
@@ -58,10 +77,6 @@ OUTPUT_NAMES = (
     "features_s32",
     "class_maps",
 )
-
-
-class ChecksumError(RuntimeError):
-    """The ONNX file on disk does not match its committed ``.sha256``."""
 
 
 @dataclass(frozen=True)
@@ -99,56 +114,6 @@ class FeatureMaps:
         (5, 8)
         """
         return (-(-self.content_hw[0] // stride), -(-self.content_hw[1] // stride))
-
-
-def as_rgb(image: np.ndarray) -> np.ndarray:
-    """Return ``image`` as a C-contiguous ``uint8`` ``(H, W, 3)`` RGB array.
-
-    Parameters
-    ----------
-    image : numpy.ndarray
-        ``uint8`` array, ``(H, W)`` grey, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA (alpha dropped).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(H, W, 3)`` ``uint8``.
-
-    Examples
-    --------
-    >>> as_rgb(np.zeros((4, 5), np.uint8)).shape
-    (4, 5, 3)
-    """
-    array = np.asarray(image)
-    if array.dtype != np.uint8:
-        raise TypeError(f"expected a uint8 image array, got dtype {array.dtype}")
-    if array.ndim == 2:
-        array = np.repeat(array[:, :, None], 3, axis=2)
-    elif array.ndim == 3 and array.shape[2] == 4:
-        array = array[:, :, :3]
-    if array.ndim != 3 or array.shape[2] != 3:
-        raise ValueError(f"expected an (H, W, 3) RGB image, got shape {array.shape}")
-    if array.shape[0] < 1 or array.shape[1] < 1:
-        raise ValueError("empty image")
-    return np.ascontiguousarray(array)
-
-
-def _normalise(rgb: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 -> (3, H, W) float32 in the model's input scale."""
-    chw = rgb.transpose(2, 0, 1).astype(np.float32)
-    chw -= PIXEL_MEAN
-    chw *= 1.0 / PIXEL_STD
-    return chw
-
-
-def _centre_crop_resize(rgb: np.ndarray, size: int) -> np.ndarray:
-    height, width = rgb.shape[:2]
-    crop = max(1, int(round(min(height, width) * CROP_FRACTION)))
-    top, left = (height - crop) // 2, (width - crop) // 2
-    # Crop before handing pixels to PIL: only the crop is copied, and the filter never reads
-    # pixels outside it (resize(box=...) would), matching the export's reference exactly.
-    patch = np.ascontiguousarray(rgb[top : top + crop, left : left + crop])
-    return np.asarray(Image.fromarray(patch).resize((size, size), Image.BILINEAR))
 
 
 def _image_list(images) -> list[np.ndarray]:
@@ -194,19 +159,13 @@ class Backbone:
         batch_size: int = DEFAULT_BATCH_SIZE,
         verify_checksum: bool = True,
     ) -> None:
-        import onnxruntime as ort
-
         self.model_path = Path(model_path) if model_path is not None else MODEL_PATH
         if verify_checksum:
             verify_model_checksum(self.model_path)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = intra_op_threads or _default_threads()
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(
-            str(self.model_path), options, providers=["CPUExecutionProvider"]
-        )
+        self.intra_op_threads = int(intra_op_threads or _default_threads())
+        self.session = open_session(self.model_path, self.intra_op_threads)
+        self._lean_sessions: dict[int, object] = {}
+        self._lean_lock = threading.Lock()
         self.batch_size = int(batch_size)
         self.output_names = tuple(o.name for o in self.session.get_outputs())
         missing = set(OUTPUT_NAMES) - set(self.output_names)
@@ -215,6 +174,37 @@ class Backbone:
 
     def __repr__(self) -> str:
         return f"Backbone({self.model_path.name!r}, batch_size={self.batch_size})"
+
+    def session_with_threads(self, threads: int):
+        """The onnxruntime session to use with at most ``threads`` intra-op threads.
+
+        The main :attr:`session` when it has no more threads than that; otherwise a second
+        session of the same model with ``threads`` threads, built on first use and kept. Both
+        give bit-identical outputs; :meth:`forward_files` runs batches in the lean one while
+        decoding occupies the other cores.
+
+        Examples
+        --------
+        >>> backbone = get_backbone()
+        >>> backbone.session_with_threads(backbone.intra_op_threads) is backbone.session
+        True
+        >>> backbone.session_with_threads(1).get_session_options().intra_op_num_threads
+        1
+        """
+        threads = max(1, int(threads))
+        if threads >= self.intra_op_threads:
+            return self.session
+        with self._lean_lock:
+            if threads not in self._lean_sessions:
+                self._lean_sessions[threads] = open_session(self.model_path, threads)
+            return self._lean_sessions[threads]
+
+    def _output_list(self, outputs: Sequence[str] | str) -> list[str]:
+        names = [outputs] if isinstance(outputs, str) else list(outputs)
+        unknown = [n for n in names if n not in self.output_names]
+        if unknown:
+            raise ValueError(f"unknown outputs {unknown}; choose from {self.output_names}")
+        return names
 
     # ----------------------------------------------------------------- preprocessing
 
@@ -240,7 +230,7 @@ class Backbone:
         arrays = [as_rgb(img) for img in _image_list(images)]
         batch = np.empty((len(arrays), 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
         for i, rgb in enumerate(arrays):
-            batch[i] = _normalise(_centre_crop_resize(rgb, INPUT_SIZE))
+            normalise(centre_crop_resize(rgb, INPUT_SIZE), out=batch[i])
         return batch
 
     def prepare_whole(
@@ -280,7 +270,7 @@ class Backbone:
         pad_h = -(-new_h // STRIDE) * STRIDE
         pad_w = -(-new_w // STRIDE) * STRIDE
         tensor = np.zeros((1, 3, pad_h, pad_w), dtype=np.float32)
-        tensor[0, :, :new_h, :new_w] = _normalise(rgb)
+        normalise(rgb, out=tensor[0, :, :new_h, :new_w])
         return tensor, scale, (new_h, new_w)
 
     # ----------------------------------------------------------------- inference
@@ -310,10 +300,7 @@ class Backbone:
         >>> out["logits"].shape, out["features_s32"].shape
         ((2, 1000), (2, 1280, 7, 7))
         """
-        names = [outputs] if isinstance(outputs, str) else list(outputs)
-        unknown = [n for n in names if n not in self.output_names]
-        if unknown:
-            raise ValueError(f"unknown outputs {unknown}; choose from {self.output_names}")
+        names = self._output_list(outputs)
         batch = np.asarray(batch, dtype=np.float32)
         if batch.ndim != 4 or batch.shape[1] != 3:
             raise ValueError(f"expected an (N, 3, H, W) batch, got shape {batch.shape}")
@@ -399,9 +386,105 @@ class Backbone:
         >>> e.shape, bool(np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5))
         ((2, 1280), True)
         """
-        vectors = self.forward(self.preprocess(images), ("embedding",))["embedding"]
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+        return _unit_rows(self.forward(self.preprocess(images), ("embedding",))["embedding"])
+
+    # ----------------------------------------------------------------- image files
+
+    def forward_files(
+        self, files, outputs: Sequence[str] = ("logits",), *, draft: bool = True
+    ) -> dict[str, np.ndarray]:
+        """Decode image files and run the network on them, decoding overlapped with inference.
+
+        The fast path for folders of photos: JPEGs are decoded at a reduced DCT scale
+        (``draft``), decoding runs on half the cores while the network runs on the rest, and
+        batches run in chunks of ``batch_size`` (see :mod:`vislab.engine.files`).
+
+        Parameters
+        ----------
+        files : path-like, bytes or a sequence of them
+            Image files (any format Pillow reads) or their encoded bytes.
+        outputs : sequence of str, default ("logits",)
+            Network outputs, as in :meth:`forward`.
+        draft : bool, default True
+            Decode JPEGs at the smallest 1/2, 1/4 or 1/8 scale whose shorter side is still
+            >= 256 px. ``False`` decodes at full size: then the result equals
+            ``forward(preprocess([decode_pixels(f)[0] ...]))`` bit for bit.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            One array per requested output, one row per file, in order.
+
+        Raises
+        ------
+        vislab.errors.InvalidImage
+            A file is missing, empty or unreadable (the error names it).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from skimage import data
+        >>> path = Path(tempfile.mkdtemp()) / "coffee.jpg"
+        >>> Image.fromarray(data.coffee()).save(path, quality=90)
+        >>> out = get_backbone().forward_files([path], outputs=("logits", "embedding"))
+        >>> out["logits"].shape, out["embedding"].shape
+        ((1, 1000), (1, 1280))
+        """
+        return run_files(self, files, self._output_list(outputs), draft=draft)
+
+    def probabilities_files(self, files, *, draft: bool = True) -> np.ndarray:
+        """Softmax class probabilities of image files (see :meth:`forward_files`).
+
+        Parameters
+        ----------
+        files : path-like, bytes or a sequence of them
+        draft : bool, default True
+            Reduced-scale JPEG decoding, see :meth:`forward_files`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(N, 1000)`` float32, rows sum to 1.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from skimage import data
+        >>> path = Path(tempfile.mkdtemp()) / "coffee.jpg"
+        >>> Image.fromarray(data.coffee()).resize((1200, 800)).save(path, quality=90)
+        >>> int(get_backbone().probabilities_files([path]).argmax())
+        967
+        """
+        return softmax(self.forward_files(files, ("logits",), draft=draft)["logits"])
+
+    def embed_files(self, files, *, draft: bool = True) -> np.ndarray:
+        """L2-normalised 1280-d embeddings of image files (see :meth:`forward_files`).
+
+        Parameters
+        ----------
+        files : path-like, bytes or a sequence of them
+        draft : bool, default True
+            Reduced-scale JPEG decoding, see :meth:`forward_files`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(N, 1280)`` float32 unit rows, as :meth:`embed` gives for the decoded pixels.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from skimage import data
+        >>> path = Path(tempfile.mkdtemp()) / "cat.png"
+        >>> Image.fromarray(data.chelsea()).save(path)
+        >>> bool(np.array_equal(get_backbone().embed_files([path]),
+        ...                     get_backbone().embed([data.chelsea()])))
+        True
+        """
+        return _unit_rows(self.forward_files(files, ("embedding",), draft=draft)["embedding"])
 
     def feature_maps(
         self,
@@ -461,55 +544,9 @@ def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     return exp / exp.sum(axis=axis, keepdims=True)
 
 
-def read_expected_checksum(model_path: str | os.PathLike = MODEL_PATH) -> str:
-    """The sha256 recorded next to the model in ``<model>.sha256`` (``sha256sum`` format).
-
-    Examples
-    --------
-    >>> len(read_expected_checksum())
-    64
-    """
-    path = Path(model_path)
-    text = path.with_name(path.name + ".sha256").read_text().split()
-    return text[0].lower()
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks.
-
-    Examples
-    --------
-    >>> file_sha256(MODEL_PATH) == read_expected_checksum()
-    True
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def verify_model_checksum(model_path: str | os.PathLike = MODEL_PATH) -> str:
-    """Raise :class:`ChecksumError` unless the model file matches its ``.sha256``.
-
-    Returns
-    -------
-    str
-        The verified hex digest.
-
-    Examples
-    --------
-    >>> verify_model_checksum() == read_expected_checksum()
-    True
-    """
-    expected = read_expected_checksum(model_path)
-    actual = file_sha256(model_path)
-    if actual != expected:
-        raise ChecksumError(
-            f"{model_path}: sha256 {actual} does not match the committed {expected}; "
-            "the file is corrupt or was not rebuilt with tools/export_backbone.py"
-        )
-    return actual
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 _BACKBONE: Backbone | None = None
