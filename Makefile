@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # JupyterLab refuses to start as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test venv clean bench lint
+.PHONY: lab test venv clean bench lint docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,14 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-bench
 	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
+# The docs: API reference from the docstrings and every notebook as a page (warnings fail).
+docs: $(VENV)/.installed-docs
+	rm -rf docs/_build docs/api/generated
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+	@echo "docs built: docs/_build/html/index.html"
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check vislab tests benchmarks tools
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache docs/_build docs/api/generated docs/notebooks

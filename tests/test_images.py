@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import jpeg_bytes
-from vislab.catalogue.baidu_classify import LIMITS
+from vislab.catalogue.baidu_image_classify import LIMITS
 from vislab.errors import InvalidImage
 from vislab.images import ImageLimits, decode_pixels, encoded_size, expand_images, prepare_image
 

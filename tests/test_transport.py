@@ -1,4 +1,5 @@
-"""HttpTransport against real HTTP servers on 127.0.0.1: tokens, retries, bad replies, QPS."""
+"""The session over HttpTransport against real HTTP servers on 127.0.0.1: tokens, retries, bad
+replies, QPS."""
 
 from __future__ import annotations
 
@@ -18,14 +19,23 @@ from vislab.errors import (
     ServiceUnavailable,
     TransportError,
 )
+from vislab.catalogue.baidu_codes import BAIDU_CODES
+from vislab.services.batch import run_batch
+from vislab.services.cache import ReplyCache
+from vislab.services.session import Session
 from vislab.transport import (
+    BaiduEnvelope,
     BaiduTokenAuth,
     HttpTransport,
     RateLimiter,
-    ReplyCache,
-    decode_reply,
-    run_batch,
+    RetryPolicy,
+    WireReply,
 )
+
+
+def decode_reply(status, content_type, payload):
+    return BaiduEnvelope(BAIDU_CODES).decode(WireReply(status, {"Content-Type": content_type},
+                                                       payload))
 
 
 class Scripted:
@@ -93,11 +103,15 @@ def scripted():
         s.close()
 
 
+def session(url, *, auth=None, timeout=30.0, retries=3, backoff=0.01):
+    return Session(HttpTransport(url, timeout=timeout), auth=auth,
+                   envelope=BaiduEnvelope(BAIDU_CODES),
+                   retry=RetryPolicy(retries=retries, backoff=backoff))
+
+
 def transport(server, **kw):
-    auth = BaiduTokenAuth("ak-visible-nowhere", "sk-visible-nowhere",
-                          server.url + "/oauth/2.0/token")
-    kw.setdefault("backoff", 0.01)
-    return HttpTransport(server.url, auth=auth, **kw)
+    auth = BaiduTokenAuth("ak-visible-nowhere", "sk-visible-nowhere")
+    return session(server.url, auth=auth, **kw)
 
 
 def test_token_fetched_once_and_sent_in_query(scripted):
@@ -168,7 +182,7 @@ def test_timeout_and_refused_connection(scripted):
         transport(srv, timeout=0.2, retries=0).send("/api", {})
     srv.close()
     with pytest.raises(TransportError, match="cannot connect"):
-        HttpTransport(srv.url, retries=1, backoff=0.01, timeout=0.5).send("/api", {})
+        session(srv.url, retries=1, backoff=0.01, timeout=0.5).send("/api", {})
 
 
 def test_secrets_never_in_errors_or_logs(scripted, caplog):
@@ -213,9 +227,10 @@ def test_rate_limiter_holds_qps():
 
 def test_reply_cache_roundtrip(tmp_path):
     cache = ReplyCache(tmp_path)
-    k1 = cache.key("/a", {"top_num": "3"}, "abc")
-    assert k1 != cache.key("/a", {"top_num": "4"}, "abc")
-    assert k1 != cache.key("/a", {"top_num": "3"}, "abd")
+    k1 = cache.key("local", "/a", {"top_num": "3"}, "abc")
+    assert k1 != cache.key("local", "/a", {"top_num": "4"}, "abc")
+    assert k1 != cache.key("local", "/a", {"top_num": "3"}, "abd")
+    assert k1 != cache.key("http://cloud#ab12", "/a", {"top_num": "3"}, "abc")
     cache.put(k1, {"result": ["x"]})
     assert ReplyCache(tmp_path).get(k1) == {"result": ["x"]}
     assert not list(tmp_path.rglob("*.tmp"))

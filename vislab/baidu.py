@@ -1,4 +1,8 @@
-"""Baidu clients: ``vislab.baidu.ImageClassify``, ``vislab.baidu.ImageSearch`` (and more as they land).
+"""Baidu clients: ``vislab.baidu.ImageClassify`` (image recognition) and
+``vislab.baidu.ImageSearch`` (image search galleries).
+
+Both run offline on the local engine without credentials, against ``vislab serve`` with
+``base_url=``, and against Baidu's cloud with ``api_key=`` / ``secret_key=``.
 
 Examples
 --------
@@ -7,7 +11,7 @@ Examples
 ImageClassify(mode='local')
 """
 
-from vislab.services.baidu import ImageClassify
-from vislab.services.imagesearch import ImageSearch
+from vislab.services.baidu_image_classify import ImageClassify
+from vislab.services.baidu_image_search import ImageSearch
 
 __all__ = ["ImageClassify", "ImageSearch"]

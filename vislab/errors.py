@@ -6,19 +6,22 @@ raise ``ServiceError`` (or one of its subclasses), carrying the service's own ``
 ``msg`` and ``log_id``.  Messages never contain API keys, secrets or access tokens: the
 transport scrubs them before an error is built (see :func:`scrub`).
 
-The code tables are the union of the tables in the service specs (Baidu image recognition,
-EasyDL, image search, generic classification API).
+Each service family declares its own error table (:class:`CodeTable`) in its catalogue module;
+:func:`register_table` gathers them, and :func:`error_for_code` turns a code into the typed
+error its family's table says it is.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 __all__ = [
     "VislabError",
     "InvalidImage",
     "InvalidParameter",
     "InvalidFrame",
+    "StorageError",
     "ServiceError",
     "AuthError",
     "QuotaError",
@@ -27,8 +30,13 @@ __all__ = [
     "MalformedResponse",
     "TransportError",
     "error_for_code",
-    "ERROR_MESSAGES",
-    "RETRYABLE_CODES",
+    "ErrorCode",
+    "CodeTable",
+    "register_table",
+    "tables",
+    "VISLAB_CODES",
+    "FailedImagesWarning",
+    "user_stacklevel",
     "scrub",
     "register_secret",
 ]
@@ -46,9 +54,11 @@ class InvalidImage(VislabError, ValueError):
     message : str
         What is wrong and what to do about it.
     rule : str
-        The broken rule: ``"missing"``, ``"not_a_file"``, ``"empty"``, ``"decode"``,
-        ``"format"``, ``"encoded_size"``, ``"min_side"``, ``"max_side"``,
-        ``"aspect_ratio"``, ``"mode"``, ``"url"``, ``"type"``.
+        The broken rule — rules a service checks too: ``"empty"``, ``"decode"``,
+        ``"format"``, ``"encoded_size"``, ``"min_side"``, ``"max_side"``, ``"aspect_ratio"``;
+        rules of this machine: ``"missing"``, ``"not_a_file"``, ``"unreadable"``,
+        ``"file_size"``, ``"url"``, ``"url_size"``, ``"url_timeout"``, ``"type"``,
+        ``"values"``, ``"pixels"``.  :data:`VISLAB_CODES` gives each its code.
     limit, value : object, optional
         The limit of the rule and the value the image has.
     image : str, optional
@@ -68,10 +78,11 @@ class InvalidImage(VislabError, ValueError):
         self.value = value
         self.image = image
 
-    # Error rows in frames use the same two columns as service errors.
     @property
-    def code(self) -> str:
-        return f"invalid_image:{self.rule}"
+    def code(self) -> int:
+        """vislab's code for the rule (a frame row carries the service's own code instead
+        when the service checks the same rule)."""
+        return LOCAL_RULE_CODES.get(self.rule, 990141)
 
     @property
     def msg(self) -> str:
@@ -92,12 +103,28 @@ class InvalidParameter(VislabError, ValueError):
         self.name = name
 
     @property
-    def code(self) -> str:
-        return f"invalid_parameter:{self.name}"
+    def code(self) -> int:
+        return 990150
 
     @property
     def msg(self) -> str:
         return str(self)
+
+
+class StorageError(VislabError, OSError):
+    """A folder or file vislab keeps state in cannot be used (``VISLAB_HOME``, a gallery, the
+    ledger, the reply cache): it is a file where a folder is due, a path too long for the
+    filesystem, not writable, or not a database.
+
+    Examples
+    --------
+    >>> StorageError("/tmp/x is a file, not a folder", path="/tmp/x").path
+    '/tmp/x'
+    """
+
+    def __init__(self, message, *, path=None):
+        super().__init__(message)
+        self.path = None if path is None else str(path)
 
 
 class InvalidFrame(VislabError, ValueError):
@@ -129,7 +156,8 @@ class ServiceError(VislabError):
 
     Examples
     --------
-    >>> err = error_for_code(110, "Access token invalid or no longer valid", log_id=42)
+    >>> table = CodeTable("demo", [ErrorCode(110, "Access token invalid", "auth")])
+    >>> err = error_for_code(110, log_id=42, table=table)
     >>> type(err).__name__, err.code, err.log_id
     ('AuthError', 110, 42)
     """
@@ -144,12 +172,17 @@ class ServiceError(VislabError):
             text += f" (log_id {log_id})"
         super().__init__(text)
 
+    # Set by error_for_code from the family's table: whether the code is transient.
+    _retry = False
+
     @property
     def retryable(self) -> bool:
-        """Whether retrying the same request later may succeed."""
-        if self.code in RETRYABLE_CODES:
-            return True
-        return isinstance(self.http_status, int) and self.http_status >= 500
+        """Whether the family's table marks this code as transient (worth a retry later).
+
+        HTTP statuses are the session's retry policy's business (families differ: PAI's
+        client retries exactly 500, Baidu's every 5xx).
+        """
+        return self._retry
 
 
 class AuthError(ServiceError):
@@ -173,68 +206,147 @@ class MalformedResponse(ServiceError):
 
 
 class TransportError(ServiceError):
-    """The request did not get an answer: timeout, connection refused or reset."""
+    """The request did not get an answer: timeout, connection refused or reset.
+
+    ``sent`` says whether the request may have reached the service (a read timeout, a reset
+    after sending) or surely did not (connection refused): only in the second case may a
+    call that changes something (an add) be sent again.
+    """
+
+    sent = True
 
 
-# error_code -> error_msg, the union of the spec tables.
-ERROR_MESSAGES: dict[int, str] = {
-    1: "Unknown error",
-    2: "Service temporarily unavailable",
-    3: "Unsupported openapi method",
-    4: "Open api request limit reached",
-    6: "No permission to access data",
-    13: "Get service token failed",
-    14: "IAM Certification failed",
-    15: "app not exsits or create failed",
-    17: "Open api daily request limit reached",
-    18: "Open api qps request limit reached",
-    19: "Open api total request limit reached",
-    100: "Invalid parameter",
-    110: "Access token invalid or no longer valid",
-    111: "Access token expired",
-    216017: "not initialized",
-    216100: "invalid param",
-    216101: "not enough param",
-    216102: "service not support",
-    216103: "param too long",
-    216110: "appid not exist",
-    216200: "empty image",
-    216201: "image format error",
-    216202: "image size error",
-    216203: "image size error",
-    216401: "internal error",
-    216630: "recognize error",
-    216631: "recognize bank card error",
-    216633: "recognize idcard error",
-    216634: "detect error",
-    216680: "item not exist",
-    216681: "item exist",
-    282000: "internal error",
-    282003: "missing parameters: {param}",
-    282004: "invalid parameter(s)",
-    282005: "batch processing error",
-    282006: "batch task limit reached",
-    282100: "image transcode error",
-    282101: "image split limit reached",
-    282102: "target detect error",
-    282103: "target recognize error",
-    282111: "url format illegal",
-    282112: "url download timeout",
-    282113: "url response invalid",
-    282114: "url size error",
-    282808: "request id: xxxxx not exist",
-    282809: "result type error",
-    282810: "image recognize error",
-    283300: "Invalid argument",
-    336000: "Internal error",
-    336001: "Invalid Argument",
-}
+@dataclass(frozen=True)
+class ErrorCode:
+    """One code of a service family's error table.
 
-AUTH_CODES = frozenset({6, 13, 14, 15, 100, 110, 111, 216110, 2000})
-QUOTA_CODES = frozenset({4, 17, 18, 19})
-UNAVAILABLE_CODES = frozenset({1, 2, 216401, 282000, 336000, 1100, 2100})
-# Transient codes the transport retries with backoff (DESIGN.md §3).
-RETRYABLE_CODES = frozenset({1, 2, 4, 18, 282000, 336000})
+    Parameters
+    ----------
+    code : int
+        The code as the service sends it.
+    message : str
+        The service's own message for it (used when a reply carries none).
+    kind : {"auth", "quota", "invalid", "unavailable"}
+        What it means for the caller; picks the :class:`ServiceError` subclass.
+    retry : bool
+        Whether the same request may succeed later (the session retries it with backoff).
+
+    Examples
+    --------
+    >>> ErrorCode(18, "Open api qps request limit reached", "quota", retry=True).kind
+    'quota'
+    """
+
+    code: int
+    message: str
+    kind: str = "invalid"
+    retry: bool = False
+
+    def __post_init__(self):
+        if self.kind not in _KIND_CLASSES:
+            raise ValueError(f"kind must be one of {sorted(_KIND_CLASSES)}, got {self.kind!r}")
+
+
+class CodeTable:
+    """The error codes of one service family, declared in its catalogue module.
+
+    Each family owns its table (codes of different families may collide: ``2000`` is an
+    app-key error of the generic API); :func:`register_table` gathers them so docs and tools
+    can list every code vislab knows (:func:`tables`).
+
+    Parameters
+    ----------
+    name : str
+        The family (or platform) the codes belong to, e.g. ``"baidu"``.
+    codes : iterable of ErrorCode
+
+    Examples
+    --------
+    >>> table = CodeTable("demo", [ErrorCode(7, "busy", "unavailable", retry=True)])
+    >>> table.message(7), table.retryable(7), table.retryable(8)
+    ('busy', True, False)
+    >>> type(error_for_code(7, table=table)).__name__
+    'ServiceUnavailable'
+    """
+
+    def __init__(self, name: str, codes):
+        self.name = name
+        self._codes: dict[int, ErrorCode] = {}
+        for entry in codes:
+            if entry.code in self._codes:
+                raise ValueError(f"code {entry.code} declared twice in table {name!r}")
+            self._codes[entry.code] = entry
+
+    def __repr__(self) -> str:
+        return f"CodeTable({self.name!r}, {len(self._codes)} codes)"
+
+    def __contains__(self, code) -> bool:
+        return _as_int(code) in self._codes
+
+    def __iter__(self):
+        return iter(self._codes.values())
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def get(self, code) -> ErrorCode | None:
+        """The entry of ``code`` (int or numeric string), or None."""
+        return self._codes.get(_as_int(code))
+
+    def message(self, code, default: str = "unknown error") -> str:
+        entry = self.get(code)
+        return entry.message if entry else default
+
+    def retryable(self, code) -> bool:
+        entry = self.get(code)
+        return bool(entry and entry.retry)
+
+    def extended(self, name: str, codes) -> CodeTable:
+        """A new table with this one's codes plus ``codes`` (which win on collisions).
+
+        Examples
+        --------
+        >>> base = CodeTable("base", [ErrorCode(1, "x")])
+        >>> len(base.extended("more", [ErrorCode(2, "y")]))
+        2
+        """
+        merged = {e.code: e for e in self}
+        merged.update({e.code: e for e in codes})
+        return CodeTable(name, merged.values())
+
+
+_TABLES: dict[str, CodeTable] = {}
+
+
+def register_table(table: CodeTable) -> CodeTable:
+    """Gather a family's table (called by the catalogue when it registers the family).
+
+    Examples
+    --------
+    >>> t = register_table(CodeTable("doc-example", [ErrorCode(5, "five")]))
+    >>> tables()["doc-example"] is t
+    True
+    """
+    known = _TABLES.get(table.name)
+    if known is not None and known is not table:
+        raise ValueError(f"error table {table.name!r} registered twice")
+    _TABLES[table.name] = table
+    return table
+
+
+def tables() -> dict[str, CodeTable]:
+    """Every registered error table by name (load the catalogue first to see them all)."""
+    return dict(_TABLES)
+
+
+def _as_int(code):
+    if isinstance(code, bool):
+        return None
+    try:
+        return int(code)
+    except (TypeError, ValueError):
+        return None
+
 
 # Hints appended to the service's message so a person knows what to do next.
 _HINTS = {
@@ -243,18 +355,28 @@ _HINTS = {
     ServiceUnavailable: "the service failed on its side; retry later",
 }
 
+_KIND_CLASSES = {
+    "auth": AuthError,
+    "quota": QuotaError,
+    "invalid": InvalidRequest,
+    "unavailable": ServiceUnavailable,
+}
 
-def error_for_code(code, msg=None, log_id=None, *, http_status=None) -> ServiceError:
+
+def error_for_code(code, msg=None, log_id=None, *, table: CodeTable | None = None,
+                   http_status=None) -> ServiceError:
     """Build the typed :class:`ServiceError` subclass for a service error code.
 
     Parameters
     ----------
     code : int or str
-        The ``error_code`` from the reply.
+        The code from the reply (``error_code``, ``code``, an HTTP status...).
     msg : str, optional
-        The ``error_msg`` from the reply; the spec's text is used when missing.
+        The reply's message; the family's table gives one when missing.
     log_id : optional
-        The reply's ``log_id``.
+        The reply's request id (``log_id``, ``request_id``).
+    table : CodeTable, optional
+        The family's error table; without it a code is classified by ``http_status`` only.
     http_status : int, optional
 
     Returns
@@ -263,22 +385,22 @@ def error_for_code(code, msg=None, log_id=None, *, http_status=None) -> ServiceE
 
     Examples
     --------
-    >>> type(error_for_code(18)).__name__
-    'QuotaError'
+    >>> table = CodeTable("demo", [ErrorCode(18, "qps limit", "quota", retry=True)])
+    >>> err = error_for_code(18, table=table, log_id=42)
+    >>> type(err).__name__, err.code, err.log_id, err.retryable
+    ('QuotaError', 18, 42, True)
     >>> type(error_for_code(216202, "image size error")).__name__
     'InvalidRequest'
+    >>> type(error_for_code(503, "busy", http_status=503)).__name__
+    'ServiceUnavailable'
     """
-    try:
-        icode = int(code)
-    except (TypeError, ValueError):
-        icode = None
+    icode = _as_int(code)
+    entry = table.get(icode) if table is not None else None
     if msg is None:
-        msg = ERROR_MESSAGES.get(icode, "unknown error")
-    if icode in AUTH_CODES:
-        cls = AuthError
-    elif icode in QUOTA_CODES:
-        cls = QuotaError
-    elif icode in UNAVAILABLE_CODES or (http_status or 0) >= 500:
+        msg = entry.message if entry else "unknown error"
+    if entry is not None:
+        cls = _KIND_CLASSES[entry.kind]
+    elif (http_status or 0) >= 500:
         cls = ServiceUnavailable
     elif icode is not None:
         cls = InvalidRequest
@@ -287,7 +409,77 @@ def error_for_code(code, msg=None, log_id=None, *, http_status=None) -> ServiceE
     hint = _HINTS.get(cls)
     if hint and hint not in msg:
         msg = f"{msg} — {hint}"
-    return cls(icode if icode is not None else code, msg, log_id, http_status=http_status)
+    err = cls(icode if icode is not None else code, msg, log_id, http_status=http_status)
+    err._retry = bool(entry and entry.retry)
+    return err
+
+
+#: vislab's own codes (990000-990999): failures found on this machine, before or instead of a
+#: service's answer.  A frame row carries the service's code whenever the service would
+#: refuse the same input, and one of these otherwise.
+VISLAB_CODES = CodeTable("vislab", [
+    ErrorCode(990100, "file not found"),
+    ErrorCode(990101, "not a regular file (a folder, device, FIFO or socket)"),
+    ErrorCode(990102, "the file cannot be read"),
+    ErrorCode(990103, "the file is larger than vislab reads"),
+    ErrorCode(990110, "the URL could not be downloaded"),
+    ErrorCode(990111, "the URL's image is too large"),
+    ErrorCode(990112, "the URL's host is too slow"),
+    ErrorCode(990120, "not an image input (type or shape)"),
+    ErrorCode(990121, "array values cannot be an image"),
+    ErrorCode(990130, "too many pixels to decode safely"),
+    ErrorCode(990140, "empty image"),
+    ErrorCode(990141, "not a readable image"),
+    ErrorCode(990142, "image format not accepted"),
+    ErrorCode(990143, "image larger than the endpoint takes"),
+    ErrorCode(990144, "image side longer than the endpoint takes"),
+    ErrorCode(990145, "image side shorter than the endpoint takes"),
+    ErrorCode(990146, "aspect ratio beyond the endpoint's limit"),
+    ErrorCode(990150, "invalid parameter"),
+    ErrorCode(990200, "no answer in time", "unavailable"),
+    ErrorCode(990201, "cannot connect", "unavailable"),
+    ErrorCode(990202, "the reply is not what the service sends"),
+    ErrorCode(990203, "the reply is too large"),
+    ErrorCode(990204, "the request could not be sent"),
+    ErrorCode(990400, "the token endpoint refused the credentials", "auth"),
+    ErrorCode(990500, "unexpected error inside vislab (a bug: please report it)"),
+])
+
+#: InvalidImage rule -> vislab code.
+LOCAL_RULE_CODES = {
+    "missing": 990100, "not_a_file": 990101, "unreadable": 990102, "file_size": 990103,
+    "url": 990110, "url_size": 990111, "url_timeout": 990112, "type": 990120,
+    "values": 990121, "pixels": 990130, "empty": 990140, "decode": 990141, "format": 990142,
+    "encoded_size": 990143, "max_side": 990144, "min_side": 990145, "aspect_ratio": 990146,
+}
+
+#: Transport failure kinds -> vislab code.
+TRANSPORT_CODES = {"timeout": 990200, "connection": 990201, "malformed_reply": 990202,
+                   "reply_too_large": 990203, "request": 990204}
+
+register_table(VISLAB_CODES)
+
+
+class FailedImagesWarning(UserWarning):
+    """Some images of a call failed: their rows carry ``error_code`` / ``error_msg``."""
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning point at the first frame outside vislab.
+
+    Examples
+    --------
+    >>> user_stacklevel() >= 1
+    True
+    """
+    import os
+    import sys
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 # Each pattern keeps group 1 (the name) and replaces the value after it.

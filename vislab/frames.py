@@ -1,8 +1,9 @@
-"""The canonical DataFrame schemas and their constructors (DESIGN.md §2).
+"""The canonical DataFrame schemas and their constructors.
 
 Every result frame keeps **every input image**: an image that failed has exactly one row with
-``error_code`` / ``error_msg`` filled and the value columns empty (NaN).  Successful rows have
-``error_code`` and ``error_msg`` set to ``None``.
+``error_code`` / ``error_msg`` / ``error_rule`` filled and the value columns empty (NaN).
+``error_code`` is a nullable integer column (``<NA>`` on successful rows, whose ``error_msg``
+and ``error_rule`` are ``None``).
 
 The untouched wire JSON of each image is kept in ``df.attrs["raw"]``, a dict mapping the
 image identifier to the reply (one way, documented here); ``df.attrs["service"]`` names the
@@ -62,7 +63,10 @@ MATCHES = ("query", "rank", "cont_sign", "brief", "score", "tags")
 GALLERY = ("image", "cont_sign", "brief", "tags")
 TRUTH_LABELS = ("image", "label")
 TRUTH_BOXES = ("image", "label", "x", "y", "w", "h")
-ERROR_COLUMNS = ("error_code", "error_msg")
+#: Every result frame ends its core columns with these: the code (nullable integer: the
+#: service's, or vislab's 990xxx code for a failure only this machine can find), the message,
+#: and the broken rule (see :mod:`vislab.services.failures`).
+ERROR_COLUMNS = ("error_code", "error_msg", "error_rule")
 
 _KIND_COLUMNS = {
     "labels": LABELS,
@@ -103,12 +107,13 @@ def result_frame(
     --------
     >>> df = result_frame("labels", [
     ...     {"image": "a.jpg", "rank": 1, "label": "cat", "score": 0.9},
-    ...     {"image": "b.jpg", "error_code": 216201, "error_msg": "image format error"},
+    ...     {"image": "b.jpg", "error_code": 216201, "error_msg": "image format error",
+    ...      "error_rule": "format"},
     ... ], service="baidu.advanced_general")
     >>> list(df.columns)
-    ['image', 'rank', 'label', 'score', 'error_code', 'error_msg']
+    ['image', 'rank', 'label', 'score', 'error_code', 'error_msg', 'error_rule']
     >>> df["error_code"].tolist()
-    [None, 216201]
+    [<NA>, 216201]
     """
     if kind not in _KIND_COLUMNS:
         raise ValueError(f"unknown frame kind {kind!r}; expected one of {sorted(_KIND_COLUMNS)}")
@@ -126,9 +131,9 @@ def result_frame(
             df[col] = pd.to_numeric(df[col], errors="coerce")
     if "rank" in df.columns:
         df["rank"] = df["rank"].astype("Int64")
-    # Codes are ints for services and strings for local checks: keep them as given (object),
-    # never as floats.
-    for col in ERROR_COLUMNS:
+    # One dtype for codes, whatever failed: a nullable integer (never floats, never strings).
+    df["error_code"] = pd.array([r.get("error_code") for r in rows], dtype="Int64")
+    for col in ("error_msg", "error_rule"):
         df[col] = pd.Series([r.get(col) for r in rows], index=df.index, dtype=object)
     df.attrs["kind"] = kind
     if service is not None:
@@ -140,16 +145,50 @@ def result_frame(
 def labels_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
     """Labels frame: one row per (image, label).  See :func:`result_frame`.
 
+    Parameters
+    ----------
+    rows : iterable of dict
+        One dict per row (``image, rank, label, score``); a failed image is a row with
+        ``error_code``, ``error_msg`` (and ``error_rule``) and no value columns.  Extra keys become
+        extra columns after the core ones.
+    service : str, optional
+        Stored in ``df.attrs["service"]`` (e.g. ``"baidu.image_classify.advanced_general"``).
+    raw : mapping, optional
+        Image identifier -> untouched wire JSON, stored in ``df.attrs["raw"]``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``image, rank, label, score, error_code, error_msg, error_rule``, then
+        the extras; ``attrs["kind"] == "labels"``.
+
     Examples
     --------
     >>> labels_frame([{"image": "a.jpg", "rank": 1, "label": "cat", "score": 0.9}]).shape
-    (1, 6)
+    (1, 7)
     """
     return result_frame("labels", rows, service=service, raw=raw)
 
 
 def boxes_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
     """Boxes frame: one row per (image, object), pixel ``x, y, w, h``.  See :func:`result_frame`.
+
+    Parameters
+    ----------
+    rows : iterable of dict
+        One dict per row (``image, label, score, x, y, w, h``; pixels, top-left origin); a failed
+        image is a row with ``error_code``, ``error_msg`` (and ``error_rule``) and no value columns.
+        Extra keys become extra columns after the core ones.
+    service : str, optional
+        Stored in ``df.attrs["service"]`` (e.g. ``"baidu.image_classify.multi_object_detect"``).
+    raw : mapping, optional
+        Image identifier -> untouched wire JSON, stored in ``df.attrs["raw"]``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``image, label, score, x, y, w, h, error_code, error_msg, error_rule``,
+        then the extras; ``attrs["kind"] == "boxes"``.
 
     Examples
     --------
@@ -163,6 +202,23 @@ def boxes_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
 def matches_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
     """Matches frame: one row per (query, hit).  See :func:`result_frame`.
 
+    Parameters
+    ----------
+    rows : iterable of dict
+        One dict per row (``query, rank, cont_sign, brief, score, tags``); a failed query is a row
+        with ``error_code``, ``error_msg`` (and ``error_rule``) and no value columns.  Extra keys
+        become extra columns after the core ones.
+    service : str, optional
+        Stored in ``df.attrs["service"]`` (e.g. ``"baidu.image_search.similar_search"``).
+    raw : mapping, optional
+        Query identifier -> untouched wire JSON, stored in ``df.attrs["raw"]``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``query, rank, cont_sign, brief, score, tags, error_code, error_msg,
+        error_rule``, then the extras; ``attrs["kind"] == "matches"``.
+
     Examples
     --------
     >>> matches_frame([{"query": "q.jpg", "rank": 1, "cont_sign": "1,2",
@@ -175,16 +231,44 @@ def matches_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
 def gallery_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
     """Gallery frame: one row per stored (or refused) image.  See :func:`result_frame`.
 
+    Parameters
+    ----------
+    rows : iterable of dict
+        One dict per row (``image, cont_sign, brief, tags``); a failed image (refused by the
+        gallery) is a row with ``error_code``, ``error_msg`` (and ``error_rule``) and no value
+        columns.  Extra keys become extra columns after the core ones.
+    service : str, optional
+        Stored in ``df.attrs["service"]`` (e.g. ``"baidu.image_search.similar_add"``).
+    raw : mapping, optional
+        Image identifier -> untouched wire JSON, stored in ``df.attrs["raw"]``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``image, cont_sign, brief, tags, error_code, error_msg, error_rule``, then
+        the extras; ``attrs["kind"] == "gallery"``.
+
     Examples
     --------
     >>> gallery_frame([{"image": "a.jpg", "cont_sign": "1,2", "brief": "{}", "tags": [1]}]).shape
-    (1, 6)
+    (1, 7)
     """
     return result_frame("gallery", rows, service=service, raw=raw)
 
 
 def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
     """The rows of a result frame that carry results (no error).
+
+    Parameters
+    ----------
+    df : DataFrame
+        Any result frame (labels, boxes, matches, gallery).
+
+    Returns
+    -------
+    DataFrame
+        The rows whose ``error_code`` is missing (a view, index kept); ``df`` itself when it
+        has no ``error_code`` column.
 
     Examples
     --------
@@ -201,6 +285,17 @@ def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
 def error_rows(df: pd.DataFrame) -> pd.DataFrame:
     """The rows of a result frame that record a failed image.
 
+    Parameters
+    ----------
+    df : DataFrame
+        Any result frame (labels, boxes, matches, gallery).
+
+    Returns
+    -------
+    DataFrame
+        The rows whose ``error_code`` is set (index kept); no rows when ``df`` has no
+        ``error_code`` column.
+
     Examples
     --------
     >>> df = labels_frame([{"image": "b", "error_code": 1, "error_msg": "boom"}])
@@ -214,6 +309,15 @@ def error_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 def require_columns(df: pd.DataFrame, columns: Iterable[str], *, name: str = "frame") -> None:
     """Raise :class:`~vislab.errors.InvalidFrame` naming the first missing column.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The frame to check (anything else raises ``InvalidFrame`` too).
+    columns : iterable of str
+        Columns it must have, checked in order.
+    name : str, default "frame"
+        What the frame is, for the message (``"truth"``, ``"pred"`` ...).
 
     Examples
     --------

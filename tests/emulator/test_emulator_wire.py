@@ -113,14 +113,14 @@ def test_expired_token_is_111_and_client_refreshes(photos):
     with BackgroundServer(api_key="k1", secret_key="s1", token_ttl=3600) as srv:
         client = baidu.ImageClassify("k1", "s1", base_url=srv.url, progress=False)
         assert client.advanced_general({"a": photos["coffee"]})["error_code"].isna().all()
-        token = client.transport.auth._token
+        token = client.session.auth._token
         srv.app.expire_token(token)
         raw = requests.post(srv.url + GENERAL, params={"access_token": token},
                             data={"image": "x"}, timeout=10).json()
         assert raw["error_code"] == 111
         df = client.advanced_general({"a": photos["coffee"]})
         assert df["error_code"].isna().all()
-        assert client.transport.auth._token != token
+        assert client.session.auth._token != token
 
 
 def test_serve_binds_loopback_and_logs_no_token(photos):

@@ -12,9 +12,12 @@ import requests
 from PIL import Image
 
 from vislab import catalogue
-from vislab.catalogue.baidu_imagesearch import BASE_PATHS, PRODUCTS, SERVICE
+from vislab.catalogue.baidu_image_search import ID as SERVICE
+from vislab.catalogue.baidu_image_search import PRODUCT_NAMES as PRODUCTS
+from vislab.catalogue.baidu_image_search import PRODUCTS as _DECLARED
 from vislab.emulator.app import EmulatorApp
 
+BASE_PATHS = {p.name: p.base_path for p in _DECLARED}
 SIMILAR = BASE_PATHS["similar"]
 
 
@@ -133,7 +136,7 @@ def test_product_class_ids(post, pictures):
         ({"image": "", "brief": "x"}, 216200),
         ({"image": "@@not base64@@", "brief": "x"}, 216203),
         ({"image": base64.b64encode(b"not an image").decode(), "brief": "x"}, 216201),
-        ({"image": "SMALL", "brief": "x"}, 216202),  # 40 x 40 px < 50 px
+        ({"image": "SMALL", "brief": "x"}, 216203),  # 40 x 40 px < 50 px: "cannot handle"
         ({"image": "OK"}, 216101),  # brief missing
         ({"image": "OK", "brief": "x" * 257}, 216100),
         ({"image": "OK", "brief": "x", "tags": "1,2,3"}, 216100),
@@ -175,9 +178,9 @@ def test_search_parameter_errors(post, pictures, product, fields, code):
 def test_image_limits_per_product(post, pictures):
     # product: shortest side >= 300 px; picture-book: aspect ratio <= 10:1.
     small = b64(pictures["chelsea"][:200, :200])
-    assert post(f"{BASE_PATHS['product']}/add", image=small, brief="x")["error_code"] == 216202
+    assert post(f"{BASE_PATHS['product']}/add", image=small, brief="x")["error_code"] == 216203
     strip = b64(np.tile(pictures["camera"][:160, :], (1, 4, 1)))  # 160 x 2048 px: 12.8:1
-    assert post(f"{BASE_PATHS['picturebook']}/add", image=strip, brief="x")["error_code"] == 216202
+    assert post(f"{BASE_PATHS['picturebook']}/add", image=strip, brief="x")["error_code"] == 216203
     assert post(f"{BASE_PATHS['materiel']}/add", image=strip, brief="strip")["cont_sign"]
 
 

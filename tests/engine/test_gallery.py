@@ -10,16 +10,27 @@ import numpy as np
 import pytest
 
 from tests.engine import _edits
-from vislab.engine import gallery as gallery_mod
-from vislab.engine.gallery import (
-    PAGING,
-    Gallery,
-    ImageFeatures,
+from vislab.emulator.errors import wire_error
+from vislab.engine.errors import (
+    BadBrief,
+    BadCategories,
+    BadPage,
+    BadTagLogic,
+    BlankImage,
+    EngineError,
     ItemExists,
     ItemNotFound,
+    MissingTarget,
 )
+from vislab.engine.gallery import Gallery, ImageFeatures, policy_for
+from vislab.engine.gallery.features import half_rounded
 from vislab.engine.paths import gallery_path, vislab_home
-from vislab.errors import InvalidParameter, InvalidRequest
+from vislab.errors import InvalidParameter, VislabError
+
+
+def wire_code(exc: Exception) -> int:
+    """The code the emulator puts on the wire for an engine error."""
+    return wire_error(exc).code
 
 
 @pytest.fixture(scope="module")
@@ -109,29 +120,30 @@ def test_similar_add_search_and_duplicate(tmp_path, photos, embed):
             assert top.cont_sign == entries[n].cont_sign, (n, edit)
     with pytest.raises(ItemExists) as info:
         g.add(photos["coffee"].copy(), brief="again")
-    assert info.value.code == 216681
+    assert wire_code(info.value) == 216681
     assert info.value.cont_sign == entries["coffee"].cont_sign
     assert info.value.brief == '{"id": "coffee"}'
-    assert isinstance(info.value, InvalidRequest)
+    assert isinstance(info.value, EngineError) and isinstance(info.value, VislabError)
     assert g.count() == 5
 
 
 def test_add_rejects_bad_brief_tags_and_blank_images(tmp_path, photos, embed):
     g = Gallery("similar", home=tmp_path, embedder=embed)
     img = photos["coins"]
-    with pytest.raises(InvalidRequest) as info:
+    with pytest.raises(BadBrief) as info:
         g.add(img, brief="x" * 257)
-    assert info.value.code == 216100 and "brief too long" in info.value.msg
+    assert wire_code(info.value) == 216100 and "brief too long" in wire_error(info.value).msg
+    assert "brief too long" in str(info.value)
     # 256 bytes of UTF-8 is the limit, not 256 characters.
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(BadBrief):
         g.add(img, brief="图" * 86)
     for bad in ([0], [65536], [1, 2, 3], ["x"], [1.5]):
-        with pytest.raises(InvalidRequest) as info:
+        with pytest.raises(BadCategories) as info:
             g.add(img, brief="b", tags=bad)
-        assert info.value.code == 216100
-    with pytest.raises(InvalidRequest) as info:
+        assert wire_code(info.value) == 216100
+    with pytest.raises(BlankImage) as info:
         g.add(np.full((80, 80, 3), 128, np.uint8), brief="blank")
-    assert info.value.code == 216203
+    assert wire_code(info.value) == 216203
     assert g.count() == 0
     assert g.add(img, brief="图" * 85, tags=["7", 65535]).tags == (7, 65535)
 
@@ -146,10 +158,10 @@ def test_add_many_records_successes_and_returns_errors_in_order(tmp_path, photos
         "GalleryEntry",
         "GalleryEntry",
         "ItemExists",
-        "InvalidRequest",
-        "InvalidRequest",
+        "BlankImage",
+        "BadBrief",
     ]
-    assert [x.code for x in out[2:]] == [216681, 216203, 216100]
+    assert [wire_code(x) for x in out[2:]] == [216681, 216203, 216100]
     assert [e.brief for e in g.list()] == ["a", "b"]
 
 
@@ -173,8 +185,9 @@ def test_tag_filters_and_tag_logic(tmp_path):
     assert briefs(tags=[1, 2], tag_logic=1) == ["a", "b", "c", "d"]  # 1 = OR
     assert briefs(tags=[2, 3], tag_logic="1") == ["b", "c", "d"]
     assert briefs(tags=[9]) == []
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(BadTagLogic) as info:
         g.search(q, tags=[1], tag_logic=2)
+    assert wire_code(info.value) == 216100
     hit = next(h for h in g.search(q).hits if h.brief == "d")
     assert hit.tags == (3, 1) and hit.cont_sign == signs["d"]
 
@@ -216,18 +229,18 @@ def test_paging_matches_the_full_ranking(tmp_path):
     assert len(tail.hits) == 100 and not tail.has_more
     assert [h.cont_sign for h in tail.hits] == [h.cont_sign for h in full.hits[900:]]
     for pn, rn in ((-1, 10), (1000, 10), (0, 0), (0, 1001), ("x", 5)):
-        with pytest.raises(InvalidRequest) as info:
+        with pytest.raises(BadPage) as info:
             g.search(q, pn=pn, rn=rn)
-        assert info.value.code == 216100
+        assert wire_code(info.value) == 216100
     small = g.search(q, tags=[2], rn=1000)
     n_tag2 = sum(1 for i in range(1100) if 1 + i % 3 == 2)
     assert len(small.hits) == n_tag2 == small.total and not small.has_more
 
 
 def test_paging_windows_per_product():
-    assert PAGING["similar"] == (999, 1000, 300, 1000)
-    assert PAGING["picturebook"][:2] == (99, 100)
-    assert PAGING["materiel"][:2] == (299, 300)
+    assert policy_for("similar").paging == (999, 1000, 300, 1000)
+    assert policy_for("picturebook").paging[:2] == (99, 100)
+    assert policy_for("materiel").paging[:2] == (299, 300)
 
 
 def test_search_agrees_with_brute_force_through_adds_deletes_updates_and_reload(tmp_path):
@@ -241,7 +254,7 @@ def test_search_agrees_with_brute_force_through_adds_deletes_updates_and_reload(
             f = synthetic(rng)
             t = tuple(int(x) for x in rng.choice([0, 1, 2, 3, 4, 5, 6], size=2, replace=False) if x)
             g.add(f, brief="", tags=t)
-            ref[f.cont_sign] = (gallery_mod._half_rounded(f.embedding), t)
+            ref[f.cont_sign] = (half_rounded(f.embedding), t)
 
     def check():
         q = synthetic(rng)
@@ -294,9 +307,10 @@ def test_delete_is_immediate_by_sign_batch_and_image(tmp_path, photos, embed):
     assert [h.brief for h in g.search(photos["rocket"]).hits] == ["rocket"]
     with pytest.raises(ItemNotFound) as info:
         g.delete(signs["chelsea"])
-    assert info.value.code == 216680
-    with pytest.raises(InvalidRequest):
+    assert wire_code(info.value) == 216680
+    with pytest.raises(MissingTarget) as info:
         g.delete()
+    assert wire_code(info.value) == 216101
     with pytest.raises(InvalidParameter):
         g.delete("not-a-sign")
     # The same pixels can be added again once deleted.
@@ -316,7 +330,7 @@ def test_update_brief_and_tags(tmp_path):
     assert g.search(f, tags=[1]).hits == []
     with pytest.raises(ItemNotFound):
         g.update("1,2", brief="x")
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(BadBrief):
         g.update(sign, brief="x" * 300)
     p = Gallery("product", home=tmp_path)
     sign = p.add(synthetic(rng), brief="p", tags=(3, 4)).cont_sign
@@ -455,7 +469,7 @@ def test_picturebook_finds_the_page_from_partial_and_angled_photos(tmp_path, pho
                 q_name,
                 [(x.brief, round(x.score, 3)) for x in r.hits[:3]],
             )
-    assert len(g.search(photos["moon"]).hits) == len(pages) <= PAGING["picturebook"][2]
+    assert len(g.search(photos["moon"]).hits) == len(pages) <= policy_for("picturebook").paging[2]
 
 
 def test_materiel_ranks_by_texture(tmp_path, photos, embed):

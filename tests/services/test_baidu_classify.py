@@ -11,7 +11,7 @@ from PIL import Image
 
 from tests.conftest import jpeg_bytes
 from vislab import baidu
-from vislab.errors import AuthError, InvalidParameter
+from vislab.errors import AuthError, FailedImagesWarning, InvalidParameter
 from vislab.frames import BOXES, LABELS, error_rows, ok_rows
 
 
@@ -51,13 +51,16 @@ def test_batch_keeps_a_row_for_every_image(local, photo_files, tmp_path):
     broken.write_text("not an image")
     images = [photo_files["chelsea"], broken, tmp_path / "missing.jpg",
               np.zeros((10, 10, 3), np.uint8), photo_files["coffee"]]
-    df = local.dish_detect(images, top_num=2)
+    with pytest.warns(FailedImagesWarning, match="3 of 5 inputs failed"):
+        df = local.dish_detect(images, top_num=2)
     assert df["image"].unique().tolist() == [str(p) if not isinstance(p, np.ndarray)
                                              else "image-3" for p in images]
     errors = error_rows(df).set_index("image")
-    assert errors.loc[str(broken), "error_code"] == "invalid_image:decode"
-    assert errors.loc[str(tmp_path / "missing.jpg"), "error_code"] == "invalid_image:missing"
-    assert errors.loc["image-3", "error_code"] == "invalid_image:min_side"
+    # The code the service would give for the same image; vislab's own for a missing file.
+    rules = errors[["error_code", "error_rule"]].apply(tuple, axis=1).to_dict()
+    assert rules[str(broken)] == (216201, "decode")
+    assert rules[str(tmp_path / "missing.jpg")] == (990100, "missing")
+    assert rules["image-3"] == (216202, "min_side")
     assert len(ok_rows(df)) >= 2
 
 
@@ -132,7 +135,7 @@ def test_logo_library_roundtrip(local, photos, tmp_path):
     assert isinstance(sign, str) and "," in sign
     hits = local.logo_search({"query": photos["rocket"]})
     assert hits["label"].iloc[0] == '{"name": "rocket co"}'
-    from vislab.emulator.baidu_classify import LOGO_MIN_SCORE
+    from vislab.emulator.baidu_image_classify import LOGO_MIN_SCORE
 
     assert hits["score"].iloc[0] > LOGO_MIN_SCORE + 0.1
     miss = local.logo_search({"cat": photos["chelsea"]})

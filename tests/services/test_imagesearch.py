@@ -39,7 +39,8 @@ def test_add_frame_keeps_every_image(home, photos):
     assert ok["brief"].tolist() == [{"image": "cat"}, {"image": "cup"}]
     assert ok["tags"].tolist() == [[1, 2], [1, 2]]
     assert ok["cont_sign"].str.fullmatch(r"\d+,\d+").all()
-    assert error_rows(df).set_index("image").loc["tiny", "error_code"] == "invalid_image:min_side"
+    tiny = error_rows(df).set_index("image").loc["tiny"]
+    assert (tiny["error_code"], tiny["error_rule"]) == (216203, "min_side")
     again = client.similar_add({"cat again": photos["chelsea"]})
     assert again["error_code"].tolist() == [216681]  # answered from the ledger, not sent
     assert "not sent" in again["error_msg"][0]
@@ -57,7 +58,7 @@ def test_brief_per_image_and_bad_options(home, photos):
     df = client.similar_add({"astro": photos["astronaut"]}, brief=lambda ident: {"file": ident})
     assert df["brief"][0] == {"file": "astro"}
     long = client.similar_add({"rocket": photos["rocket"]}, brief="x" * 300)
-    assert long["error_code"][0] == "invalid_parameter:brief"
+    assert (long["error_code"][0], long["error_rule"][0]) == (216100, "param:brief")
     with pytest.raises(InvalidParameter):
         client.similar_search(photos["chelsea"], rn=5000)
     with pytest.raises(InvalidParameter):

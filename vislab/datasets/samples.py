@@ -19,6 +19,9 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from vislab.datasets.easydl_samples import cells, defects, shelf  # noqa: F401 (re-exported)
+from vislab.geometry import box_iou
+
 __all__ = ["sample_detections", "SampleDetections", "SAMPLE_CLASSES"]
 
 #: Classes of the sample set.
@@ -84,29 +87,38 @@ def _paste(canvas: np.ndarray, obj: np.ndarray, x: int, y: int) -> None:
     canvas[y : y + h, x : x + w] = (alpha * obj + (1 - alpha) * region).astype(np.uint8)
 
 
-def _iou(a, b) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    return inter / (aw * ah + bw * bh - inter)
-
-
 @dataclass
 class SampleDetections:
-    """What :func:`sample_detections` returns.
+    """What :func:`sample_detections` returns: pictures, truth boxes and noisy detections.
 
-    Attributes
+    Every parameter is kept as the attribute of the same name.
+
+    Parameters
     ----------
     images : dict
-        Image name -> RGB ``uint8`` array.
+        Image name (``"sample_000.jpg"`` ...) -> RGB ``uint8`` array of shape
+        ``(height, width, 3)``.
     truth : DataFrame
-        Truth boxes ``image, label, x, y, w, h, id``.
+        Truth boxes ``image, label, x, y, w, h, id`` (pixels, top-left origin);
+        ``attrs["images"]`` lists every image, also those without objects.
     pred : DataFrame
         Boxes frame ``image, label, score, x, y, w, h, error_code, error_msg`` (a failed
         image has one row with the error filled and no box).
-    classes : tuple
+    classes : tuple of str, default SAMPLE_CLASSES
+        The classes the set draws from: ``("person", "cat", "cup", "rocket", "coin")``.
+
+    Examples
+    --------
+    >>> s = sample_detections(3, seed=1)
+    >>> s.truth[["image", "label", "x", "y", "w", "h"]].head(2)
+                image   label      x      y     w     h
+    0  sample_000.jpg  person  264.0  144.0  41.0  74.0
+    1  sample_001.jpg  rocket  152.0   81.0  14.0  71.0
+    >>> s.pred.loc[s.pred["error_code"].notna(), ["image", "error_msg"]]  # a failed call
+                image           error_msg
+    1  sample_001.jpg  image format error
+    >>> s.images["sample_000.jpg"].shape
+    (240, 320, 3)
     """
 
     images: dict
@@ -176,7 +188,7 @@ def sample_detections(
                 continue
             for _attempt in range(20):
                 x, y = int(rng.integers(0, W - w)), int(rng.integers(0, H - h))
-                if all(_iou((x, y, w, h), b) < 0.05 for b, _ in boxes):
+                if (box_iou([(x, y, w, h)], [b for b, _ in boxes]) < 0.05).all():
                     break
             else:
                 continue

@@ -1,19 +1,20 @@
-"""The wire-protocol emulator: each service's requests and replies, answered by the engine.
+"""The wire-protocol emulator: each family's requests and replies, answered by the engine.
 
 :class:`EmulatorApp` maps a raw request (method, path, query, headers, body bytes) to a raw
-reply (status, headers, body bytes).  ``LocalTransport`` calls it in-process; ``vislab serve``
-(:mod:`vislab.emulator.server`) puts it behind HTTP.  It validates requests against the same
-catalogue declarations the clients use and answers with the spec's JSON and error codes.
-The emulator knows nothing of pandas.
+reply (status, headers, body bytes).  Local-mode clients call it in-process through a
+``LocalTransport``; ``vislab serve`` (:mod:`vislab.emulator.server`) puts it behind HTTP.  It
+validates requests against the same catalogue declarations the clients use and answers with
+each family's JSON envelope and error codes.  The emulator knows nothing of pandas.
 """
 
 from __future__ import annotations
 
 import threading
 
-from vislab.emulator.app import EmulatorApp, WireError
+from vislab.emulator.app import EmulatorApp
+from vislab.emulator.registry import ImageInput, WireError, handler
 
-__all__ = ["EmulatorApp", "WireError", "local_app"]
+__all__ = ["EmulatorApp", "WireError", "ImageInput", "handler", "local_app"]
 
 _local: EmulatorApp | None = None
 _local_lock = threading.Lock()

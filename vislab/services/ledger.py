@@ -11,10 +11,11 @@ images from search results while the cloud still returns them (up to ~4 h).
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from pathlib import Path
+
+from vislab.engine.paths import open_sqlite
 
 __all__ = ["Ledger"]
 
@@ -41,10 +42,9 @@ class Ledger:
 
     def __init__(self, path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
-                                     check_same_thread=False)  # fmt: skip
+        self._conn = open_sqlite(self.path, what="ledger", timeout=30.0, isolation_level=None,
+                                 check_same_thread=False)  # fmt: skip
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute(
@@ -54,9 +54,7 @@ class Ledger:
                 deleted REAL,
                 PRIMARY KEY (target, product, cont_sign))"""
         )
-        self._conn.execute(
-            "CREATE INDEX IF NOT EXISTS adds_sha ON adds (target, product, sha256)"
-        )
+        self._conn.execute("CREATE INDEX IF NOT EXISTS adds_sha ON adds (target, product, sha256)")
 
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"
