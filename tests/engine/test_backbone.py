@@ -366,3 +366,42 @@ def test_unreadable_files_raise_invalid_image_naming_the_file(photo_files, tmp_p
         small.forward_files(photo_files, ("nope",))
     # the backbone still works after a failed run
     assert small.embed_files(photo_files[:1]).shape == (1, 1280)
+
+
+# ----------------------------------------------------------------- the pixel check
+
+
+def test_backbone_and_hashes_share_one_pixel_check(backbone):
+    # vislab.engine.pixels.as_rgb is the check behind Backbone.preprocess and the hashing /
+    # texture / gallery functions (as_rgb_array): they accept and refuse the same arrays.
+    from vislab.engine import hashing, pixels
+    from vislab.errors import InvalidParameter
+
+    assert bb.as_rgb is pixels.as_rgb
+    grey = data.camera()[:40, :60]
+    rgba = np.dstack([data.coffee()[:40, :60], np.zeros((40, 60), np.uint8)])
+    for image in (grey, rgba, data.coffee()[:40, :60]):
+        expected = pixels.as_rgb(image)
+        assert expected.shape == (40, 60, 3) and expected.flags.c_contiguous
+        np.testing.assert_array_equal(hashing.as_rgb_array(image), expected)
+    np.testing.assert_array_equal(pixels.as_rgb(grey)[:, :, 2], grey)
+    np.testing.assert_array_equal(pixels.as_rgb(rgba), data.coffee()[:40, :60])
+    rgb = np.zeros((4, 5, 3), np.uint8)
+    assert pixels.as_rgb(rgb) is rgb  # already fine: no copy
+    bad_shapes = [
+        np.zeros((4, 5, 2), np.uint8),
+        np.zeros((4,), np.uint8),
+        np.zeros((0, 5, 3), np.uint8),
+    ]
+    for bad in bad_shapes:
+        for check in (backbone.preprocess, hashing.phash, hashing.content_sign):
+            with pytest.raises(InvalidParameter):
+                check(bad)
+    for check in (backbone.preprocess, hashing.dhash, hashing.content_sign):
+        with pytest.raises(pixels.PixelTypeError) as caught:
+            check(np.zeros((4, 5, 3), np.float32))
+        assert isinstance(caught.value, TypeError) and "uint8" in str(caught.value)
+    with pytest.raises(InvalidParameter, match="pixels must"):
+        hashing.as_rgb_array(np.zeros((4, 5, 2), np.uint8))
+    with pytest.raises(InvalidParameter, match="image must"):
+        backbone.preprocess(np.zeros((4, 5, 2), np.uint8))

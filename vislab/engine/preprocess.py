@@ -11,42 +11,13 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+# Re-exported: the backbone checks its inputs with the engine's one pixel-array check.
+from vislab.engine.pixels import as_rgb  # noqa: F401
+
 INPUT_SIZE = 224
 CROP_FRACTION = 224 / 256
 PIXEL_MEAN = 127.0
 PIXEL_STD = 128.0
-
-
-def as_rgb(image: np.ndarray) -> np.ndarray:
-    """Return ``image`` as a C-contiguous ``uint8`` ``(H, W, 3)`` RGB array.
-
-    Parameters
-    ----------
-    image : numpy.ndarray
-        ``uint8`` array, ``(H, W)`` grey, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA (alpha dropped).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(H, W, 3)`` ``uint8``.
-
-    Examples
-    --------
-    >>> as_rgb(np.zeros((4, 5), np.uint8)).shape
-    (4, 5, 3)
-    """
-    array = np.asarray(image)
-    if array.dtype != np.uint8:
-        raise TypeError(f"expected a uint8 image array, got dtype {array.dtype}")
-    if array.ndim == 2:
-        array = np.repeat(array[:, :, None], 3, axis=2)
-    elif array.ndim == 3 and array.shape[2] == 4:
-        array = array[:, :, :3]
-    if array.ndim != 3 or array.shape[2] != 3:
-        raise ValueError(f"expected an (H, W, 3) RGB image, got shape {array.shape}")
-    if array.shape[0] < 1 or array.shape[1] < 1:
-        raise ValueError("empty image")
-    return np.ascontiguousarray(array)
 
 
 def normalise(rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
