@@ -314,15 +314,24 @@ def test_forward_files_takes_bytes_and_a_single_file(backbone, photo_files):
 def test_lean_sessions_give_bit_identical_outputs(backbone, photos):
     lean = backbone.session_with_threads(1)
     assert backbone.session_with_threads(1) is lean
+    assert backbone.session_with_threads(1, spinning=False) is lean  # no pool to spin
+    threads = backbone.intra_op_threads
+    assert backbone.session_with_threads(threads + 1) is backbone.session
+    sleepy = backbone.session_with_threads(threads, spinning=False)
+    assert backbone.session_with_threads(threads, spinning=False) is sleepy
+    options = sleepy.get_session_options()
+    assert options.intra_op_num_threads == threads
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     tensors = [
         backbone.preprocess(list(photos.values()) * 2),
         backbone.prepare_whole(photos["coffee"], 448)[0],
     ]
     for tensor in tensors:
         main_out = backbone.session.run(list(OUTPUT_NAMES), {"image": tensor})
-        lean_out = lean.run(list(OUTPUT_NAMES), {"image": tensor})
-        for name, a, b in zip(OUTPUT_NAMES, main_out, lean_out, strict=True):
-            np.testing.assert_array_equal(a, b, err_msg=name)
+        for other in (lean, sleepy):
+            other_out = other.run(list(OUTPUT_NAMES), {"image": tensor})
+            for name, a, b in zip(OUTPUT_NAMES, main_out, other_out, strict=True):
+                np.testing.assert_array_equal(a, b, err_msg=name)
 
 
 def test_concurrent_forward_files_calls_agree(backbone, photo_files):

@@ -10,6 +10,8 @@ onnx_model
     The committed ONNX file, its checksum and the onnxruntime sessions.
 preprocess
     The backbone's centre crop, resize and normalisation.
+whole_image
+    Whole-image inputs for detection-style uses (resize, pad to the stride), ``FeatureMaps``.
 pixels
     The one check of the pixel arrays every engine function takes (``uint8`` RGB).
 imagenet

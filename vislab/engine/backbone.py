@@ -18,9 +18,10 @@ Classification and embeddings follow the model's original TensorFlow eval pipeli
 is resized to 224x224 with PIL's bilinear filter (antialiased when shrinking), then each
 channel is normalised as ``(pixel - 127) / 128``.
 
-Detection-style uses (:meth:`Backbone.feature_maps`) keep the whole image: it is resized so that
-its longer side is ``size`` pixels (default 384), keeping the aspect ratio, and padded at the
-bottom/right to a multiple of 32 with the normalised value 0 (pixel 127, mid grey).
+Detection-style uses (:meth:`Backbone.feature_maps`, :mod:`vislab.engine.whole_image`) keep the
+whole image: it is resized so that its longer side is ``size`` pixels (default 384), keeping the
+aspect ratio, and padded at the bottom/right to a multiple of 32 with the normalised value 0
+(pixel 127, mid grey).
 
 Outputs
 -------
@@ -35,11 +36,9 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from vislab.engine.files import run_files
 
@@ -63,10 +62,14 @@ from vislab.engine.preprocess import (  # noqa: F401
     crop_box,
     normalise,
 )
+from vislab.engine.whole_image import (  # noqa: F401
+    DEFAULT_DETECTION_SIZE,
+    STRIDE,
+    FeatureMaps,
+    whole_image_tensor,
+)
 
-STRIDE = 32
 DEFAULT_BATCH_SIZE = 16
-DEFAULT_DETECTION_SIZE = 384
 EMBEDDING_DIM = 1280
 NUM_CLASSES = 1000
 OUTPUT_NAMES = (
@@ -77,43 +80,6 @@ OUTPUT_NAMES = (
     "features_s32",
     "class_maps",
 )
-
-
-@dataclass(frozen=True)
-class FeatureMaps:
-    """Feature maps of one whole image, with the geometry needed to map cells back to pixels.
-
-    Attributes
-    ----------
-    maps : dict of str to numpy.ndarray
-        Requested outputs for the single image, batch axis removed: ``(C, h, w)`` for the
-        spatial maps, ``(1000,)`` / ``(1280,)`` for ``logits`` / ``embedding``.
-    scale : float
-        Resized size divided by original size (the same on both axes).
-    image_hw : tuple of int
-        Original image height and width.
-    content_hw : tuple of int
-        Height and width of the resized image inside the padded network input.
-    input_hw : tuple of int
-        Padded network input height and width (multiples of 32).
-    """
-
-    maps: dict[str, np.ndarray]
-    scale: float
-    image_hw: tuple[int, int]
-    content_hw: tuple[int, int]
-    input_hw: tuple[int, int]
-
-    def valid_cells(self, stride: int) -> tuple[int, int]:
-        """Rows and columns of a stride-``stride`` map that cover image content, not padding.
-
-        Examples
-        --------
-        >>> fm = FeatureMaps({}, 0.5, (300, 451), (150, 226), (160, 256))
-        >>> fm.valid_cells(32)
-        (5, 8)
-        """
-        return (-(-self.content_hw[0] // stride), -(-self.content_hw[1] // stride))
 
 
 def _image_list(images) -> list[np.ndarray]:
@@ -164,8 +130,8 @@ class Backbone:
             verify_model_checksum(self.model_path)
         self.intra_op_threads = int(intra_op_threads or _default_threads())
         self.session = open_session(self.model_path, self.intra_op_threads)
-        self._lean_sessions: dict[int, object] = {}
-        self._lean_lock = threading.Lock()
+        self._sessions: dict[tuple[int, bool], object] = {}  # other thread settings
+        self._sessions_lock = threading.Lock()
         self.batch_size = int(batch_size)
         self.output_names = tuple(o.name for o in self.session.get_outputs())
         missing = set(OUTPUT_NAMES) - set(self.output_names)
@@ -175,13 +141,24 @@ class Backbone:
     def __repr__(self) -> str:
         return f"Backbone({self.model_path.name!r}, batch_size={self.batch_size})"
 
-    def session_with_threads(self, threads: int):
+    def session_with_threads(self, threads: int, *, spinning: bool = True):
         """The onnxruntime session to use with at most ``threads`` intra-op threads.
 
-        The main :attr:`session` when it has no more threads than that; otherwise a second
-        session of the same model with ``threads`` threads, built on first use and kept. Both
-        give bit-identical outputs; :meth:`forward_files` runs batches in the lean one while
-        decoding occupies the other cores.
+        Parameters
+        ----------
+        threads : int
+            Intra-op threads, at most :attr:`intra_op_threads`.
+        spinning : bool, default True
+            Whether idle intra-op threads spin-wait for work (onnxruntime's default, and the
+            main session's) or sleep, leaving their core to other threads.
+
+        Returns
+        -------
+        onnxruntime.InferenceSession
+            The main :attr:`session` for all threads with spinning; otherwise another session
+            of the same model, built on first use and kept. All give bit-identical outputs;
+            :meth:`forward_files` runs batches in a one-thread session while decoding occupies
+            the other cores, and in a non-spinning one with all threads when it does not.
 
         Examples
         --------
@@ -191,13 +168,16 @@ class Backbone:
         >>> backbone.session_with_threads(1).get_session_options().intra_op_num_threads
         1
         """
-        threads = max(1, int(threads))
-        if threads >= self.intra_op_threads:
+        threads = max(1, min(int(threads), self.intra_op_threads))
+        # One intra-op thread is the calling thread itself: there is no pool to spin.
+        spinning = spinning or threads == 1
+        if threads == self.intra_op_threads and spinning:
             return self.session
-        with self._lean_lock:
-            if threads not in self._lean_sessions:
-                self._lean_sessions[threads] = open_session(self.model_path, threads)
-            return self._lean_sessions[threads]
+        with self._sessions_lock:
+            key = (threads, spinning)
+            if key not in self._sessions:
+                self._sessions[key] = open_session(self.model_path, threads, spinning=spinning)
+            return self._sessions[key]
 
     def _output_list(self, outputs: Sequence[str] | str) -> list[str]:
         names = [outputs] if isinstance(outputs, str) else list(outputs)
@@ -260,18 +240,7 @@ class Backbone:
         >>> tensor.shape, round(scale, 3), hw
         ((1, 3, 256, 384), 0.851, (255, 384))
         """
-        rgb = as_rgb(image)
-        height, width = rgb.shape[:2]
-        scale = 1.0 if size is None else size / max(height, width)
-        new_h = max(1, int(round(height * scale)))
-        new_w = max(1, int(round(width * scale)))
-        if (new_h, new_w) != (height, width):
-            rgb = np.asarray(Image.fromarray(rgb).resize((new_w, new_h), Image.BILINEAR))
-        pad_h = -(-new_h // STRIDE) * STRIDE
-        pad_w = -(-new_w // STRIDE) * STRIDE
-        tensor = np.zeros((1, 3, pad_h, pad_w), dtype=np.float32)
-        normalise(rgb, out=tensor[0, :, :new_h, :new_w])
-        return tensor, scale, (new_h, new_w)
+        return whole_image_tensor(image, size)
 
     # ----------------------------------------------------------------- inference
 
@@ -424,6 +393,7 @@ class Backbone:
         --------
         >>> import tempfile
         >>> from pathlib import Path
+        >>> from PIL import Image
         >>> from skimage import data
         >>> path = Path(tempfile.mkdtemp()) / "coffee.jpg"
         >>> Image.fromarray(data.coffee()).save(path, quality=90)
@@ -451,6 +421,7 @@ class Backbone:
         --------
         >>> import tempfile
         >>> from pathlib import Path
+        >>> from PIL import Image
         >>> from skimage import data
         >>> path = Path(tempfile.mkdtemp()) / "coffee.jpg"
         >>> Image.fromarray(data.coffee()).resize((1200, 800)).save(path, quality=90)
@@ -477,6 +448,7 @@ class Backbone:
         --------
         >>> import tempfile
         >>> from pathlib import Path
+        >>> from PIL import Image
         >>> from skimage import data
         >>> path = Path(tempfile.mkdtemp()) / "cat.png"
         >>> Image.fromarray(data.chelsea()).save(path)

@@ -24,8 +24,10 @@ Scheduling
     both onnxruntime threads and both decode threads all the cores: two intra-op threads that
     share cores with decoding wait for each other at every operator, and idle ones spin on
     the core the decoder needs. When the decoder is ahead (the next batch is already decoded,
-    e.g. small JPEGs) or has nothing left to do (the last batch), the batch runs in the main
-    session with all intra-op threads instead; when the decoder is behind, the calling thread
+    e.g. small JPEGs) or has nothing left to do (the last batch), the batch runs with all
+    intra-op threads instead, in a session whose idle threads sleep rather than spin-wait
+    (spinning threads take the cores a decoder or another process needs, and on a busy
+    machine make two threads slower than one); when the decoder is behind, the calling thread
     decodes the not-yet-started images of the batch it waits for. Sessions with different
     thread counts give bit-identical outputs (tested), so which one ran a batch never shows.
     ``benchmarks/bench_backbone.py`` measures the result against the CPU-bound ceiling.
@@ -251,7 +253,10 @@ def run_files(
         raise ValueError("no files given")
     names, size, count = list(outputs), backbone.batch_size, len(sources)
     workers, lean_threads = thread_split(backbone.intra_op_threads)
-    lean, full = backbone.session_with_threads(lean_threads), backbone.session
+    lean = backbone.session_with_threads(lean_threads)
+    # Not spinning: the decoders may still be busy with a later batch (or other processes
+    # share the cores); spinning intra-op threads would take their cores between operators.
+    full = backbone.session_with_threads(backbone.intra_op_threads, spinning=False)
     inflight: deque[tuple[int, np.ndarray, list[Future]]] = deque()
     chunks = []
     with ThreadPoolExecutor(workers, thread_name_prefix="vislab-decode") as pool:

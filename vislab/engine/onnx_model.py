@@ -96,16 +96,21 @@ def _share_env_arena(ort) -> bool:
         return _ENV_ARENA[0]
 
 
-def open_session(model_path: str | os.PathLike, threads: int):
+def open_session(model_path: str | os.PathLike, threads: int, *, spinning: bool = True):
     """An onnxruntime CPU session of the model with ``threads`` intra-op threads.
 
     Sequential execution, one inter-op thread, all graph optimisations; the CPU arena is the
-    one shared by the backbone's sessions (see ``_share_env_arena``).
+    one shared by the backbone's sessions (see ``_share_env_arena``). With
+    ``spinning=False`` idle intra-op threads sleep instead of spin-waiting for the next
+    operator, so they leave their core to other threads (the file decoders, other processes).
 
     Examples
     --------
     >>> open_session(MODEL_PATH, 1).get_inputs()[0].name
     'image'
+    >>> options = open_session(MODEL_PATH, 2, spinning=False).get_session_options()
+    >>> options.get_session_config_entry("session.intra_op.allow_spinning")
+    '0'
     """
     import onnxruntime as ort
 
@@ -114,6 +119,7 @@ def open_session(model_path: str | os.PathLike, threads: int):
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     if _share_env_arena(ort):
         options.add_session_config_entry("session.use_env_allocators", "1")
     return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
