@@ -13,15 +13,10 @@ JPEGs at a reduced DCT scale and overlaps decoding with inference (:mod:`vislab.
 
 Preprocessing
 -------------
-Classification and embeddings follow the model's original TensorFlow eval pipeline
-(:mod:`vislab.engine.preprocess`): the centred square of side ``0.875 * min(H, W)`` (224/256)
-is resized to 224x224 with PIL's bilinear filter (antialiased when shrinking), then each
-channel is normalised as ``(pixel - 127) / 128``.
-
-Detection-style uses (:meth:`Backbone.feature_maps`, :mod:`vislab.engine.whole_image`) keep the
-whole image: it is resized so that its longer side is ``size`` pixels (default 384), keeping the
-aspect ratio, and padded at the bottom/right to a multiple of 32 with the normalised value 0
-(pixel 127, mid grey).
+Classification and embeddings: the model's TensorFlow eval pipeline, a centre crop of 224/256
+of the shorter side, bilinear to 224x224, ``(pixel - 127) / 128``
+(:mod:`vislab.engine.preprocess`). :meth:`Backbone.feature_maps` keeps the whole image, resized
+and padded to a multiple of 32 (:mod:`vislab.engine.whole_image`).
 
 Outputs
 -------
