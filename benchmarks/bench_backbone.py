@@ -34,9 +34,9 @@ intra-op thread does more work per core than two, so ``forward_files`` may reach
 The machine is shared: quote medians over several runs, and the spread each run prints.
 
 What it showed on the shared 2-core machine (load 9-15, so every rate is a fraction of a
-quiet machine's: forward alone 13-22 img/s instead of ~112), 5 runs of the default 32 images:
-forward_files reached 0.88 of the ceiling (median; 0.79-0.95), the previous thread-pool
-pipeline 0.76 (0.74-0.79), forward_files / thread pool 1.15-1.20 in each run. On that busy
+quiet machine's: forward alone 13-22 img/s instead of ~112), 6 runs of the default 32 images:
+forward_files reached 0.90 of the ceiling (median; 0.79-0.95), the previous thread-pool
+pipeline 0.75 (0.71-0.79), forward_files / thread pool 1.06-1.35 (median 1.18). On that busy
 machine one intra-op thread outran two (19 vs 13-14 img/s), so the lean session was the
 reference. The 0.95 target was not reached there; on a quiet machine it was not measured.
 """
