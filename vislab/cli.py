@@ -64,6 +64,7 @@ def _serve(args) -> int:
         api_key=api_key,
         secret_key=secret_key,
         home=args.home,
+        brain_scope=not args.bce,
         threads=args.threads,
         idle_timeout=args.idle_timeout,
         request_timeout=args.request_timeout,
@@ -126,6 +127,12 @@ def main(argv=None) -> int:
         "--secret-key", help=f"require this secret key; prefer {SECRET_ENV} (see keys)"
     )
     serve.add_argument("--home", help="state folder (default VISLAB_HOME or ~/.vislab)")
+    serve.add_argument(
+        "--bce",
+        action="store_true",
+        help="token replies lack brain_all_scope, so the official SDKs sign every call with "
+        "BCE (bce-auth-v1) instead of sending the token; signatures are checked either way",
+    )
     serve.add_argument(
         "--threads",
         type=_positive_int,

@@ -57,6 +57,10 @@ class ImageClassify(ServiceClient):
         first failure (:mod:`vislab.services.failures`).
     transport : Transport, optional
         A ready transport (overrides ``base_url``; the credentials still apply).
+    auth : {"token", "bce"}, default "token"
+        Send an OAuth ``access_token`` (fetched once, refreshed on 110/111), or sign every
+        request with the AK/SK (BCE ``bce-auth-v1``, Baidu's second method; a wrong
+        signature or a clock off by more than 30 minutes is refused with code 14).
 
     Examples
     --------

@@ -33,6 +33,7 @@ from vislab.services.failures import check_errors_option, failure_fields, warn_f
 from vislab.services.session import Session
 from vislab.transport import (
     BaiduTokenAuth,
+    BceAuth,
     EasHmacAuth,
     EasTokenAuth,
     HttpTransport,
@@ -58,17 +59,24 @@ def build_auth(
 ):
     """The auth piece a family declares (``Service.auth``), from the given credentials.
 
+    ``signed`` picks the signing form: EAS's HMAC, or Baidu's BCE signature instead of the
+    token.
+
     Examples
     --------
     >>> build_auth("baidu_token", api_key="AK", secret_key="SK")
     BaiduTokenAuth(token_path='/oauth/2.0/token', api_key='***', secret_key='***')
+    >>> build_auth("baidu_token", api_key="AK", secret_key="SK", signed=True)
+    BceAuth(expiry=1800, api_key='***', secret_key='***')
     >>> build_auth("eas", token="t0ken", signed=True)
     EasHmacAuth(token='***')
     >>> build_auth("baidu_token")
     NoAuth()
     """
     if kind == "baidu_token":
-        return BaiduTokenAuth(api_key, secret_key) if api_key else NoAuth()
+        if not api_key:
+            return NoAuth()
+        return BceAuth(api_key, secret_key) if signed else BaiduTokenAuth(api_key, secret_key)
     if kind == "eas":
         if not token:
             return NoAuth()
@@ -94,6 +102,16 @@ def _credential(name: str, value):
         "leave it out to run offline on the local engine",
         name=name,
     )
+
+
+def _auth_option(spec, auth: str | None) -> bool:
+    """Whether ``auth=`` asks for signed requests; only Baidu families have a choice."""
+    if auth is None:
+        return False
+    if spec.auth == "baidu_token" and auth in ("token", "bce"):
+        return auth == "bce"
+    choices = "'token' or 'bce'" if spec.auth == "baidu_token" else "nothing (leave it out)"
+    raise InvalidParameter(f"auth must be {choices} for {spec.title}, got {auth!r}", name="auth")
 
 
 class ServiceClient:
@@ -127,6 +145,9 @@ class ServiceClient:
         first failure (see :mod:`vislab.services.failures`).
     transport : Transport, optional
         A ready transport (overrides ``base_url``; credentials still apply).
+    auth : {"token", "bce"}, optional
+        Baidu families: send an OAuth ``access_token`` (default) or sign every request with
+        the AK/SK (BCE, ``bce-auth-v1``: no token fetched).  Other families take neither.
     """
 
     service = ""
@@ -147,8 +168,10 @@ class ServiceClient:
         verify: bool = True,
         errors: str = "row",
         transport=None,
+        auth: str | None = None,
     ):
         self.spec = catalogue.service(self.service)
+        signed = _auth_option(self.spec, auth)
         api_key = _credential("api_key", api_key)
         secret_key = _credential("secret_key", secret_key)
         prefix = self.spec.env_prefix
@@ -168,7 +191,7 @@ class ServiceClient:
         self.progress = progress
         self.max_workers = max(1, int(max_workers))
         self.cache = ReplyCache(cache) if cache else None
-        auth = build_auth(self.spec.auth, api_key=api_key, secret_key=secret_key)
+        auth = build_auth(self.spec.auth, api_key=api_key, secret_key=secret_key, signed=signed)
         if transport is not None:
             self.mode = "custom"
         elif api_key or base_url:
