@@ -119,7 +119,8 @@ class EmulatorApp:
             if method != "POST":
                 raise WireError(3, f"{path} takes POST", status=405)
             self._check_auth(service, method, path, query, headers, body)
-            fields = decode_fields(service, ep, body)
+            # A family's own wire format may carry the parameters in its own shape.
+            fields = fmt.request_fields(ep, decode_fields(service, ep, body))
             params = read_params(service, ep, fields, path_params)
             image = read_image(service, ep, fields)
             return fmt.ok(func(self, ep, params, image))

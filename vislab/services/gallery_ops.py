@@ -31,6 +31,9 @@ def _default_brief(ident: str) -> dict:
 class GalleryOperations:
     """Add / search / update / delete on the products of the client's family, with a ledger."""
 
+    #: The family's code for "these bytes are stored already" (cloud: 216681 "item exist").
+    _DUPLICATE_CODE = 216681
+
     def _open_ledger(self, ledger, filter_deleted: bool) -> None:
         if ledger is True:
             ledger = vislab_home() / "ledger.sqlite"
@@ -60,10 +63,11 @@ class GalleryOperations:
             known = self.ledger.find(self._target, product.name, sha256=sha)
             if known is not None:
                 raise error_for_code(
-                    216681, f"item exist: these bytes were added before as cont_sign "
-                            f"{known['cont_sign']} (from the vislab ledger; not sent)",
+                    self._DUPLICATE_CODE,
+                    f"item exist: these bytes were added before as cont_sign "
+                    f"{known['cont_sign']} (from the vislab ledger; not sent)",
                     table=self.spec.errors,
-                )  # fmt: skip
+                )
         # Only searches are safe to answer from the cache: the others change the gallery.
         try:
             reply = super()._send(ep, fields, cache_key if op == "search" else None, path=path)
@@ -86,9 +90,11 @@ class GalleryOperations:
         stored entry.  Otherwise the timeout stands, saying what a search found.
         """
         search = self.spec.endpoint(product.endpoint_name("search"))
-        query = {search.image_field: fields[ep.image_field], "rn": "5"}
+        # The search carries what the add carried of its own parameters (a tenant id...).
+        query = {p.name: fields[p.name] for p in search.params if p.name in fields}
+        query.update({search.image_field: fields[ep.image_field], "rn": "5"})
         try:
-            reply = self.session.send(search.path, query, body=search.body)
+            reply = super()._send(search, query, None)
         except Exception:
             exc.msg += " — the add may or may not be stored (a search for it failed too)"
             raise exc from None
@@ -161,9 +167,12 @@ class GalleryOperations:
         return frames.gallery_frame(rows, service=f"{self.service}.{name}.ledger")
 
     # -- the four operations ---------------------------------------------------------------------
-    def _add(self, product_name, images, *, brief=None, errors=None, **categories):
+    def _add(self, product_name, images, *, brief=None, errors=None, **options):
         product = self.spec.product(product_name)
         brief = _default_brief if brief is None else brief
+        # Categories may differ per image; other options (a tenant id) are per call.
+        categories = {cat: options.pop(cat, None) for cat in product.categories}
+        options = {k: v for k, v in options.items() if v is not None}
 
         def per_image(ident):
             extra = {"brief": brief_text(per_image_value(brief, ident, name="brief"), ident)}
@@ -174,9 +183,10 @@ class GalleryOperations:
         df = self._call(
             product.endpoint_name("add"),
             images,
-            {},
+            options,
             per_image=per_image,
             keep=("brief", *product.categories),
+            errors=errors,
         )
         if self.ledger is not None and "cont_sign" in df.columns:
             for ident, sign, code in zip(df["image"], df["cont_sign"], df["error_code"],
@@ -225,13 +235,16 @@ class GalleryOperations:
             name, [[s] for s in signs], "cont_sign", options, flag="updated", errors=errors
         )
 
-    def _delete(self, product_name, images=None, *, cont_sign=None, errors=None):
+    def _delete(self, product_name, images=None, *, cont_sign=None, errors=None, **options):
         product = self.spec.product(product_name)
         signs = images_or_cont_sign(images, cont_sign)
         name = product.endpoint_name("delete")
+        options = {k: v for k, v in options.items() if v is not None}
         if signs is None:
-            return self._call(name, images, {}, errors=errors)
+            return self._call(name, images, options, errors=errors)
         signs = [s for one in signs for s in one.split(";") if s.strip()]
         size = product.max_delete_batch
         batches = [signs[i : i + size] for i in range(0, len(signs), size)]
-        return self._call_without_image(name, batches, "cont_sign", flag="deleted", errors=errors)
+        return self._call_without_image(
+            name, batches, "cont_sign", options, flag="deleted", errors=errors
+        )
