@@ -273,3 +273,65 @@ def test_err_no_codes_are_typed(home, photos):
     with pytest.raises(InvalidRequest) as info:
         box.similar_update(cont_sign=sign, brief="x", errors="raise")
     assert info.value.code == 102 and "not in table" in str(info.value)
+
+
+# -- paging to the end, exists, reset (both families) -----------------------------------------
+
+
+def test_search_all_pages_to_the_end(client, photos):
+    client, _, _ = client
+    names = ("chelsea", "coffee", "astronaut", "rocket", "camera")
+    client.similar_add({n: photos[n] for n in names})
+    one = client.similar_search({"q": photos["chelsea"]}, rn=10)
+    assert one.attrs["page"]["q"] == {"pn": 0, "rn": 10, "result_num": 5, "has_more": False}
+    every = client.search_all("similar", {"q": photos["chelsea"], "r": photos["rocket"]},
+                              page_size=2)  # fmt: skip
+    q = every[every["query"] == "q"]
+    assert q["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert q["cont_sign"].tolist() == one["cont_sign"].tolist()
+    assert every["query"].tolist()[:5] == ["q"] * 5 and len(every) == 10
+    pages = every.attrs["pages"]["q"]
+    assert [(p["pn"], p["rn"], p["has_more"]) for p in pages] == [
+        (0, 2, True), (2, 2, True), (4, 2, False)]  # fmt: skip
+    assert every.attrs["truncated"] == []
+    with pytest.raises(InvalidParameter, match="page_size"):
+        client.search_all("similar", photos["chelsea"], rn=3)
+
+
+def test_exists_and_reset(client, photos):
+    client, _, _ = client
+    client.similar_add({"cat": photos["chelsea"], "cup": photos["coffee"]})
+    found = client.exists("similar", {"cat": photos["chelsea"], "rocket": photos["rocket"]})
+    assert found["exists"].tolist() == [True, False]
+    assert found["how"].tolist() == ["ledger", "search"]
+    bare = type(client)(progress=False, ledger=False, **_where(client))
+    by_search = bare.exists("similar", {"cat": _edits.jpeg(photos["chelsea"], 95)})
+    assert by_search["exists"].tolist() == [True] and by_search["how"][0] == "search"
+    assert by_search["cont_sign"][0] == found["cont_sign"][0]
+    with pytest.raises(InvalidParameter, match="ledger"):
+        bare.reset("similar")
+    gone = client.reset("similar")
+    assert gone["deleted"].tolist() == [True, True]
+    assert client.gallery_frame("similar").empty
+    assert client.similar_search(photos["chelsea"])["cont_sign"].isna().all()
+    assert client.reset("similar").empty
+
+
+@pytest.mark.slow  # 101 picture-book pages: their features take a while on a busy machine
+def test_search_all_names_queries_cut_by_the_window(home):
+    """Picture-book pages stop at pn 99: a gallery of 101 pages cannot be read to the end."""
+    import numpy as np
+
+    from vislab.engine.gallery import Gallery
+    from vislab.services.gallery_queries import PagingWindowWarning
+
+    rng = np.random.default_rng(0)
+    pages = {f"p{i}": rng.integers(0, 255, (160, 160, 3), dtype=np.uint8) for i in range(101)}
+    # Filled through the engine in one batch (the local service reads the same file).
+    stored = Gallery("picturebook", home=home).add_many(list(pages.values()), briefs=list(pages))
+    assert len(stored) == 101
+    client = baidu.ImageSearch(progress=False)
+    with pytest.warns(PagingWindowWarning, match="pn 0..99"):
+        every = client.search_all("picturebook", {"q": pages["p0"]}, page_size=50)
+    assert len(every) == 100 and every["rank"].tolist() == list(range(1, 101))
+    assert every.attrs["truncated"] == ["q"]

@@ -335,10 +335,24 @@ class PrivateImageSearch(GalleryOperations, _RtsasWire, ServiceClient):
             )
         return self.appid
 
+    # Every request carries the tenant, also those of search_all, exists and reset.
     def _add(self, product_name, images, *, brief=None, errors=None, **options):
+        options.setdefault("appid", self.appid)
         df = super()._add(product_name, images, brief=brief, errors=errors, **options)
         self._warn_if_nearly_full(product_name)
         return df
+
+    def _search(self, product_name, images, *, errors=None, **options):
+        options.setdefault("appid", self.appid)
+        return super()._search(product_name, images, errors=errors, **options)
+
+    def _update(self, product_name, images=None, *, errors=None, **options):
+        options.setdefault("appid", self.appid)
+        return super()._update(product_name, images, errors=errors, **options)
+
+    def _delete(self, product_name, images=None, *, errors=None, **options):
+        options.setdefault("appid", self.appid)
+        return super()._delete(product_name, images, errors=errors, **options)
 
     def _warn_if_nearly_full(self, product_name: str) -> None:
         try:

@@ -18,6 +18,7 @@ from vislab import frames
 from vislab.catalogue.baidu_image_search import parse_brief
 from vislab.engine.paths import vislab_home
 from vislab.errors import InvalidParameter, TransportError, error_for_code
+from vislab.services.gallery_queries import GalleryQueries
 from vislab.services.ledger import Ledger
 from vislab.services.params import brief_text, images_or_cont_sign, per_image_value, tag_list
 
@@ -28,8 +29,36 @@ def _default_brief(ident: str) -> dict:
     return {"image": ident}
 
 
-class GalleryOperations:
-    """Add / search / update / delete on the products of the client's family, with a ledger."""
+def has_more(value) -> bool:
+    """The reply's ``has_more`` as a bool: documented bool, sent as ``"false"`` by the cloud's
+    example and as a uint32 by the private API.
+
+    Examples
+    --------
+    >>> [has_more(v) for v in (True, "false", "true", 0, 1, None)]
+    [True, False, True, False, True, False]
+    """
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1")
+    return bool(value)
+
+
+def page_info(raw, product, options) -> dict:
+    """``{query: {"pn", "rn", "result_num", "has_more"}}`` of one search call (the matches
+    frame's ``attrs["page"]``), from each successful query's reply."""
+    pn = int(options.get("pn") or 0)
+    rn = int(options.get("rn") or product.rn_default)
+    return {
+        query: {"pn": pn, "rn": rn, "result_num": int(reply.get("result_num") or 0),
+                "has_more": has_more(reply.get("has_more"))}
+        for query, reply in raw.items()
+    }  # fmt: skip
+
+
+class GalleryOperations(GalleryQueries):
+    """Add / search / update / delete on the products of the client's family, with a ledger
+    (and, from :class:`~vislab.services.gallery_queries.GalleryQueries`, ``search_all``,
+    ``exists`` and ``reset``)."""
 
     #: The family's code for "these bytes are stored already" (cloud: 216681 "item exist").
     _DUPLICATE_CODE = 216681
@@ -202,6 +231,7 @@ class GalleryOperations:
     def _search(self, product_name, images, *, errors=None, **options):
         product = self.spec.product(product_name)
         df = self._call(product.endpoint_name("search"), images, options, errors=errors)
+        df.attrs["page"] = page_info(df.attrs.get("raw", {}), product, options)
         if self.ledger is None or not self.filter_deleted:
             return df
         gone = self.ledger.deleted(self._target, product.name)
