@@ -191,7 +191,8 @@ class ImageSearch(GalleryOperations, ServiceClient):
         ``base_url`` (a ``vislab serve`` URL, or another server speaking the cloud's wire
         format),
         ``qps``, ``max_workers``, ``timeout``, ``retries``, ``cache``, ``progress``, ``fit``,
-        ``verify``, ``errors``, ``transport``, ``auth`` (``"bce"`` signs every request).
+        ``verify``, ``errors``, ``transport``, ``auth`` (``"bce"`` signs every request),
+        ``url_mode`` (``"url"``: URL images are fetched by the service, ``"download"``: here).
         The reply cache only ever serves searches: adds, updates and deletes always reach
         the service.
 

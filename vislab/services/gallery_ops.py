@@ -121,7 +121,11 @@ class GalleryOperations(GalleryQueries):
         search = self.spec.endpoint(product.endpoint_name("search"))
         # The search carries what the add carried of its own parameters (a tenant id...).
         query = {p.name: fields[p.name] for p in search.params if p.name in fields}
-        query.update({search.image_field: fields[ep.image_field], "rn": "5"})
+        if ep.image_field in fields:
+            query[search.image_field] = fields[ep.image_field]
+        else:  # the add sent a url for the service to fetch
+            query[search.url_field] = fields[ep.url_field]
+        query["rn"] = "5"
         try:
             reply = super()._send(search, query, None)
         except Exception:
