@@ -4,7 +4,7 @@
 
 All run offline on the local engine without credentials (or host), against ``vislab serve``
 with ``base_url=``, and against the real service with ``api_key=`` / ``secret_key=`` (the
-cloud) or ``host=`` (a private box).
+cloud) or ``host=`` (a private box).  :func:`plan` prices a month of image-search calls.
 
 Examples
 --------
@@ -16,5 +16,6 @@ ImageClassify(mode='local')
 from vislab.services.baidu_image_classify import ImageClassify
 from vislab.services.baidu_image_search import ImageSearch
 from vislab.services.baidu_image_search_private import PrivateImageSearch
+from vislab.services.baidu_plan import plan
 
-__all__ = ["ImageClassify", "ImageSearch", "PrivateImageSearch"]
+__all__ = ["ImageClassify", "ImageSearch", "PrivateImageSearch", "plan"]

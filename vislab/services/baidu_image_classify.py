@@ -61,6 +61,9 @@ class ImageClassify(ServiceClient):
         An http(s) URL image is sent as ``url`` for the service to fetch; when it cannot
         (282112 / 282113) vislab downloads it and sends the bytes, with one
         ``UrlFallbackWarning``.  ``"download"``: always download here first.
+    plan : str, optional
+        A billing plan's default QPS where the family documents one (image search:
+        ``"free"`` / ``"paid"``); the recognition docs state none, so leave it out here.
     auth : {"token", "bce"}, default "token"
         Send an OAuth ``access_token`` (fetched once, refreshed on 110/111), or sign every
         request with the AK/SK (BCE ``bce-auth-v1``, Baidu's second method; a wrong

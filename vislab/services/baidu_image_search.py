@@ -192,7 +192,8 @@ class ImageSearch(GalleryOperations, ServiceClient):
         format),
         ``qps``, ``max_workers``, ``timeout``, ``retries``, ``cache``, ``progress``, ``fit``,
         ``verify``, ``errors``, ``transport``, ``auth`` (``"bce"`` signs every request),
-        ``url_mode`` (``"url"``: URL images are fetched by the service, ``"download"``: here).
+        ``url_mode`` (``"url"``: URL images are fetched by the service, ``"download"``: here),
+        ``plan`` (``"free"``: 2 QPS, ``"paid"``: 10 QPS as the default ``qps``).
         The reply cache only ever serves searches: adds, updates and deletes always reach
         the service.
 

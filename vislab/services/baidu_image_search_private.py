@@ -279,6 +279,7 @@ class PrivateImageSearch(GalleryOperations, _RtsasWire, ServiceClient):
 
     service = ID
     _DUPLICATE_CODE = 101
+    _LIFECYCLE = None  # the box's own capacity is in <product>_snapshot()
 
     def __init__(
         self,

@@ -179,6 +179,9 @@ class ServiceClient:
         codes for a slow or failing image host, 282112 / 282113 on Baidu) it is downloaded
         here and sent as base64, with one :class:`UrlFallbackWarning` naming the code.
         ``"download"`` always downloads here first.
+    plan : str, optional
+        The billing plan, where the family documents its QPS (image search: ``"free"`` = 2
+        QPS, ``"paid"`` = 10): sets the default ``qps``.
     """
 
     service = ""
@@ -201,6 +204,7 @@ class ServiceClient:
         transport=None,
         auth: str | None = None,
         url_mode: str = "url",
+        plan: str | None = None,
     ):
         self.spec = catalogue.service(self.service)
         signed = _auth_option(self.spec, auth)
@@ -211,6 +215,12 @@ class ServiceClient:
                 name="url_mode",
             )
         self.url_mode = url_mode
+        if plan is not None:
+            if plan not in self.spec.plan_qps:
+                known = " or ".join(repr(k) for k in self.spec.plan_qps) or "none (leave it out)"
+                raise InvalidParameter(f"plan must be {known} for {self.spec.title}, got "
+                                       f"{plan!r}", name="plan")  # fmt: skip
+            qps = self.spec.plan_qps[plan] if qps is None else qps
         api_key = _credential("api_key", api_key)
         secret_key = _credential("secret_key", secret_key)
         prefix = self.spec.env_prefix

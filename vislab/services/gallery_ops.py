@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import warnings
 
 import pandas as pd
 
@@ -22,7 +23,11 @@ from vislab.services.gallery_queries import GalleryQueries
 from vislab.services.ledger import Ledger
 from vislab.services.params import brief_text, images_or_cont_sign, per_image_value, tag_list
 
-__all__ = ["GalleryOperations"]
+__all__ = ["GalleryOperations", "GalleryLifecycleWarning"]
+
+
+class GalleryLifecycleWarning(UserWarning):
+    """A gallery nears its capacity, or has been idle long enough to be released soon."""
 
 
 def _default_brief(ident: str) -> dict:
@@ -168,6 +173,9 @@ class GalleryOperations(GalleryQueries):
 
         Columns: ``image`` (identifier at add time), ``cont_sign``, ``brief`` (parsed),
         ``tags``, then ``added`` and ``deleted`` (times) and ``sha256`` of the bytes sent.
+        The gallery's lifecycle facts show as :class:`GalleryLifecycleWarning` (and in
+        ``attrs["lifecycle"]``): 90 % of the 500 k capacity reached, or no recorded activity
+        for 11 months (a gallery unused for a year is released).
 
         Parameters
         ----------
@@ -197,7 +205,38 @@ class GalleryOperations(GalleryQueries):
                 "deleted": None if e["deleted"] is None else pd.Timestamp(e["deleted"], unit="s"),
                 "sha256": e["sha256"],
             })  # fmt: skip
-        return frames.gallery_frame(rows, service=f"{self.service}.{name}.ledger")
+        df = frames.gallery_frame(rows, service=f"{self.service}.{name}.ledger")
+        self._lifecycle_warnings(name, df)
+        return df
+
+    #: The cloud gallery's lifecycle (billing guide): an initial capacity of 500 k images
+    #: (each console request adds up to 500 k more), and release after a year unused.
+    #: ``None`` for a family without such rules (a private box reports its own capacity).
+    _LIFECYCLE: dict | None = {"capacity": 500_000, "idle_days": 365}
+
+    def _lifecycle_warnings(self, product: str, df) -> None:
+        facts = self._LIFECYCLE
+        if not facts or df.empty:
+            return
+        notes = []
+        live = int(df["deleted"].isna().sum()) if "deleted" in df.columns else len(df)
+        if live >= 0.9 * facts["capacity"]:
+            notes.append(
+                f"{live:,} images are near the gallery's {facts['capacity']:,} limit: request "
+                "an expansion in the console (up to +500,000 each, 1-3 working days)"
+            )
+        last = max(t for t in [*df["added"], *df.get("deleted", [])] if t is not None and
+                   not pd.isna(t))  # fmt: skip
+        idle = (pd.Timestamp.now() - last).days
+        if idle >= facts["idle_days"] - 30:
+            notes.append(
+                f"no add or delete through this client for {idle} days: a gallery unused for "
+                f"{facts['idle_days']} days (no add, search...) is released, images and all"
+            )
+        df.attrs["lifecycle"] = notes
+        for note in notes:
+            warnings.warn(f"{self.service} {product} gallery: {note}", GalleryLifecycleWarning,
+                          stacklevel=3)  # fmt: skip
 
     # -- the four operations ---------------------------------------------------------------------
     def _add(self, product_name, images, *, brief=None, errors=None, **options):
