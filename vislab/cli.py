@@ -70,7 +70,9 @@ def _serve(args) -> int:
         request_timeout=args.request_timeout,
     )
     host, port = server.server_address
-    auth = "token required" if api_key else "no authentication"
+    auth = "token or BCE signature required" if api_key else "no authentication"
+    if api_key and args.bce:
+        auth += "; tokens lack brain_all_scope, so the official SDKs sign with BCE"
     # Announce inside the try: a Ctrl-C right after the announcement must still stop cleanly.
     try:
         print(f"vislab serve listening on http://{host}:{port} ({auth}); Ctrl-C stops", flush=True)
