@@ -1,8 +1,10 @@
-"""Baidu clients: ``vislab.baidu.ImageClassify`` (image recognition) and
-``vislab.baidu.ImageSearch`` (image search galleries).
+"""Baidu clients: ``vislab.baidu.ImageClassify`` (image recognition),
+``vislab.baidu.ImageSearch`` (image search galleries in Baidu's cloud) and
+``vislab.baidu.PrivateImageSearch`` (image search on a private deployment).
 
-Both run offline on the local engine without credentials, against ``vislab serve`` with
-``base_url=``, and against Baidu's cloud with ``api_key=`` / ``secret_key=``.
+All run offline on the local engine without credentials (or host), against ``vislab serve``
+with ``base_url=``, and against the real service with ``api_key=`` / ``secret_key=`` (the
+cloud) or ``host=`` (a private box).  :func:`plan` prices a month of image-search calls.
 
 Examples
 --------
@@ -13,5 +15,7 @@ ImageClassify(mode='local')
 
 from vislab.services.baidu_image_classify import ImageClassify
 from vislab.services.baidu_image_search import ImageSearch
+from vislab.services.baidu_image_search_private import PrivateImageSearch
+from vislab.services.baidu_plan import plan
 
-__all__ = ["ImageClassify", "ImageSearch"]
+__all__ = ["ImageClassify", "ImageSearch", "PrivateImageSearch", "plan"]

@@ -64,12 +64,15 @@ def _serve(args) -> int:
         api_key=api_key,
         secret_key=secret_key,
         home=args.home,
+        brain_scope=not args.bce,
         threads=args.threads,
         idle_timeout=args.idle_timeout,
         request_timeout=args.request_timeout,
     )
     host, port = server.server_address
-    auth = "token required" if api_key else "no authentication"
+    auth = "token or BCE signature required" if api_key else "no authentication"
+    if api_key and args.bce:
+        auth += "; tokens lack brain_all_scope, so the official SDKs sign with BCE"
     # Announce inside the try: a Ctrl-C right after the announcement must still stop cleanly.
     try:
         print(f"vislab serve listening on http://{host}:{port} ({auth}); Ctrl-C stops", flush=True)
@@ -126,6 +129,12 @@ def main(argv=None) -> int:
         "--secret-key", help=f"require this secret key; prefer {SECRET_ENV} (see keys)"
     )
     serve.add_argument("--home", help="state folder (default VISLAB_HOME or ~/.vislab)")
+    serve.add_argument(
+        "--bce",
+        action="store_true",
+        help="token replies lack brain_all_scope, so the official SDKs sign every call with "
+        "BCE (bce-auth-v1) instead of sending the token; signatures are checked either way",
+    )
     serve.add_argument(
         "--threads",
         type=_positive_int,

@@ -202,5 +202,7 @@ SERVICE = Service(
     emulator="vislab.emulator.baidu_image_search",
     products=PRODUCTS,
     request_errors=REQUEST_ERRORS,
+    # Billing guide: 2 QPS in the free state (not guaranteed), 10 QPS once paying.
+    plan_qps={"free": 2.0, "paid": 10.0},
     doc="Galleries of your own images: same, similar, product, picture-book, fabric search.",
 )

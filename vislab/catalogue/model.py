@@ -461,6 +461,9 @@ class Service:
         the code a local error row carries for an image the service would refuse).
     default_qps : float, optional
         The default QPS limit of a client (e.g. a free tier's).
+    plan_qps : mapping of str to float
+        The QPS of each billing plan the family documents (``{"free": 2, "paid": 10}``):
+        a client's ``plan=`` picks its default QPS from it.
     doc : str
 
     Examples
@@ -485,6 +488,7 @@ class Service:
     retry_statuses: frozenset[int] = frozenset(range(500, 600))
     request_errors: Mapping[str, int] = field(default_factory=dict)
     default_qps: float | None = None
+    plan_qps: Mapping[str, float] = field(default_factory=dict)
     doc: str = ""
 
     def __post_init__(self):

@@ -38,6 +38,9 @@ class EmulatorApp:
         When given, PAI EAS calls need it in ``Authorization`` (as is, or its HMAC form).
     token_ttl : int
         Lifetime of issued Baidu tokens in seconds (Baidu: 30 days).
+    brain_scope : bool
+        Whether token replies carry ``brain_all_scope``; without it the official SDKs sign
+        their calls with BCE (``bce-auth-v1``, checked here: a wrong signature gets 14).
     home : str or Path, optional
         Folder for persistent state (logo library, galleries); default ``VISLAB_HOME``.
 
@@ -57,9 +60,10 @@ class EmulatorApp:
         secret_key: str | None = None,
         eas_token: str | None = None,
         token_ttl: int = 2592000,
+        brain_scope: bool = True,
         home=None,
     ):
-        self.baidu_tokens = BaiduTokens(api_key, secret_key, token_ttl)
+        self.baidu_tokens = BaiduTokens(api_key, secret_key, token_ttl, brain_scope=brain_scope)
         self._eas_token = eas_token
         self.token_ttl = token_ttl
         self.home = home
@@ -115,7 +119,8 @@ class EmulatorApp:
             if method != "POST":
                 raise WireError(3, f"{path} takes POST", status=405)
             self._check_auth(service, method, path, query, headers, body)
-            fields = decode_fields(service, ep, body)
+            # A family's own wire format may carry the parameters in its own shape.
+            fields = fmt.request_fields(ep, decode_fields(service, ep, body))
             params = read_params(service, ep, fields, path_params)
             image = read_image(service, ep, fields)
             return fmt.ok(func(self, ep, params, image))
@@ -137,6 +142,6 @@ class EmulatorApp:
 
     def _check_auth(self, service, method, path, query, headers, body) -> None:
         if service.auth == "baidu_token":
-            self.baidu_tokens.check(query)
+            self.baidu_tokens.check(query, method=method, path=path, headers=headers)
         elif service.auth == "eas":
             check_eas(self._eas_token, method, path, headers, body)

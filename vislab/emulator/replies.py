@@ -38,6 +38,11 @@ class ReplyFormat:
     def ok(self, payload: Mapping[str, Any]) -> tuple[int, dict, bytes]:
         return json_reply(200, {"log_id": random.getrandbits(63), **payload})
 
+    def request_fields(self, ep, fields: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The request's body fields as the endpoint's parameters (a family whose wire nests
+        them, e.g. the private image-search API, reads them out here)."""
+        return fields
+
     def error(self, err: WireError) -> tuple[int, dict, bytes]:
         return json_reply(
             err.status or 200,

@@ -57,6 +57,17 @@ class ImageClassify(ServiceClient):
         first failure (:mod:`vislab.services.failures`).
     transport : Transport, optional
         A ready transport (overrides ``base_url``; the credentials still apply).
+    url_mode : {"url", "download"}, default "url"
+        An http(s) URL image is sent as ``url`` for the service to fetch; when it cannot
+        (282112 / 282113) vislab downloads it and sends the bytes, with one
+        ``UrlFallbackWarning``.  ``"download"``: always download here first.
+    plan : str, optional
+        A billing plan's default QPS where the family documents one (image search:
+        ``"free"`` / ``"paid"``); the recognition docs state none, so leave it out here.
+    auth : {"token", "bce"}, default "token"
+        Send an OAuth ``access_token`` (fetched once, refreshed on 110/111), or sign every
+        request with the AK/SK (BCE ``bce-auth-v1``, Baidu's second method; a wrong
+        signature or a clock off by more than 30 minutes is refused with code 14).
 
     Examples
     --------

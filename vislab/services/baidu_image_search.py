@@ -189,9 +189,13 @@ class ImageSearch(GalleryOperations, ServiceClient):
     **kwargs
         The options of every client, as for :class:`vislab.baidu.ImageClassify`:
         ``base_url`` (a ``vislab serve`` URL, or another server speaking the cloud's wire
-        format), ``qps``, ``max_workers``, ``timeout``, ``retries``, ``cache``, ``progress``,
-        ``fit``, ``verify``, ``errors``, ``transport``.  The reply cache only ever serves
-        searches: adds, updates and deletes always reach the service.
+        format),
+        ``qps``, ``max_workers``, ``timeout``, ``retries``, ``cache``, ``progress``, ``fit``,
+        ``verify``, ``errors``, ``transport``, ``auth`` (``"bce"`` signs every request),
+        ``url_mode`` (``"url"``: URL images are fetched by the service, ``"download"``: here),
+        ``plan`` (``"free"``: 2 QPS, ``"paid"``: 10 QPS as the default ``qps``).
+        The reply cache only ever serves searches: adds, updates and deletes always reach
+        the service.
 
     Examples
     --------

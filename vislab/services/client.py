@@ -19,13 +19,20 @@ import hashlib
 import os
 import re
 import threading
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
 
 from vislab import catalogue, frames
-from vislab.errors import AuthError, InvalidParameter, TransportError, register_secret
+from vislab.errors import (
+    AuthError,
+    InvalidParameter,
+    ServiceError,
+    TransportError,
+    register_secret,
+)
 from vislab.images import PreparedImage, expand_images, prepare_image
 from vislab.services.batch import run_batch
 from vislab.services.cache import ReplyCache
@@ -33,6 +40,7 @@ from vislab.services.failures import check_errors_option, failure_fields, warn_f
 from vislab.services.session import Session
 from vislab.transport import (
     BaiduTokenAuth,
+    BceAuth,
     EasHmacAuth,
     EasTokenAuth,
     HttpTransport,
@@ -42,7 +50,25 @@ from vislab.transport import (
     envelope_for,
 )
 
-__all__ = ["ServiceClient", "build_auth"]
+__all__ = ["ServiceClient", "build_auth", "UrlFallbackWarning"]
+
+#: Longest ``url`` a Baidu service fetches itself (longer ones are downloaded here).
+MAX_URL_BYTES = 1024
+
+
+class UrlFallbackWarning(UserWarning):
+    """The service could not fetch some image URLs itself; they were downloaded and sent."""
+
+
+def _service_url(source, ep, mode: str) -> str | None:
+    """``source`` when it is an http(s) URL the endpoint may fetch itself, else None."""
+    if mode != "url" or not ep.url_field or not isinstance(source, str):
+        return None
+    text = source.strip()
+    if not text.startswith(("http://", "https://")) or len(text.encode()) > MAX_URL_BYTES:
+        return None
+    return text
+
 
 # The column naming the input in each frame kind.
 _KEY = {"labels": "image", "boxes": "image", "gallery": "image", "matches": "query"}
@@ -58,17 +84,24 @@ def build_auth(
 ):
     """The auth piece a family declares (``Service.auth``), from the given credentials.
 
+    ``signed`` picks the signing form: EAS's HMAC, or Baidu's BCE signature instead of the
+    token.
+
     Examples
     --------
     >>> build_auth("baidu_token", api_key="AK", secret_key="SK")
     BaiduTokenAuth(token_path='/oauth/2.0/token', api_key='***', secret_key='***')
+    >>> build_auth("baidu_token", api_key="AK", secret_key="SK", signed=True)
+    BceAuth(expiry=1800, api_key='***', secret_key='***')
     >>> build_auth("eas", token="t0ken", signed=True)
     EasHmacAuth(token='***')
     >>> build_auth("baidu_token")
     NoAuth()
     """
     if kind == "baidu_token":
-        return BaiduTokenAuth(api_key, secret_key) if api_key else NoAuth()
+        if not api_key:
+            return NoAuth()
+        return BceAuth(api_key, secret_key) if signed else BaiduTokenAuth(api_key, secret_key)
     if kind == "eas":
         if not token:
             return NoAuth()
@@ -94,6 +127,16 @@ def _credential(name: str, value):
         "leave it out to run offline on the local engine",
         name=name,
     )
+
+
+def _auth_option(spec, auth: str | None) -> bool:
+    """Whether ``auth=`` asks for signed requests; only Baidu families have a choice."""
+    if auth is None:
+        return False
+    if spec.auth == "baidu_token" and auth in ("token", "bce"):
+        return auth == "bce"
+    choices = "'token' or 'bce'" if spec.auth == "baidu_token" else "nothing (leave it out)"
+    raise InvalidParameter(f"auth must be {choices} for {spec.title}, got {auth!r}", name="auth")
 
 
 class ServiceClient:
@@ -127,6 +170,18 @@ class ServiceClient:
         first failure (see :mod:`vislab.services.failures`).
     transport : Transport, optional
         A ready transport (overrides ``base_url``; credentials still apply).
+    auth : {"token", "bce"}, optional
+        Baidu families: send an OAuth ``access_token`` (default) or sign every request with
+        the AK/SK (BCE, ``bce-auth-v1``: no token fetched).  Other families take neither.
+    url_mode : {"url", "download"}
+        An image given as an http(s) URL is sent as ``url`` for the service to fetch when
+        the endpoint takes one (``"url"``, default); if the service cannot fetch it (its
+        codes for a slow or failing image host, 282112 / 282113 on Baidu) it is downloaded
+        here and sent as base64, with one :class:`UrlFallbackWarning` naming the code.
+        ``"download"`` always downloads here first.
+    plan : str, optional
+        The billing plan, where the family documents its QPS (image search: ``"free"`` = 2
+        QPS, ``"paid"`` = 10): sets the default ``qps``.
     """
 
     service = ""
@@ -147,8 +202,25 @@ class ServiceClient:
         verify: bool = True,
         errors: str = "row",
         transport=None,
+        auth: str | None = None,
+        url_mode: str = "url",
+        plan: str | None = None,
     ):
         self.spec = catalogue.service(self.service)
+        signed = _auth_option(self.spec, auth)
+        if url_mode not in ("url", "download"):
+            raise InvalidParameter(
+                f"url_mode must be 'url' (the service fetches) or 'download' (vislab "
+                f"downloads), got {url_mode!r}",
+                name="url_mode",
+            )
+        self.url_mode = url_mode
+        if plan is not None:
+            if plan not in self.spec.plan_qps:
+                known = " or ".join(repr(k) for k in self.spec.plan_qps) or "none (leave it out)"
+                raise InvalidParameter(f"plan must be {known} for {self.spec.title}, got "
+                                       f"{plan!r}", name="plan")  # fmt: skip
+            qps = self.spec.plan_qps[plan] if qps is None else qps
         api_key = _credential("api_key", api_key)
         secret_key = _credential("secret_key", secret_key)
         prefix = self.spec.env_prefix
@@ -168,7 +240,7 @@ class ServiceClient:
         self.progress = progress
         self.max_workers = max(1, int(max_workers))
         self.cache = ReplyCache(cache) if cache else None
-        auth = build_auth(self.spec.auth, api_key=api_key, secret_key=secret_key)
+        auth = build_auth(self.spec.auth, api_key=api_key, secret_key=secret_key, signed=signed)
         if transport is not None:
             self.mode = "custom"
         elif api_key or base_url:
@@ -337,10 +409,30 @@ class ServiceClient:
         pairs = expand_images(images)
         key_col = _KEY.get(ep.frame, "image")
 
+        fetch_codes = {self.spec.error_code(r) for r in ("url_timeout", "url_invalid")} - {None}
+        fallbacks: list[tuple[str, Any, str]] = []
+
         def work(pair):
             ident, source = pair
             extra = dict(per_image(ident)) if per_image is not None else {}
             params = ep.wire_params({**options, **extra})
+            url = _service_url(source, ep, self.url_mode)
+            if url is not None:
+                ukey = (
+                    self.cache.key(self.backend, path or ep.path, params,
+                                   hashlib.sha256(url.encode()).hexdigest())
+                    if self.cache is not None else None
+                )  # fmt: skip
+                try:
+                    reply = self._send(
+                        ep, {ep.url_field: url, **params}, ukey, path=path, ident=ident
+                    )
+                    return _rows(ident, params, reply), reply
+                except ServiceError as exc:
+                    if exc.code not in fetch_codes:
+                        raise
+                    # The image host would not serve the service: fetch it here instead.
+                    fallbacks.append((ident, exc.code, exc.msg))
             prepared: PreparedImage = prepare_image(source, ep.limits, ident=ident, fit=self.fit)
             ckey = (
                 self.cache.key(self.backend, path or ep.path, params, prepared.sha256)
@@ -350,14 +442,28 @@ class ServiceClient:
             reply = self._send(
                 ep, {ep.image_field: prepared.b64(), **params}, ckey, path=path, ident=ident
             )
+            return _rows(ident, params, reply), reply
+
+        def _rows(ident, params, reply):
             kept = {k: params[k] for k in keep if k in params}
             rows = [{**r, **kept} for r in ep.parse(reply, ident)]
             # An image with no results keeps one empty row: nothing is dropped silently.
-            return rows or [{key_col: ident}], reply
+            return rows or [{key_col: ident}]
 
         results = self._run(
             name, pairs, work, key_of=lambda pair: {key_col: pair[0]}, errors=errors
         )
+        if fallbacks:
+            first = fallbacks[0]
+            shown = ", ".join(repr(f[0]) for f in fallbacks[:3])
+            warnings.warn(
+                f"{self.service}.{name}: the service could not fetch {len(fallbacks)} image "
+                f"URL(s) itself ({first[1]} {first[2]}); vislab downloaded them and sent the "
+                f"bytes instead: {shown}{' ...' if len(fallbacks) > 3 else ''} "
+                "(url_mode='download' skips the service's fetch)",
+                UrlFallbackWarning,
+                stacklevel=3,
+            )
         rows, raw = [], {}
         for (ident, _), (image_rows, reply) in zip(pairs, results, strict=True):
             rows.extend(image_rows)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import warnings
 
 import pandas as pd
 
@@ -18,18 +19,54 @@ from vislab import frames
 from vislab.catalogue.baidu_image_search import parse_brief
 from vislab.engine.paths import vislab_home
 from vislab.errors import InvalidParameter, TransportError, error_for_code
+from vislab.services.gallery_queries import GalleryQueries
 from vislab.services.ledger import Ledger
 from vislab.services.params import brief_text, images_or_cont_sign, per_image_value, tag_list
 
-__all__ = ["GalleryOperations"]
+__all__ = ["GalleryOperations", "GalleryLifecycleWarning"]
+
+
+class GalleryLifecycleWarning(UserWarning):
+    """A gallery nears its capacity, or has been idle long enough to be released soon."""
 
 
 def _default_brief(ident: str) -> dict:
     return {"image": ident}
 
 
-class GalleryOperations:
-    """Add / search / update / delete on the products of the client's family, with a ledger."""
+def has_more(value) -> bool:
+    """The reply's ``has_more`` as a bool: documented bool, sent as ``"false"`` by the cloud's
+    example and as a uint32 by the private API.
+
+    Examples
+    --------
+    >>> [has_more(v) for v in (True, "false", "true", 0, 1, None)]
+    [True, False, True, False, True, False]
+    """
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1")
+    return bool(value)
+
+
+def page_info(raw, product, options) -> dict:
+    """``{query: {"pn", "rn", "result_num", "has_more"}}`` of one search call (the matches
+    frame's ``attrs["page"]``), from each successful query's reply."""
+    pn = int(options.get("pn") or 0)
+    rn = int(options.get("rn") or product.rn_default)
+    return {
+        query: {"pn": pn, "rn": rn, "result_num": int(reply.get("result_num") or 0),
+                "has_more": has_more(reply.get("has_more"))}
+        for query, reply in raw.items()
+    }  # fmt: skip
+
+
+class GalleryOperations(GalleryQueries):
+    """Add / search / update / delete on the products of the client's family, with a ledger
+    (and, from :class:`~vislab.services.gallery_queries.GalleryQueries`, ``search_all``,
+    ``exists`` and ``reset``)."""
+
+    #: The family's code for "these bytes are stored already" (cloud: 216681 "item exist").
+    _DUPLICATE_CODE = 216681
 
     def _open_ledger(self, ledger, filter_deleted: bool) -> None:
         if ledger is True:
@@ -60,10 +97,11 @@ class GalleryOperations:
             known = self.ledger.find(self._target, product.name, sha256=sha)
             if known is not None:
                 raise error_for_code(
-                    216681, f"item exist: these bytes were added before as cont_sign "
-                            f"{known['cont_sign']} (from the vislab ledger; not sent)",
+                    self._DUPLICATE_CODE,
+                    f"item exist: these bytes were added before as cont_sign "
+                    f"{known['cont_sign']} (from the vislab ledger; not sent)",
                     table=self.spec.errors,
-                )  # fmt: skip
+                )
         # Only searches are safe to answer from the cache: the others change the gallery.
         try:
             reply = super()._send(ep, fields, cache_key if op == "search" else None, path=path)
@@ -86,9 +124,15 @@ class GalleryOperations:
         stored entry.  Otherwise the timeout stands, saying what a search found.
         """
         search = self.spec.endpoint(product.endpoint_name("search"))
-        query = {search.image_field: fields[ep.image_field], "rn": "5"}
+        # The search carries what the add carried of its own parameters (a tenant id...).
+        query = {p.name: fields[p.name] for p in search.params if p.name in fields}
+        if ep.image_field in fields:
+            query[search.image_field] = fields[ep.image_field]
+        else:  # the add sent a url for the service to fetch
+            query[search.url_field] = fields[ep.url_field]
+        query["rn"] = "5"
         try:
-            reply = self.session.send(search.path, query, body=search.body)
+            reply = super()._send(search, query, None)
         except Exception:
             exc.msg += " — the add may or may not be stored (a search for it failed too)"
             raise exc from None
@@ -129,6 +173,9 @@ class GalleryOperations:
 
         Columns: ``image`` (identifier at add time), ``cont_sign``, ``brief`` (parsed),
         ``tags``, then ``added`` and ``deleted`` (times) and ``sha256`` of the bytes sent.
+        The gallery's lifecycle facts show as :class:`GalleryLifecycleWarning` (and in
+        ``attrs["lifecycle"]``): 90 % of the 500 k capacity reached, or no recorded activity
+        for 11 months (a gallery unused for a year is released).
 
         Parameters
         ----------
@@ -158,12 +205,46 @@ class GalleryOperations:
                 "deleted": None if e["deleted"] is None else pd.Timestamp(e["deleted"], unit="s"),
                 "sha256": e["sha256"],
             })  # fmt: skip
-        return frames.gallery_frame(rows, service=f"{self.service}.{name}.ledger")
+        df = frames.gallery_frame(rows, service=f"{self.service}.{name}.ledger")
+        self._lifecycle_warnings(name, df)
+        return df
+
+    #: The cloud gallery's lifecycle (billing guide): an initial capacity of 500 k images
+    #: (each console request adds up to 500 k more), and release after a year unused.
+    #: ``None`` for a family without such rules (a private box reports its own capacity).
+    _LIFECYCLE: dict | None = {"capacity": 500_000, "idle_days": 365}
+
+    def _lifecycle_warnings(self, product: str, df) -> None:
+        facts = self._LIFECYCLE
+        if not facts or df.empty:
+            return
+        notes = []
+        live = int(df["deleted"].isna().sum()) if "deleted" in df.columns else len(df)
+        if live >= 0.9 * facts["capacity"]:
+            notes.append(
+                f"{live:,} images are near the gallery's {facts['capacity']:,} limit: request "
+                "an expansion in the console (up to +500,000 each, 1-3 working days)"
+            )
+        last = max(t for t in [*df["added"], *df.get("deleted", [])] if t is not None and
+                   not pd.isna(t))  # fmt: skip
+        idle = (pd.Timestamp.now() - last).days
+        if idle >= facts["idle_days"] - 30:
+            notes.append(
+                f"no add or delete through this client for {idle} days: a gallery unused for "
+                f"{facts['idle_days']} days (no add, search...) is released, images and all"
+            )
+        df.attrs["lifecycle"] = notes
+        for note in notes:
+            warnings.warn(f"{self.service} {product} gallery: {note}", GalleryLifecycleWarning,
+                          stacklevel=3)  # fmt: skip
 
     # -- the four operations ---------------------------------------------------------------------
-    def _add(self, product_name, images, *, brief=None, errors=None, **categories):
+    def _add(self, product_name, images, *, brief=None, errors=None, **options):
         product = self.spec.product(product_name)
         brief = _default_brief if brief is None else brief
+        # Categories may differ per image; other options (a tenant id) are per call.
+        categories = {cat: options.pop(cat, None) for cat in product.categories}
+        options = {k: v for k, v in options.items() if v is not None}
 
         def per_image(ident):
             extra = {"brief": brief_text(per_image_value(brief, ident, name="brief"), ident)}
@@ -174,9 +255,10 @@ class GalleryOperations:
         df = self._call(
             product.endpoint_name("add"),
             images,
-            {},
+            options,
             per_image=per_image,
             keep=("brief", *product.categories),
+            errors=errors,
         )
         if self.ledger is not None and "cont_sign" in df.columns:
             for ident, sign, code in zip(df["image"], df["cont_sign"], df["error_code"],
@@ -192,6 +274,7 @@ class GalleryOperations:
     def _search(self, product_name, images, *, errors=None, **options):
         product = self.spec.product(product_name)
         df = self._call(product.endpoint_name("search"), images, options, errors=errors)
+        df.attrs["page"] = page_info(df.attrs.get("raw", {}), product, options)
         if self.ledger is None or not self.filter_deleted:
             return df
         gone = self.ledger.deleted(self._target, product.name)
@@ -225,13 +308,16 @@ class GalleryOperations:
             name, [[s] for s in signs], "cont_sign", options, flag="updated", errors=errors
         )
 
-    def _delete(self, product_name, images=None, *, cont_sign=None, errors=None):
+    def _delete(self, product_name, images=None, *, cont_sign=None, errors=None, **options):
         product = self.spec.product(product_name)
         signs = images_or_cont_sign(images, cont_sign)
         name = product.endpoint_name("delete")
+        options = {k: v for k, v in options.items() if v is not None}
         if signs is None:
-            return self._call(name, images, {}, errors=errors)
+            return self._call(name, images, options, errors=errors)
         signs = [s for one in signs for s in one.split(";") if s.strip()]
         size = product.max_delete_batch
         batches = [signs[i : i + size] for i in range(0, len(signs), size)]
-        return self._call_without_image(name, batches, "cont_sign", flag="deleted", errors=errors)
+        return self._call_without_image(
+            name, batches, "cont_sign", options, flag="deleted", errors=errors
+        )

@@ -4,6 +4,7 @@
   (requests, one attempt, bounded in time and size), :class:`LocalTransport` (an in-process
   handler such as the emulator's), :class:`FunctionTransport` (a function, for tests);
 * auth pieces — :class:`NoAuth`, :class:`BaiduTokenAuth` (OAuth token, refreshed on 110/111),
+  :class:`BceAuth` (Baidu's per-request ``bce-auth-v1`` signature),
   :class:`EasTokenAuth` and :class:`EasHmacAuth` (PAI EAS);
 * envelopes — :class:`BaiduEnvelope` (``error_code``), :class:`PaiEnvelope` (HTTP status and
   ``request_id``/``success``), :class:`GenericEnvelope` (``code == 10000``);
@@ -24,6 +25,7 @@ from vislab.transport.auth import (
     TOKEN_PATH,
     Auth,
     BaiduTokenAuth,
+    BceAuth,
     EasHmacAuth,
     EasTokenAuth,
     NoAuth,
@@ -55,6 +57,7 @@ __all__ = [
     "Auth",
     "NoAuth",
     "BaiduTokenAuth",
+    "BceAuth",
     "EasTokenAuth",
     "EasHmacAuth",
     "eas_signature",

@@ -1,0 +1,484 @@
+"""Baidu image search on a private deployment: ``PrivateImageSearch``, the same methods and
+frames as :class:`vislab.baidu.ImageSearch`, on the box's ``/RTSAsService/*`` API.
+
+The gallery operations (add, search, update, delete, the ledger, timed-out adds) are
+:class:`~vislab.services.gallery_ops.GalleryOperations`, shared with the cloud client.  What
+is the private family's own lives here:
+
+* :func:`wire_body` turns the parameters a caller chose (``appid``, ``brief``,
+  ``cont_sign``, ``pn``/``rn``) into the private JSON body (``from``, ``logid``,
+  ``format: "json"``, ``features`` with fea_id 1000 = base64 brief and 999 = the fixed 8-byte
+  struct, ``contsign {sign1, sign2}``, ``contsigns``);
+* :class:`RtsasEnvelope` reads ``err_no``/``err_msg`` (codes as typed errors from the
+  family's table: 101 duplicated add, naming the stored item; 102 update of data not in the
+  table...) and returns the reply in the cloud family's shape (``cont_sign``, ``result``,
+  ``result_num``, ``has_more`` from the uint32), so the cloud parsers and frames apply;
+* ports: a box runs its retrieval service on 8025 (whichever of same-image, similar or
+  product search is installed there: call that product's methods) and picture-book on 8027.
+  ``PrivateImageSearch(host)`` sends ``/RTSAsService/<op>`` to the port of each product's
+  service; ``PrivateImageSearch(base_url=...)`` sends ``/<product>/RTSAsService/<op>`` to one
+  server — ``vislab serve``, which stands for a whole box on one port.  Without either it
+  runs on the local engine.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import re
+import struct
+import warnings
+
+from vislab import frames
+from vislab.catalogue.baidu_image_search_private import (
+    ID,
+    PICTUREBOOK_PORT,
+    PRODUCTS,
+    RETRIEVAL_PORT,
+    SERVICE_PORT,
+)
+from vislab.errors import InvalidParameter, MalformedResponse, error_for_code
+from vislab.services.client import ServiceClient
+from vislab.services.gallery_ops import GalleryOperations
+from vislab.services.private_docs import documented as _documented
+from vislab.services.session import Session
+from vislab.transport import HttpTransport
+from vislab.transport.envelopes import Envelope, register_envelope
+
+__all__ = ["PrivateImageSearch", "RtsasEnvelope", "wire_body", "IndexCapacityWarning"]
+
+_PRODUCTS = {p.name: p for p in PRODUCTS}
+_APPID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: fea_id 999 of an add: the fixed struct the spec's sample sends.
+FEATURE_999 = base64.b64encode(struct.pack("II", 0, 4)).decode()
+#: Adds warn when the index is this full (``index_size / index_capacity``).
+CAPACITY_WARN_SHARE = 0.9
+_WIRE_OP = {"delete": "remove"}
+
+
+class IndexCapacityWarning(UserWarning):
+    """A private index is nearly full (``index_size`` near ``index_capacity``)."""
+
+
+def _contsign(text: str) -> dict:
+    try:
+        a, b = (int(v) for v in str(text).split(","))
+    except ValueError:
+        raise InvalidParameter(
+            f"cont_sign must be two integers joined by a comma ('4261577168,501945506'), "
+            f"got {text!r}",
+            name="cont_sign",
+        ) from None
+    return {"sign1": a, "sign2": b}
+
+
+def wire_body(operation: str, fields, *, caller: str = "vislab") -> dict:
+    """The private API's JSON body for one operation, from the caller's parameters.
+
+    Parameters
+    ----------
+    operation : {"add", "search", "update", "delete", "snapshot"}
+        The gallery operation (``delete`` is the wire's ``remove``).
+    fields : mapping
+        ``appid`` and, as the operation takes them, ``image`` (base64), ``brief``,
+        ``cont_sign`` (``"a,b"``; ``;``-joined for a batch remove), ``pn``, ``rn``.
+    caller : str
+        The ``from`` tag.
+
+    Returns
+    -------
+    dict
+        The body: ``appid``, ``from``, ``logid``, ``format``, then ``image``, ``pn``/``rn``,
+        ``contsign``/``contsigns`` and ``features`` as the operation needs.
+
+    Examples
+    --------
+    >>> body = wire_body("add", {"appid": "shop", "image": "aGk=", "brief": "cup"})
+    >>> [f["fea_id"] for f in body["features"]], body["format"]
+    ([1000, 999], 'json')
+    >>> wire_body("delete", {"appid": "shop", "cont_sign": "1,2;3,4"})["contsigns"]
+    [{'sign1': 1, 'sign2': 2}, {'sign1': 3, 'sign2': 4}]
+    """
+    body = {
+        "appid": fields["appid"],
+        "from": caller,
+        "logid": random.getrandbits(32),
+        "format": "json",
+    }
+    if fields.get("image"):
+        body["image"] = fields["image"]
+    brief = fields.get("brief")
+    if operation == "add":
+        body["features"] = [
+            {"fea_id": 1000, "fea_data": base64.b64encode(str(brief or "").encode()).decode()},
+            {"fea_id": 999, "fea_data": FEATURE_999},
+        ]
+    elif operation == "update" and brief is not None:
+        body["features"] = [{"fea_id": 1000, "fea_data": base64.b64encode(brief.encode()).decode()}]
+    if operation == "search":
+        for key in ("pn", "rn"):
+            if fields.get(key) is not None:
+                body[key] = int(fields[key])
+    sign = fields.get("cont_sign")
+    if sign and "image" not in body:
+        signs = [s for s in str(sign).split(";") if s.strip()]
+        if operation == "delete" and len(signs) > 1:
+            body["contsigns"] = [_contsign(s) for s in signs]
+        else:
+            body["contsign"] = _contsign(signs[0])
+    return body
+
+
+def _sign_text(item) -> str | None:
+    sign = (item or {}).get("contsign") or {}
+    if "sign1" not in sign:
+        return None
+    return f"{sign['sign1']},{sign.get('sign2')}"
+
+
+def _brief_of(item) -> str | None:
+    for fea in (item or {}).get("features") or []:
+        if isinstance(fea, dict) and fea.get("fea_id") == 1000:
+            try:
+                return base64.b64decode(fea.get("fea_data") or "").decode("utf-8")
+            except (ValueError, UnicodeDecodeError):
+                return fea.get("fea_data")
+    return None
+
+
+@register_envelope
+class RtsasEnvelope(Envelope):
+    """The private API's replies: ``err_no`` 0 is success; read into the cloud's shape.
+
+    A success becomes ``{"cont_sign", "result": [{"cont_sign", "score", "brief"}],
+    "result_num", "has_more", "snapshot"}`` (the cloud family's parsers read it); a failure
+    raises the typed error of the family's ``err_no`` table.
+
+    Examples
+    --------
+    >>> from vislab.catalogue.baidu_image_search_private import CODES
+    >>> from vislab.transport.wire import WireReply
+    >>> ok = b'{"err_no": 0, "data_items": [{"contsign": {"sign1": 1, "sign2": 2}}]}'
+    >>> RtsasEnvelope(CODES).decode(WireReply(200, {}, ok))["cont_sign"]
+    '1,2'
+    >>> RtsasEnvelope(CODES).decode(WireReply(200, {}, b'{"err_no": 102, "err_msg": "x"}'))
+    Traceback (most recent call last):
+    ...
+    vislab.errors.InvalidRequest: [102] x
+    """
+
+    name = "rtsas"
+
+    def decode(self, reply):
+        data = self.json(reply)
+        code = data.get("err_no")
+        if code is None:
+            raise MalformedResponse(
+                "malformed_reply",
+                f"HTTP {reply.status}: the reply has no err_no — is this a private "
+                "deployment's retrieval service (port 8025, picture-book 8027)?",
+                http_status=reply.status,
+            )
+        items = data.get("data_items") or []
+        if int(code) != 0:
+            msg = data.get("err_msg") or None
+            stored = _sign_text(items[0]) if items else None
+            if stored:
+                msg = f"{msg or 'duplicated add'} (the stored item: cont_sign {stored})"
+            raise error_for_code(
+                int(code), msg, data.get("logid"), table=self.table, http_status=reply.status
+            )
+        result = [
+            {"cont_sign": _sign_text(i), "score": i.get("score"), "brief": _brief_of(i)}
+            for i in items
+        ]
+        out = {
+            "result_num": len(result),
+            "result": result,
+            "has_more": bool(int(data.get("has_more") or 0)),
+        }
+        if result:
+            out["cont_sign"] = result[0]["cont_sign"]
+        if "snapshot" in data:
+            out["snapshot"] = data["snapshot"]
+        return out
+
+
+class _RtsasWire:
+    """The wire hook below the gallery operations: private body, service port, path."""
+
+    def _route(self, ep):
+        if self._sessions is None:  # one server for every product (vislab serve, local)
+            return self.session, ep.path
+        product, _, rest = ep.path.lstrip("/").partition("/")
+        service = "picturebook" if SERVICE_PORT[product] == PICTUREBOOK_PORT else "retrieval"
+        return self._sessions[service], "/" + rest
+
+    def _send(self, ep, fields, cache_key, *, path=None, ident=None):
+        operation = ep.name.rsplit("_", 1)[1]
+        body = wire_body(operation, fields, caller=self.caller)
+        if self.cache is not None and cache_key is not None:
+            hit = self.cache.get(cache_key)
+            if hit is not None:
+                return hit
+        session, wire_path = self._route(ep)
+        reply = session.send(wire_path, body, body=ep.body, idempotent=ep.idempotent)
+        if self.cache is not None and cache_key is not None:
+            self.cache.put(cache_key, reply)
+        return reply
+
+
+class PrivateImageSearch(GalleryOperations, _RtsasWire, ServiceClient):
+    """Baidu image search on a private deployment: the methods and frames of ``ImageSearch``.
+
+    Products: ``same_hq``, ``similar``, ``product`` (the retrieval service, port 8025: call
+    the product your box runs) and ``picturebook`` (port 8027); fabric is not offered
+    privately.  Each has ``<product>_add``, ``_search``, ``_update``, ``_delete`` (as
+    :class:`vislab.baidu.ImageSearch`, without categories: the private wire has none) and
+    ``_snapshot`` (the index's size and capacity).  Adds warn (:class:`IndexCapacityWarning`)
+    when the index is 90 % full.
+
+    Parameters
+    ----------
+    host : str, optional
+        The box's address (``"10.0.0.5"``): requests go to ``http://<host>:<port>`` for the
+        retrieval products and ``:<picturebook_port>`` for picture-book.
+    appid : str
+        The tenant id (1-64 letters, digits, ``_``, ``-``); also keys the ledger.
+    port, picturebook_port : int
+        The services' ports (8025 and 8027 on a standard install).
+    base_url : str, optional
+        Instead of ``host``: one server answering ``/<product>/RTSAsService/*`` for every
+        product (``vislab serve``).  Without ``host`` and ``base_url``: the local engine.
+    caller : str
+        The ``from`` tag sent with every request.
+    ledger : bool or path-like, default True
+        As for :class:`vislab.baidu.ImageSearch`.
+    filter_deleted : bool, default True
+        Drop hits whose image was deleted through this client.
+    **kwargs
+        ``qps``, ``max_workers``, ``timeout``, ``retries``, ``cache``, ``progress``, ``fit``,
+        ``verify``, ``errors``, ``transport`` (see :class:`vislab.baidu.ImageClassify`).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skimage import data
+    >>> os.environ["VISLAB_HOME"], old_home = tempfile.mkdtemp(), os.environ.get("VISLAB_HOME")
+    >>> box = PrivateImageSearch(appid="demo", progress=False)
+    >>> added = box.similar_add({"cat": data.chelsea()})
+    >>> box.similar_search({"q": data.chelsea()}, rn=1).loc[0, "brief"]
+    {'image': 'cat'}
+    >>> int(box.similar_snapshot().loc[0, "index_size"])
+    1
+    >>> PrivateImageSearch("10.0.0.5", appid="shop")
+    PrivateImageSearch(mode='http', base_url='http://10.0.0.5:8025')
+    >>> _ = os.environ.pop("VISLAB_HOME") if old_home is None else os.environ.update(
+    ...     VISLAB_HOME=old_home)
+    """
+
+    service = ID
+    _DUPLICATE_CODE = 101
+    _LIFECYCLE = None  # the box's own capacity is in <product>_snapshot()
+
+    def __init__(
+        self,
+        host: str | None = None,
+        *,
+        appid: str,
+        port: int = RETRIEVAL_PORT,
+        picturebook_port: int = PICTUREBOOK_PORT,
+        base_url: str | None = None,
+        caller: str = "vislab",
+        ledger=True,
+        filter_deleted: bool = True,
+        **kwargs,
+    ):
+        if not isinstance(appid, str) or not _APPID.fullmatch(appid):
+            raise InvalidParameter(
+                f"appid must be the tenant id: 1-64 letters, digits, '_' or '-', got {appid!r}",
+                name="appid",
+            )
+        if host is not None and base_url is not None:
+            raise InvalidParameter("give host (a box) or base_url (vislab serve), not both",
+                                   name="host")  # fmt: skip
+        if host is not None and (not isinstance(host, str) or "/" in host or not host.strip()):
+            raise InvalidParameter(
+                f"host must be the box's address ('10.0.0.5'), got {host!r}; a URL goes in "
+                "base_url=",
+                name="host",
+            )
+        self.appid, self.caller = appid, str(caller)
+        timeout, verify = kwargs.get("timeout", 30.0), kwargs.get("verify", True)
+        if host is not None:
+            base_url = f"http://{host.strip()}:{int(port)}"
+        super().__init__(base_url=base_url, **kwargs)
+        self._account = appid  # the ledger and cache key on the tenant
+        self._sessions = None
+        if host is not None:
+            # Two services on the box, two ports: each gets its own connection pool.
+            picture = HttpTransport(f"http://{host.strip()}:{int(picturebook_port)}",
+                                    timeout=timeout, verify=verify)  # fmt: skip
+            self._sessions = {
+                "retrieval": self.session,
+                "picturebook": Session(picture, auth=self.session.auth,
+                                       envelope=self.session.envelope, retry=self.session.retry,
+                                       qps=self.session.limiter.qps),
+            }  # fmt: skip
+        self._open_ledger(ledger, filter_deleted)
+
+    def _tenant(self, appid):
+        if appid is not None and appid != self.appid:
+            raise InvalidParameter(
+                f"this client is tenant {self.appid!r}; make a PrivateImageSearch(appid="
+                f"{appid!r}) for another (the ledger keeps tenants apart)",
+                name="appid",
+            )
+        return self.appid
+
+    # Every request carries the tenant, also those of search_all, exists and reset.
+    def _add(self, product_name, images, *, brief=None, errors=None, **options):
+        options.setdefault("appid", self.appid)
+        df = super()._add(product_name, images, brief=brief, errors=errors, **options)
+        self._warn_if_nearly_full(product_name)
+        return df
+
+    def _search(self, product_name, images, *, errors=None, **options):
+        options.setdefault("appid", self.appid)
+        return super()._search(product_name, images, errors=errors, **options)
+
+    def _update(self, product_name, images=None, *, errors=None, **options):
+        options.setdefault("appid", self.appid)
+        return super()._update(product_name, images, errors=errors, **options)
+
+    def _delete(self, product_name, images=None, *, errors=None, **options):
+        options.setdefault("appid", self.appid)
+        return super()._delete(product_name, images, errors=errors, **options)
+
+    def _warn_if_nearly_full(self, product_name: str) -> None:
+        try:
+            snap = self._snapshot(product_name, None, "raise", warn=False)
+        except Exception:  # a box without snapshot still takes adds: no warning then
+            return
+        size, cap = snap.loc[0, "index_size"], snap.loc[0, "index_capacity"]
+        if cap and size >= CAPACITY_WARN_SHARE * cap:
+            warnings.warn(
+                f"the private {product_name} index holds {size:,} of {cap:,} images "
+                f"({size / cap:.0%}): extend the licence's capacity before it is full",
+                IndexCapacityWarning,
+                stacklevel=3,
+            )
+
+    def _snapshot(self, product_name, appid, errors, *, warn: bool = True):
+        product = self.spec.product(product_name)
+        ep = self.spec.endpoint(product.endpoint_name("snapshot"))
+        params = ep.wire_params({"appid": self._tenant(appid)})
+
+        def work(name):
+            reply = self._send(ep, params, None)
+            return ep.parse(reply, name), reply
+
+        results = self._run("snapshot", [product.name], work, key_of=lambda n: {"image": n},
+                            errors=errors, warn=warn)  # fmt: skip
+        rows, reply = results[0]
+        raw = {product.name: reply} if isinstance(reply, dict) else {}
+        return frames.gallery_frame(rows, service=f"{self.service}.{product.name}_snapshot",
+                                    raw=raw)  # fmt: skip
+
+    # -- same_hq ---------------------------------------------------------------------------------
+    @_documented("same_hq", "add")
+    def same_hq_add(self, images, *, appid=None, brief=None, errors=None):
+        return self._add("same_hq", images, brief=brief, appid=self._tenant(appid), errors=errors)
+
+    @_documented("same_hq", "search")
+    def same_hq_search(self, images, *, appid=None, pn=None, rn=None, errors=None):
+        return self._search("same_hq", images, appid=self._tenant(appid), pn=pn, rn=rn,
+                            errors=errors)  # fmt: skip
+
+    @_documented("same_hq", "update")
+    def same_hq_update(self, images=None, *, appid=None, cont_sign=None, brief=None, errors=None):
+        return self._update("same_hq", images, cont_sign=cont_sign, brief=brief,
+                            appid=self._tenant(appid), errors=errors)  # fmt: skip
+
+    @_documented("same_hq", "delete")
+    def same_hq_delete(self, images=None, *, appid=None, cont_sign=None, errors=None):
+        return self._delete("same_hq", images, cont_sign=cont_sign, appid=self._tenant(appid),
+                            errors=errors)  # fmt: skip
+
+    @_documented("same_hq", "snapshot")
+    def same_hq_snapshot(self, *, appid=None, errors=None):
+        return self._snapshot("same_hq", appid, errors)
+
+    # -- similar ---------------------------------------------------------------------------------
+    @_documented("similar", "add")
+    def similar_add(self, images, *, appid=None, brief=None, errors=None):
+        return self._add("similar", images, brief=brief, appid=self._tenant(appid), errors=errors)
+
+    @_documented("similar", "search")
+    def similar_search(self, images, *, appid=None, pn=None, rn=None, errors=None):
+        return self._search("similar", images, appid=self._tenant(appid), pn=pn, rn=rn,
+                            errors=errors)  # fmt: skip
+
+    @_documented("similar", "update")
+    def similar_update(self, images=None, *, appid=None, cont_sign=None, brief=None, errors=None):
+        return self._update("similar", images, cont_sign=cont_sign, brief=brief,
+                            appid=self._tenant(appid), errors=errors)  # fmt: skip
+
+    @_documented("similar", "delete")
+    def similar_delete(self, images=None, *, appid=None, cont_sign=None, errors=None):
+        return self._delete("similar", images, cont_sign=cont_sign, appid=self._tenant(appid),
+                            errors=errors)  # fmt: skip
+
+    @_documented("similar", "snapshot")
+    def similar_snapshot(self, *, appid=None, errors=None):
+        return self._snapshot("similar", appid, errors)
+
+    # -- product ---------------------------------------------------------------------------------
+    @_documented("product", "add")
+    def product_add(self, images, *, appid=None, brief=None, errors=None):
+        return self._add("product", images, brief=brief, appid=self._tenant(appid), errors=errors)
+
+    @_documented("product", "search")
+    def product_search(self, images, *, appid=None, pn=None, rn=None, errors=None):
+        return self._search("product", images, appid=self._tenant(appid), pn=pn, rn=rn,
+                            errors=errors)  # fmt: skip
+
+    @_documented("product", "update")
+    def product_update(self, images=None, *, appid=None, cont_sign=None, brief=None, errors=None):
+        return self._update("product", images, cont_sign=cont_sign, brief=brief,
+                            appid=self._tenant(appid), errors=errors)  # fmt: skip
+
+    @_documented("product", "delete")
+    def product_delete(self, images=None, *, appid=None, cont_sign=None, errors=None):
+        return self._delete("product", images, cont_sign=cont_sign, appid=self._tenant(appid),
+                            errors=errors)  # fmt: skip
+
+    @_documented("product", "snapshot")
+    def product_snapshot(self, *, appid=None, errors=None):
+        return self._snapshot("product", appid, errors)
+
+    # -- picturebook -----------------------------------------------------------------------------
+    @_documented("picturebook", "add")
+    def picturebook_add(self, images, *, appid=None, brief=None, errors=None):
+        return self._add("picturebook", images, brief=brief, appid=self._tenant(appid),
+                         errors=errors)  # fmt: skip
+
+    @_documented("picturebook", "search")
+    def picturebook_search(self, images, *, appid=None, pn=None, rn=None, errors=None):
+        return self._search("picturebook", images, appid=self._tenant(appid), pn=pn, rn=rn,
+                            errors=errors)  # fmt: skip
+
+    @_documented("picturebook", "update")
+    def picturebook_update(self, images=None, *, appid=None, cont_sign=None, brief=None,
+                           errors=None):  # fmt: skip
+        return self._update("picturebook", images, cont_sign=cont_sign, brief=brief,
+                            appid=self._tenant(appid), errors=errors)  # fmt: skip
+
+    @_documented("picturebook", "delete")
+    def picturebook_delete(self, images=None, *, appid=None, cont_sign=None, errors=None):
+        return self._delete("picturebook", images, cont_sign=cont_sign,
+                            appid=self._tenant(appid), errors=errors)  # fmt: skip
+
+    @_documented("picturebook", "snapshot")
+    def picturebook_snapshot(self, *, appid=None, errors=None):
+        return self._snapshot("picturebook", appid, errors)
