@@ -273,8 +273,8 @@ class Endpoint:
         The columns beyond the frame kind's core ones that the parser (or the client method)
         may add, each with its kind: ``"str"``, ``"float"``, ``"Int64"``, ``"boolean"`` or
         ``"object"``.  A frame built in one process shows those that occur; a Dask frame
-        declares them all up front (:mod:`vislab.scale.schema`).  A contract test checks that
-        every emulated reply parses into declared columns only.
+        declares them all up front (:mod:`vislab.scale.schema`), and refuses an undeclared one
+        (``tests/scale/test_dask_frames.py`` runs every image-recognition endpoint through it).
     doc : str
         One-paragraph description for docstrings and docs tables.
 
