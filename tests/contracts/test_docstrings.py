@@ -25,6 +25,7 @@ PUBLIC_MODULES = [
     "vislab.images",
     "vislab.geometry",
     "vislab.easydl",
+    "vislab.batch",
 ]
 #: numpydoc checks: no docstring, no Examples, undocumented or unknown parameter, no Returns
 #: for a function that returns something.
