@@ -16,6 +16,12 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 
+# pymilvus (the milvus extra) brings protobuf >= 4, whose C implementation refuses the
+# generated code of Alibaba's eas-prediction client; the pure-Python one reads both.  It must be
+# chosen before protobuf is first imported, so here, before any test module is loaded (Dask
+# worker processes started by tests inherit it).
+os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_home(tmp_path_factory):

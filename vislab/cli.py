@@ -47,6 +47,22 @@ def _serve(args) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.gallery_backend == "milvus" or args.milvus_uri:
+        # The image-search galleries of this process (vislab.engine.gallery.Gallery) read these.
+        os.environ["VISLAB_GALLERY_BACKEND"] = "milvus"
+        if args.milvus_uri:
+            os.environ["VISLAB_MILVUS_URI"] = args.milvus_uri
+        if args.milvus_uri and "://" in args.milvus_uri:
+            # A server that does not answer fails the start, not the first add.
+            from vislab.engine.gallery.milvus import MilvusIndex
+            from vislab.errors import TransportError
+
+            try:
+                MilvusIndex(args.milvus_uri, "vislab_serve_check",
+                            token=os.environ.get("VISLAB_MILVUS_TOKEN")).close()  # fmt: skip
+            except TransportError as exc:
+                print(f"vislab serve: {exc}", file=sys.stderr)
+                return 2
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(message)s",
@@ -155,6 +171,18 @@ def main(argv=None) -> int:
         metavar="S",
         help="close a connection whose request has not fully arrived within S "
         f"seconds (default {REQUEST_TIMEOUT:g})",
+    )
+    serve.add_argument(
+        "--gallery-backend",
+        choices=("numpy", "milvus"),
+        default="numpy",
+        help="vector index of the image-search galleries: numpy in memory (default) or Milvus",
+    )
+    serve.add_argument(
+        "--milvus-uri",
+        metavar="URI",
+        help="Milvus Lite file or server (http://host:19530; token in VISLAB_MILVUS_TOKEN); "
+        "default <home>/galleries/milvus.db",
     )
     serve.add_argument(
         "--no-warm", dest="warm", action="store_false", help="do not load the model before serving"

@@ -27,6 +27,7 @@ PUBLIC_MODULES = [
     "vislab.masks",
     "vislab.mask_frames",
     "vislab.easydl",
+    "vislab.batch",
 ]
 #: numpydoc checks: no docstring, no Examples, undocumented or unknown parameter, no Returns
 #: for a function that returns something.

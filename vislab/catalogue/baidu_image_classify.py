@@ -87,6 +87,11 @@ def _baike(item: Mapping[str, Any]) -> dict:
     return out
 
 
+#: The encyclopaedia columns a reply with ``baike_num`` adds (:func:`_baike`).
+BAIKE_COLUMNS = (("baike_url", "str"), ("description", "str"))
+_XYWH = tuple((c, "float") for c in ("x", "y", "w", "h"))
+
+
 def location_xywh(loc: Mapping[str, Any] | None) -> dict:
     """Baidu ``{left, top, width, height}`` -> frame ``x, y, w, h``.
 
@@ -220,6 +225,7 @@ _ENDPOINTS = (
         limits=LIMITS,
         frame="labels",
         parse=parse_general,
+        columns=(("root", "str"), *BAIKE_COLUMNS),
         doc="General object and scene recognition: labels with a parent category `root`.",
     ),
     Endpoint(
@@ -241,6 +247,7 @@ _ENDPOINTS = (
         limits=LIMITS,
         frame="labels",
         parse=parse_dish,
+        columns=(("calorie", "float"), ("has_calorie", "boolean"), *BAIKE_COLUMNS),
         doc="Dish recognition: dish name, calories per 100 g, confidence.",
     ),
     Endpoint(
@@ -251,6 +258,7 @@ _ENDPOINTS = (
         limits=LIMITS,
         frame="labels",
         parse=parse_car,
+        columns=(("year", "str"), ("color", "str"), *_XYWH, *BAIKE_COLUMNS),
         doc="Car model recognition: model names with year, colour and the car's box where known.",
     ),
     Endpoint(
@@ -261,6 +269,7 @@ _ENDPOINTS = (
         limits=LIMITS,
         frame="labels",
         parse=parse_named,
+        columns=BAIKE_COLUMNS,
         doc="Animal recognition: animal names with confidence.",
     ),
     Endpoint(
@@ -271,6 +280,7 @@ _ENDPOINTS = (
         limits=LIMITS,
         frame="labels",
         parse=parse_named,
+        columns=BAIKE_COLUMNS,
         doc="Plant recognition: plant names with confidence.",
     ),
     Endpoint(
@@ -311,6 +321,7 @@ _ENDPOINTS = (
         limits=LIMITS,
         frame="boxes",
         parse=parse_logo,
+        columns=(("type", "Int64"),),
         doc="Logo recognition: logo names, boxes and confidence.",
     ),
     Endpoint(
@@ -342,6 +353,7 @@ _ENDPOINTS = (
         limits=LIMITS,
         frame="gallery",
         parse=parse_logo_delete,
+        columns=(("deleted", "boolean"),),
         doc="Delete a logo from your library, by image or by cont_sign.",
     ),
 )

@@ -169,10 +169,12 @@ def parse_update(reply: Mapping[str, Any], image: str) -> list[dict]:
 def _declare(product: Product) -> list[Endpoint]:
     base, limits, what = product.base_path, product.limits, product.title
     cats = _categories(product)
+    # Positional class ids are kept in add / update rows beside the core ``tags`` column.
+    kept = tuple((c, "object") for c in product.categories if c != "tags")
     return [
         Endpoint(f"{product.name}_add", ID, f"{base}/add",
                  params=(_brief(product, required=True), *cats), limits=limits,
-                 frame="gallery", parse=parse_add, idempotent=False,
+                 frame="gallery", parse=parse_add, idempotent=False, columns=kept,
                  doc=f"{what} Add one image to the gallery; returns its cont_sign."),
         Endpoint(f"{product.name}_search", ID, f"{base}/search",
                  params=(*cats, TAG_LOGIC, *_paging(product)), limits=limits, frame="matches",
@@ -180,11 +182,13 @@ def _declare(product: Product) -> list[Endpoint]:
                  doc=f"{what} Search the gallery; hits with cont_sign, brief and score 0..1."),
         Endpoint(f"{product.name}_delete", ID, f"{base}/delete", params=(_cont_signs(product),),
                  image="optional", limits=limits, frame="gallery", parse=parse_delete,
+                 columns=(("deleted", "boolean"),),
                  doc=f"{what} Delete by image, url or cont_sign (batch of up to "
                      f"{product.max_delete_batch})."),
         Endpoint(f"{product.name}_update", ID, f"{base}/update",
                  params=(CONT_SIGN, _brief(product, required=False), *cats), image="optional",
                  limits=limits, frame="gallery", parse=parse_update,
+                 columns=(*kept, ("updated", "boolean")),
                  doc=f"{what} Change brief and/or categories of one stored image."),
     ]  # fmt: skip
 

@@ -108,6 +108,7 @@ CLASSIFY = Endpoint(
     frame="labels",
     parse=parse_classify,
     example={"model": "imagenet"},
+    columns=(("prediction", "str"),),
     doc="Classify one image with a published custom model: a score for every class.",
 )
 

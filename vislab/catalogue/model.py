@@ -269,6 +269,12 @@ class Endpoint:
     example : mapping, optional
         Path-parameter values the local emulator answers (e.g. ``{"model": "imagenet"}``), for
         docs and the contract tests.
+    columns : tuple of (str, str)
+        The columns beyond the frame kind's core ones that the parser (or the client method)
+        may add, each with its kind: ``"str"``, ``"float"``, ``"Int64"``, ``"boolean"`` or
+        ``"object"``.  A frame built in one process shows those that occur; a Dask frame
+        declares them all up front (:mod:`vislab.scale.schema`), and refuses an undeclared one
+        (``tests/scale/test_dask_frames.py`` runs every image-recognition endpoint through it).
     doc : str
         One-paragraph description for docstrings and docs tables.
 
@@ -294,6 +300,7 @@ class Endpoint:
     parse: Callable[[Mapping[str, Any], str], list[dict]] | None = None
     idempotent: bool = True
     example: Mapping[str, str] = field(default_factory=dict)
+    columns: tuple[tuple[str, str], ...] = ()
     doc: str = ""
 
     def __post_init__(self):

@@ -15,7 +15,9 @@ rule for every call (:mod:`vislab.services.failures`): error rows and one warnin
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import os
 import re
 import threading
@@ -119,6 +121,38 @@ def _local_handle():
     return local_app().handle
 
 
+def _is_dask(images) -> bool:
+    # By module name: Dask is an optional extra, never imported to answer this.
+    return type(images).__module__.split(".", 1)[0] == "dask"
+
+
+def _accepts_dask(method):
+    """Let a client method take a ``dask.dataframe`` column: then it returns a lazy frame."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        images = args[0] if args else kwargs.get("images")
+        if images is not None and _is_dask(images):
+            from vislab.scale.dask_calls import map_method
+
+            return map_method(self, method.__name__, args, kwargs)
+        return method(self, *args, **kwargs)
+
+    return call
+
+
+def _records_recipe(init):
+    """Keep what a client was made from: vislab.scale makes the same client on each worker."""
+
+    @functools.wraps(init)
+    def recorded(self, *args, **kwargs):
+        # The most derived __init__ runs first and records the caller's arguments.
+        self.__dict__.setdefault("_recipe", (args, kwargs))
+        init(self, *args, **kwargs)
+
+    return recorded
+
+
 def _credential(name: str, value):
     if value is None or isinstance(value, str):
         return value or None
@@ -186,6 +220,19 @@ class ServiceClient:
 
     service = ""
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls):
+            cls.__init__ = _records_recipe(cls.__init__)
+        for name, member in list(vars(cls).items()):
+            if (
+                not name.startswith("_")
+                and inspect.isfunction(member)
+                and "images" in inspect.signature(member).parameters
+            ):
+                setattr(cls, name, _accepts_dask(member))
+
+    @_records_recipe
     def __init__(
         self,
         api_key: str | None = None,

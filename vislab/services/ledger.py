@@ -7,6 +7,10 @@ kept the ``cont_sign`` of every add.  :class:`Ledger` keeps that record in a SQL
 ``brief``, tags, the SHA-256 of the bytes sent, the caller's identifier and the time.  A
 delete marks the row (``deleted``) rather than removing it, so the client can drop deleted
 images from search results while the cloud still returns them (up to ~4 h).
+
+An add made by a Dask partition also records its ``job`` (the run and partition number): when
+Dask runs the partition again (its worker was killed), the add of the same bytes under the same
+identifier is answered from this row instead of being sent twice (:mod:`vislab.scale.dask_calls`).
 """
 
 from __future__ import annotations
@@ -55,6 +59,9 @@ class Ledger:
                 PRIMARY KEY (target, product, cont_sign))"""
         )
         self._conn.execute("CREATE INDEX IF NOT EXISTS adds_sha ON adds (target, product, sha256)")
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(adds)")}
+        if "job" not in columns:  # a ledger written before Dask runs recorded their job
+            self._conn.execute("ALTER TABLE adds ADD COLUMN job TEXT")
 
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"
@@ -64,12 +71,13 @@ class Ledger:
             self._conn.close()
 
     def record_add(self, target, product, cont_sign, *, brief=None, tags=None, sha256=None,
-                   image=None) -> None:  # fmt: skip
+                   image=None, job=None) -> None:  # fmt: skip
         """Record a successful add (a re-added, once deleted image gets a fresh row)."""
         with self._lock:
             self._conn.execute(
-                "INSERT OR REPLACE INTO adds VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-                (target, product, cont_sign, brief, tags, sha256, image, time.time()),
+                "INSERT OR REPLACE INTO adds (target, product, cont_sign, brief, tags, sha256,"
+                " image, added, deleted, job) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+                (target, product, cont_sign, brief, tags, sha256, image, time.time(), job),
             )
 
     def set_image(self, target, product, cont_sign, image) -> None:

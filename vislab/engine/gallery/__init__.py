@@ -19,6 +19,9 @@ The package, one concern per module:
     the ``VectorIndex`` seam (filters, matches, rows) a vector database can fill
 ``index``
     :class:`NumpyIndex` (vectors in memory, tag groups as contiguous runs)
+``milvus``
+    :class:`~vislab.engine.gallery.milvus.MilvusIndex`, the same protocol on a Milvus
+    collection (Milvus Lite file or server): ``Gallery(..., backend="milvus")``
 ``scoring``
     the row-by-query products of a search (shared by two threads when large)
 ``store``

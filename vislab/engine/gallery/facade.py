@@ -53,6 +53,18 @@ class Gallery:
     durable : bool, default False
         ``True`` runs SQLite with ``synchronous=FULL`` (fsync per commit: survives power loss);
         the default ``NORMAL`` survives a killed process (see :mod:`vislab.engine.gallery.store`).
+    backend : {"numpy", "milvus"}, optional
+        Default ``$VISLAB_GALLERY_BACKEND`` or ``"numpy"`` (``vislab serve --gallery-backend``
+        sets it).  The vector index: in memory with numpy, or a Milvus collection
+        (:class:`~vislab.engine.gallery.milvus.MilvusIndex`, the ``milvus`` extra).  The SQLite
+        store stays the record of truth either way; the collection is brought in step with it
+        when the gallery first searches.
+    milvus_uri : str, optional
+        A Milvus Lite file or a server (``"http://host:19530"``); default
+        ``$VISLAB_MILVUS_URI`` or ``<home>/galleries/milvus.db`` (a Milvus Lite file beside the
+        SQLite galleries).
+    milvus_token : str, optional
+        A Milvus server's token (default ``$VISLAB_MILVUS_TOKEN``).
 
     Notes
     -----
@@ -82,7 +94,15 @@ class Gallery:
         path: str | os.PathLike | None = None,
         embedder: Embedder | None = None,
         durable: bool = False,
+        backend: str | None = None,
+        milvus_uri: str | None = None,
+        milvus_token: str | None = None,
     ):
+        backend = backend or os.environ.get("VISLAB_GALLERY_BACKEND") or "numpy"
+        if backend not in ("numpy", "milvus"):
+            raise InvalidParameter(
+                f"backend must be 'numpy' or 'milvus', got {backend!r}", name="backend"
+            )
         self.policy = policy_for(product)
         if path is None:
             path = gallery_path(product, name, home=home)
@@ -93,6 +113,19 @@ class Gallery:
         self._lock = self._store.lock
         self._extractor = FeatureExtractor(self.policy, embedder)
         self._index: NumpyIndex | None = None
+        self.backend = backend
+        self._milvus = None
+        if backend == "milvus":
+            from vislab.engine.gallery.milvus import MilvusIndex, collection_name
+
+            uri = (milvus_uri or os.environ.get("VISLAB_MILVUS_URI")
+                   or str(self.path.parent.parent / "milvus.db"))  # fmt: skip
+            milvus_token = milvus_token or os.environ.get("VISLAB_MILVUS_TOKEN")
+            # Opened now: an unreachable URI or a collection of another width fails here.
+            self._milvus = MilvusIndex(uri, collection_name(product, name), token=milvus_token,
+                                       n_views=self.policy.n_views,
+                                       with_texture=self.policy.with_texture,
+                                       dim=self._store.dim())  # fmt: skip
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -108,6 +141,8 @@ class Gallery:
         with self._lock:
             self._index = None
             self._store.close()
+            if self._milvus is not None:
+                self._milvus.close()
 
     def __enter__(self) -> Gallery:
         return self
@@ -271,6 +306,10 @@ class Gallery:
             if self._index is None:
                 p = self.policy
                 c = self._store.columns(p.n_views, p.with_texture)
+                if self._milvus is not None:
+                    self._milvus.sync(c)  # the store is the record of truth
+                    self._index = self._milvus
+                    return self._index
                 self._index = NumpyIndex.load(
                     c.ids,
                     c.signs,

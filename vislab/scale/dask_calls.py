@@ -1,0 +1,224 @@
+"""A client method over the partitions of a ``dask.dataframe``: one lazy frame back.
+
+``client.advanced_general(ddf["path"])`` (any method that takes ``images``) comes here
+(:func:`map_method`).  The call is validated in the driver — a bad option fails at once, as in
+process — and becomes one task per input partition.  Each task runs **the same method** on its
+pandas partition in the worker, so frames, error rows, retries, the ledger and the reply cache
+are those of the in-process call, and fits the frame to the declared schema
+(:func:`vislab.scale.schema.frame_meta`).
+
+What each worker process keeps, once per client:
+
+* **one client**, rebuilt from the arguments the driver's client was made with (its
+  ``_recipe``) with ``progress=False``: so its token is fetched **once per worker**, not per
+  image or partition (each partition uses a shallow copy sharing its session);
+* the **cluster-wide QPS limit**: when a ``distributed`` client is running, the worker's
+  session limiter is a :class:`~vislab.scale.limiter.ClusterRateLimiter` named after the
+  client's backend (service, URL, account hash), so every worker and every job of one account
+  draws on one bucket on the scheduler.  Without ``distributed`` (Dask's threads), the
+  workers are threads of this process and share the client's own limiter.
+
+The disk reply cache (``cache=``) is one folder for every worker of one machine: entries are
+written to a private ``mkstemp`` file and renamed into place, and a reader checks the key
+inside the file, so concurrent writers never show a reader half an entry.
+
+A killed worker: Dask runs the partitions it held again (``distributed`` allows 3 failures
+per task by default).  Reads and searches are simply sent again (or come from the cache).
+Adds are not stored twice: every add is written to the ledger as it commits, with this run's
+job id and the partition's number; the partition's second run finds the bytes it sent under
+the same job and identifier and takes the recorded ``cont_sign`` without sending.  An add that
+was committed by the service but not yet recorded when the worker died is refused by the
+service's own duplicate check (the image hash: 216681 "item exist"), so even then the gallery
+holds it once — its row in the second run carries that error.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import uuid
+import warnings
+
+from vislab.errors import FailedImagesWarning, InvalidParameter
+from vislab.scale.limiter import ClusterRateLimiter
+from vislab.scale.schema import conform, frame_meta
+
+__all__ = ["map_method", "image_column", "require_dask"]
+
+# Per worker process: the client of each driver client (its _scale_id) -> ready client.
+_CLIENTS: dict[str, object] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def require_dask():
+    """``dask.dataframe``, or an ImportError saying which extra to install.
+
+    Returns
+    -------
+    module
+
+    Examples
+    --------
+    >>> require_dask().__name__
+    'dask.dataframe'
+    """
+    try:
+        import dask.dataframe as dd
+    except ImportError as exc:  # pragma: no cover - the extra is in the test environment
+        raise ImportError("Dask inputs need the dask extra: pip install 'vislab[dask]'") from exc
+    return dd
+
+
+def image_column(images):
+    """The dask Series of image inputs: a Series as given, a frame's ``image`` column.
+
+    Parameters
+    ----------
+    images : dask.dataframe.Series or dask.dataframe.DataFrame
+
+    Returns
+    -------
+    dask.dataframe.Series
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> dd = require_dask()
+    >>> ddf = dd.from_pandas(pd.DataFrame({"image": ["a.jpg", "b.jpg"]}), npartitions=2)
+    >>> image_column(ddf).npartitions
+    2
+    """
+    dd = require_dask()
+    if isinstance(images, dd.DataFrame):
+        if "image" not in images.columns:
+            have = ", ".join(map(str, images.columns))
+            raise InvalidParameter(
+                f"pass one column of the Dask frame (e.g. ddf['path']); this one has no "
+                f"'image' column (has: {have})",
+                name="images",
+            )
+        return images["image"]
+    if isinstance(images, dd.Series):
+        return images
+    raise InvalidParameter(
+        f"a Dask input must be a dask.dataframe Series or DataFrame, got {type(images).__name__}"
+        " (a dask.bag or array: convert it with .to_dataframe() / dd.from_dask_array)",
+        name="images",
+    )
+
+
+def _running_distributed_client():
+    try:
+        from distributed import get_client
+    except ImportError:
+        return None
+    try:
+        return get_client()
+    except ValueError:  # no distributed client: Dask's local threads
+        return None
+
+
+class _Recipe:
+    """What a worker needs to make the driver's client (secrets stay out of the repr)."""
+
+    def __init__(self, client, *, cluster_qps: float | None):
+        args, kwargs = client._recipe
+        self.cls = type(client)
+        self.args = args
+        self.kwargs = {**kwargs, "progress": False}
+        if "ledger" in self.kwargs or hasattr(client, "ledger"):
+            # One ledger file for every worker: the driver's, whatever VISLAB_HOME they see.
+            ledger = getattr(client, "ledger", None)
+            self.kwargs["ledger"] = str(ledger.path) if ledger is not None else False
+        self.key = client.__dict__.setdefault("_scale_id", uuid.uuid4().hex)
+        self.backend = client.backend
+        self.cluster_qps = cluster_qps
+
+    def __repr__(self) -> str:
+        return f"_Recipe({self.cls.__name__}, {self.backend!r})"
+
+    def client(self):
+        with _CLIENTS_LOCK:
+            ready = _CLIENTS.get(self.key)
+            if ready is None:
+                ready = self.cls(*self.args, **self.kwargs)
+                if self.cluster_qps:
+                    # Found here, in the task's thread: the client's own request threads are
+                    # not Dask's, so they could not find the worker's client themselves.
+                    from distributed import get_client
+
+                    ready.session.limiter = ClusterRateLimiter(
+                        self.cluster_qps, name=self.backend, dask_client=get_client()
+                    )
+                _CLIENTS[self.key] = ready
+        return ready
+
+
+def _run_partition(part, recipe, method, args, kwargs, meta, job, partition_info=None):
+    if len(part) == 0:
+        return meta
+    number = partition_info["number"] if partition_info else 0
+    client = copy.copy(recipe.client())  # shares the session (token, limiter), cache, ledger
+    client._job = f"{job}:{number}"
+    with warnings.catch_warnings():
+        # The driver never sees a worker's warnings: the rows carry every failure.
+        warnings.simplefilter("ignore", FailedImagesWarning)
+        df = getattr(client, method)(part, *args, **kwargs)
+    return conform(df, meta)
+
+
+def map_method(client, method: str, args: tuple, kwargs: dict):
+    """Run ``client.<method>`` on every partition of a Dask input; a lazy frame back.
+
+    Parameters
+    ----------
+    client : vislab.services.client.ServiceClient
+    method : str
+        A method named after one of the client's endpoints.
+    args, kwargs
+        The call's arguments; the first (or ``images=``) is the Dask column.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        One partition per input partition, ``meta`` from the endpoint's declaration.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from vislab.baidu import ImageClassify
+    >>> dd = require_dask()
+    >>> paths = dd.from_pandas(pd.DataFrame({"image": ["no-such.jpg"]}), npartitions=1)
+    >>> lazy = ImageClassify(progress=False).advanced_general(paths["image"])
+    >>> lazy.compute()["error_code"].tolist()
+    [990100]
+    """
+    if args:
+        images, args = args[0], tuple(args[1:])
+    else:
+        kwargs = dict(kwargs)
+        images = kwargs.pop("images")
+    column = image_column(images)
+    endpoint = client.spec.endpoint(method)
+    meta = frame_meta(endpoint)
+    # The options are checked here, before any task runs: a bad one fails the call at once.
+    endpoint.wire_params(
+        {k: v for k, v in kwargs.items() if endpoint.param(k) is not None}, partial=True
+    )
+    qps = client.session.limiter.qps
+    cluster = _running_distributed_client()
+    recipe = _Recipe(client, cluster_qps=qps if cluster is not None else None)
+    job = uuid.uuid4().hex[:12]
+    return column.map_partitions(
+        _run_partition,
+        recipe,
+        method,
+        args,
+        kwargs,
+        meta,
+        job,
+        meta=meta,
+        clear_divisions=True,
+        enforce_metadata=False,
+        token=f"vislab-{method}-{job}",
+    )
