@@ -175,7 +175,7 @@ def run_vislab(gt_dict, results):
     t1 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # classes with detections but no truth: reported only
-        result = coco_eval(pred, truth)
+        result = coco_eval(truth, pred)
     t2 = time.perf_counter()
     return t2 - t0, t2 - t1, result.stats.to_numpy()
 
@@ -225,7 +225,7 @@ def bench_detection_sweep(gt_dict, results, copies: int = 2):
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sweep = threshold_sweep(pred_n, truth_n, iou=0.5)
+        sweep = threshold_sweep(truth_n, pred_n, iou=0.5)
     build = time.perf_counter() - t0
     thr = np.random.default_rng(1).random(2000)
     t0 = time.perf_counter()

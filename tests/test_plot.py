@@ -41,7 +41,7 @@ def _close():
 
 
 def test_draw_boxes_colours_outcomes_on_a_real_image(sample):
-    m = match_detections(sample.pred, sample.truth)
+    m = match_detections(sample.truth, sample.pred)
     image = next(iter(sample.images))
     rows = m[m["image"] == image]
     fig, ax = plt.subplots()
@@ -92,14 +92,14 @@ def test_confusion_matrix_display():
 
 
 def test_precision_recall_display_from_sweep_and_coco(sample):
-    sweep = threshold_sweep(sample.pred, sample.truth)
+    sweep = threshold_sweep(sample.truth, sample.pred)
     fig, ax = plt.subplots()
     disp = PrecisionRecallDisplay.from_sweep(sweep, threshold=0.5, ax=ax, name="sample")
     assert disp.ax_ is ax
     r = sweep.at(0.5)
     assert disp.point_.get_xydata().tolist() == [[r["recall"], r["precision"]]]
     np.testing.assert_array_equal(disp.line_.get_xdata(), sweep.overall["recall"])
-    coco = coco_eval(sample.pred, sample.truth)
+    coco = coco_eval(sample.truth, sample.pred)
     d2 = PrecisionRecallDisplay.from_coco(coco, iou=0.5, ax=ax)
     assert d2.average_precision == pytest.approx(coco.stats["AP50"])
     label = sweep.labels[0]
@@ -109,7 +109,7 @@ def test_precision_recall_display_from_sweep_and_coco(sample):
 
 
 def test_threshold_display(sample):
-    sweep = threshold_sweep(sample.pred, sample.truth)
+    sweep = threshold_sweep(sample.truth, sample.pred)
     disp = ThresholdDisplay.from_sweep(sweep, rule="f1")
     assert set(disp.lines_) == {"precision", "recall", "f1"}
     assert disp.vline_.get_xdata()[0] == pytest.approx(disp.threshold)
@@ -126,9 +126,70 @@ def test_cutoff_display():
         ]
     )
     relevant = pd.DataFrame({"query": ["q", "q", "q"], "cont_sign": ["1", "3", "9"]})
-    sweep = retrieval_sweep(matches, relevant)
+    sweep = retrieval_sweep(relevant, matches)
     disp = CutoffDisplay.from_sweep(sweep, rule="f1")
     assert disp.cutoff == pytest.approx(0.7)
     assert disp.count_line_.get_ydata().max() == 5
     assert disp.ax_count_ is not disp.ax_
     disp.figure_.canvas.draw()
+
+
+def _inside(inner, outer, tol=1.0) -> bool:
+    return (
+        inner.x0 >= outer.x0 - tol
+        and inner.x1 <= outer.x1 + tol
+        and inner.y0 >= outer.y0 - tol
+        and inner.y1 <= outer.y1 + tol
+    )
+
+
+def test_draw_boxes_keeps_labels_inside_the_image_at_the_edges():
+    image = np.zeros((120, 200, 3), np.uint8)
+    boxes = pd.DataFrame(
+        {
+            "x": [10, 150, 60, 185],
+            "y": [0, 1, 50, 0],  # two boxes touch the top edge, one the right edge too
+            "w": [40, 45, 30, 15],
+            "h": [30, 30, 30, 20],
+            "label": ["person", "rocket", "cat", "cup"],
+            "score": [0.91, 0.88, 0.75, 0.6],
+        }
+    )
+    fig, ax = plt.subplots(figsize=(5, 3))
+    draw_boxes(ax, image, boxes, fontsize=9)
+    fig.tight_layout()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    picture = ax.get_images()[0].get_window_extent(renderer)
+    assert len(ax.texts) == 4
+    for text in ax.texts:
+        assert _inside(text.get_bbox_patch().get_window_extent(renderer), picture), text.get_text()
+    # A box with room above keeps its label above it.
+    cat = next(t for t in ax.texts if t.get_text().startswith("cat"))
+    assert cat.get_va() == "bottom"
+
+
+@pytest.mark.parametrize("where", [0.02, 0.5, 0.97])
+def test_threshold_annotation_stays_in_the_figure(sample, where):
+    sweep = threshold_sweep(sample.truth, sample.pred)
+    fig, ax = plt.subplots(figsize=(5, 3))
+    disp = ThresholdDisplay.from_sweep(sweep, ax=ax)
+    lo, hi = ax.get_xlim()
+    disp.set_threshold(lo + where * (hi - lo))
+    fig.tight_layout()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = disp.text_.get_window_extent(renderer)
+    assert _inside(box, fig.bbox), (where, box, fig.bbox)
+    axes = ax.get_window_extent(renderer)
+    assert box.x0 >= axes.x0 - 1 and box.x1 <= axes.x1 + 1  # over its own plot
+
+
+def test_moving_the_operating_point_updates_its_legend_entry(sample):
+    sweep = threshold_sweep(sample.truth, sample.pred)
+    disp = PrecisionRecallDisplay.from_sweep(sweep, threshold=0.3)
+    disp.set_threshold(0.7)
+    want = sweep.at(0.7)
+    texts = [t.get_text() for t in disp.ax_.get_legend().get_texts()]
+    assert f"threshold 0.70: P={want['precision']:.2f}, R={want['recall']:.2f}" in texts
+    assert not any(t.startswith("threshold 0.30") for t in texts)

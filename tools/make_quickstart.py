@@ -101,17 +101,19 @@ objects[["label", "score", "x", "y", "w", "h"]]"""),
 Baidu's paths, form bodies, JSON replies and error codes. Any HTTP client — vislab's, the
 official `baidu-aip` SDK, `curl` — can talk to it. Here we start it on 127.0.0.1 with a key
 pair of our own and point the client at it."""),
-    code("""import re
+    code("""import os
+import re
 import subprocess
 import sys
 
+# Keys go in the environment: command-line flags are visible to every user in `ps`.
+keys = {"VISLAB_SERVE_API_KEY": "demo-key", "VISLAB_SERVE_SECRET_KEY": "demo-secret"}
 server = subprocess.Popen(
-    [sys.executable, "-m", "vislab", "serve", "--port", "0",
-     "--api-key", "demo-key", "--secret-key", "demo-secret"],
-    stdout=subprocess.PIPE, text=True)
+    [sys.executable, "-m", "vislab", "serve", "--port", "0"],
+    stdout=subprocess.PIPE, text=True, env={**os.environ, **keys})
 line = server.stdout.readline()
 url = re.search(r"http://127\\.0\\.0\\.1:\\d+", line).group(0)
-print(line.replace("demo-secret", "***").strip())"""),
+print(line.strip())"""),
     code("""remote = baidu.ImageClassify("demo-key", "demo-secret", base_url=url)
 over_http = remote.advanced_general(str(folder / "*.jpg"))
 print(remote)  # no key or secret in the repr

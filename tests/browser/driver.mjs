@@ -14,7 +14,8 @@
 //              {"op": "waitFor", "js": "(before) => ...", "argFrom": "name"},
 //              {"op": "press", "selector": "...", "key": "ArrowRight", "times": 5},
 //              {"op": "screenshot", "path": "...", "selector": "optional css"},
-//              {"op": "sleep", "ms": 200} ]
+//              {"op": "sleep", "ms": 200},
+//              {"op": "kernelExec", "code": "print(x)", "as": "name"} ]
 // }
 import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
@@ -116,6 +117,23 @@ async function main() {
           break;
         case "sleep":
           await page.waitForTimeout(step.ms);
+          break;
+        case "kernelExec":
+          // Run code in the notebook's kernel (not in a cell) and keep what it prints: how a
+          // test reads the kernel's state after the page has rendered and talked back.
+          results[step.as] = await page.evaluate(async (code) => {
+            const w = window.jupyterapp.shell.currentWidget;
+            const kernel = w.sessionContext.session.kernel;
+            const future = kernel.requestExecute({ code, store_history: false });
+            let out = "";
+            future.onIOPub = (msg) => {
+              const t = msg.header.msg_type;
+              if (t === "stream") out += msg.content.text;
+              if (t === "error") out += `ERROR ${msg.content.ename}: ${msg.content.evalue}`;
+            };
+            await future.done;
+            return out;
+          }, step.code);
           break;
         default:
           throw new Error(`unknown step ${JSON.stringify(step)}`);

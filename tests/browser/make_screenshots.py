@@ -36,11 +36,11 @@ from vislab.evaluate import match_detections
 from vislab.widgets import (BoxAnnotator, ConfusionMatrixView, ReportView, SimilarityCutoff,
                             ThresholdTuner)
 s = sample_detections(48, seed=4)""",
-    """tuner = ThresholdTuner(s.pred, s.truth, images=s.images, threshold=0.5)
+    """tuner = ThresholdTuner(s.truth, s.pred, images=s.images, threshold=0.5)
 tuner""",
     """# Classification view of the same set: each true object cropped out, labelled with the
 # detector's label for it (or nothing, when it missed the object).
-m = match_detections(s.pred, s.truth, class_aware=False)
+m = match_detections(s.truth, s.pred, class_aware=False)
 tp = m[m["match"] == "tp"]
 crops, t_rows, p_rows = {}, [], []
 for r in s.truth.itertuples():
@@ -81,7 +81,7 @@ matches = search.similar_search(queries, rn=16)
 sign = dict(zip(added["image"], added["cont_sign"]))
 relevant = pd.DataFrame({"query": [f"{n}_edited" for n in edits],
                          "cont_sign": [sign[n] for n in edits]})
-SimilarityCutoff(matches, relevant=relevant, images={**gallery, **queries})""",
+SimilarityCutoff(relevant, matches, images={**gallery, **queries})""",
     """BoxAnnotator({k: s.images[k] for k in sorted(s.images)[:6]}, labels=list(s.classes),
              boxes=s.pred, min_score=0.4)""",
 ]

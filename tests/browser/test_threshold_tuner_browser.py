@@ -22,7 +22,7 @@ NOTEBOOK_CELLS = [
     "from vislab.widgets import ThresholdTuner\n"
     "pred = pd.read_csv('pred.csv')\n"
     "truth = pd.read_csv('truth.csv')",
-    "tuner = ThresholdTuner(pred, truth, threshold=0.5)\ntuner",
+    "tuner = ThresholdTuner(truth, pred, threshold=0.5)\ntuner",
 ]
 
 # Read what the page shows: the metrics table (exact value in data-value, rounded text) and
@@ -109,7 +109,7 @@ def test_slider_moves_precision_to_evaluate_value(tmp_path):
             raise AssertionError(f"{exc}\n--- JupyterLab log ---\n{lab.log_tail()}") from None
 
     before, after = results["before"], results["after"]
-    sweep = threshold_sweep(pd.read_csv(root / "pred.csv"), pd.read_csv(root / "truth.csv"))
+    sweep = threshold_sweep(pd.read_csv(root / "truth.csv"), pd.read_csv(root / "pred.csv"))
     # The page started where the notebook put it, with evaluate's number.
     assert float(before["threshold"]) == 0.5
     assert float(before["precision_value"]) == sweep.at(0.5)["precision"]

@@ -26,11 +26,11 @@ def test_deterministic_and_well_formed():
 
 def test_detections_are_plausible():
     s = sample_detections()
-    m = match_detections(s.pred, s.truth)
+    m = match_detections(s.truth, s.pred)
     counts = m["match"].value_counts()
     assert min(counts["tp"], counts["fp"], counts["fn"]) > 0
     confident = m[m["score"] >= 0.5]["match"].value_counts()
     assert confident["tp"] > 3 * confident["fp"]  # most confident boxes are right
-    ap = coco_eval(s.pred, s.truth).stats["AP50"]
+    ap = coco_eval(s.truth, s.pred).stats["AP50"]
     assert 0.4 < ap < 0.95  # decent, not perfect
     assert sample_detections(3, seed=1, failed=0).pred["error_code"].isna().all()

@@ -15,7 +15,7 @@ from pycocotools.coco import COCO  # noqa: E402
 from pycocotools.cocoeval import COCOeval  # noqa: E402
 
 
-def pycoco_eval(pred, truth, *, use_cats=1, images=None, labels=None, **params):
+def pycoco_eval(truth, pred, *, use_cats=1, images=None, labels=None, **params):
     """COCOeval on frames; returns the evaluator (``.stats``, ``.eval``)."""
     image_list = (
         list(images) if images is not None else sorted(set(truth["image"]) | set(pred["image"]))

@@ -70,10 +70,10 @@ def test_random_cases_equal_pycocotools(seed):
     images = sorted(set(truth["image"]) | set(pred["image"]))
     labels = sorted(set(truth["label"]))
     for use_cats in (1, 0):
-        ev = pycoco_eval(pred, truth, use_cats=use_cats, images=images, labels=labels)
+        ev = pycoco_eval(truth, pred, use_cats=use_cats, images=images, labels=labels)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UnknownLabelWarning)
-            r = coco_eval(pred, truth, class_aware=bool(use_cats), images=images, labels=labels)
+            r = coco_eval(truth, pred, class_aware=bool(use_cats), images=images, labels=labels)
         assert_same(r, ev)
 
 
@@ -88,8 +88,8 @@ def test_crowd_regions_absorb_detections():
             ["a", "person", 0.7, 200, 200, 40, 40],
         ]
     )
-    r = coco_eval(pred, truth)
-    assert_same(r, pycoco_eval(pred, truth))
+    r = coco_eval(truth, pred)
+    assert_same(r, pycoco_eval(truth, pred))
     assert r.stats["AP"] == pytest.approx(1.0, abs=1e-12)
 
 
@@ -99,8 +99,8 @@ def test_truth_area_decides_the_size_range():
         [["a", "cat", 0, 0, 120, 120, 0, 500.0], ["b", "cat", 0, 0, 50, 50, 0, 2500.0]]
     )
     pred = pred_frame([["a", "cat", 0.9, 0, 0, 120, 120], ["b", "cat", 0.4, 0, 0, 50, 50]])
-    r = coco_eval(pred, truth)
-    assert_same(r, pycoco_eval(pred, truth))
+    r = coco_eval(truth, pred)
+    assert_same(r, pycoco_eval(truth, pred))
     assert r.stats["APs"] == pytest.approx(1.0, abs=1e-9)
     assert r.stats["APl"] == -1
 
@@ -109,12 +109,12 @@ def test_class_without_truth_is_reported_and_does_not_count():
     truth = truth_frame([["a", "cat", 0, 0, 50, 50, 0, 2500.0]])
     pred = pred_frame([["a", "cat", 0.9, 0, 0, 50, 50], ["a", "cta", 0.95, 0, 0, 50, 50]])
     with pytest.warns(UnknownLabelWarning, match="cta"):
-        r = coco_eval(pred, truth)
+        r = coco_eval(truth, pred)
     assert r.unknown_labels == ["cta"]
     assert r.stats["AP"] == pytest.approx(1.0, abs=1e-12)
     assert np.isnan(r.per_class.loc["cta", "AP"])
     assert r.per_class.loc["cta", "n_pred"] == 1
-    assert_same(r, pycoco_eval(pred, truth, labels=["cat", "cta"]))
+    assert_same(r, pycoco_eval(truth, pred, labels=["cat", "cta"]))
 
 
 def test_images_without_predictions_count_their_objects_as_missed():
@@ -122,8 +122,8 @@ def test_images_without_predictions_count_their_objects_as_missed():
         [["a", "cat", 0, 0, 50, 50, 0, 2500.0], ["b", "cat", 0, 0, 50, 50, 0, 2500.0]]
     )
     pred = pred_frame([["a", "cat", 0.9, 0, 0, 50, 50]])
-    r = coco_eval(pred, truth)
-    assert_same(r, pycoco_eval(pred, truth))
+    r = coco_eval(truth, pred)
+    assert_same(r, pycoco_eval(truth, pred))
     assert r.stats["AR100"] == pytest.approx(0.5)
 
 
@@ -139,16 +139,16 @@ def test_failed_images_are_images_without_predictions():
         ],
         ignore_index=True,
     )
-    r = coco_eval(failed, truth)
+    r = coco_eval(truth, failed)
     assert r.failed_images == ["b"]
-    assert_same(r, pycoco_eval(pred, truth))
+    assert_same(r, pycoco_eval(truth, pred))
 
 
 def test_empty_predictions_give_zero_not_a_crash():
     truth = truth_frame([["a", "cat", 0, 0, 50, 50, 0, 2500.0]])
     pred = pred_frame([])
-    r = coco_eval(pred, truth)
-    ev = pycoco_eval(pred, truth)
+    r = coco_eval(truth, pred)
+    ev = pycoco_eval(truth, pred)
     assert_same(r, ev)
     assert r.stats["AP"] == 0 and r.stats["APs"] == -1  # no small object: undefined
 
@@ -157,7 +157,7 @@ def test_empty_truth_gives_minus_one():
     truth = truth_frame([])
     pred = pred_frame([["a", "cat", 0.9, 0, 0, 50, 50]])
     with pytest.warns(UnknownLabelWarning):
-        r = coco_eval(pred, truth)
+        r = coco_eval(truth, pred)
     assert (r.stats == -1).all()
 
 
@@ -170,8 +170,8 @@ def test_more_than_100_detections_per_image_follow_maxdets():
             for x, s in zip(range(0, 1500, 10), rng.random(150), strict=True)
         ]
     )
-    r = coco_eval(pred, truth)
-    assert_same(r, pycoco_eval(pred, truth))
+    r = coco_eval(truth, pred)
+    assert_same(r, pycoco_eval(truth, pred))
     assert r.stats["AR100"] == pytest.approx(100 / 150)
 
 
@@ -180,11 +180,11 @@ def test_custom_parameters_equal_pycocotools():
     images = sorted(set(truth["image"]) | set(pred["image"]))
     labels = sorted(set(truth["label"]))
     thr = np.array([0.3, 0.5, 0.75])
-    ev = pycoco_eval(pred, truth, images=images, labels=labels, iouThrs=thr, maxDets=[2, 5, 20])
+    ev = pycoco_eval(truth, pred, images=images, labels=labels, iouThrs=thr, maxDets=[2, 5, 20])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnknownLabelWarning)
         r = coco_eval(
-            pred, truth, images=images, labels=labels, iou_thresholds=thr, max_dets=(2, 5, 20)
+            truth, pred, images=images, labels=labels, iou_thresholds=thr, max_dets=(2, 5, 20)
         )
     # pycocotools' summarize() computes its first number at maxDets=100 whatever the
     # parameters (here: -1, no such column); vislab uses the largest maxDets.  Everything
@@ -202,7 +202,7 @@ def test_summary_and_pr_curve():
     pred, truth = random_case(1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnknownLabelWarning)
-        r = coco_eval(pred, truth)
+        r = coco_eval(truth, pred)
     lines = r.summary().splitlines()
     assert len(lines) == 12 and lines[1].startswith(" Average Precision  (AP) @[ IoU=0.50 ")
     curve = r.pr_curve(iou=0.5)
@@ -216,9 +216,9 @@ def test_chunked_pairs_and_batches_give_the_same_numbers(monkeypatch):
     pred, truth = random_case(11, many=True)
     images = sorted(set(truth["image"]) | set(pred["image"]))
     labels = sorted(set(truth["label"]))
-    ev = pycoco_eval(pred, truth, images=images, labels=labels)
+    ev = pycoco_eval(truth, pred, images=images, labels=labels)
     monkeypatch.setattr(engine, "_PAIR_CHUNK", 5)
     monkeypatch.setattr(engine, "_BATCH_ELEMENTS", 7)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnknownLabelWarning)
-        assert_same(coco_eval(pred, truth, images=images, labels=labels), ev)
+        assert_same(coco_eval(truth, pred, images=images, labels=labels), ev)

@@ -67,7 +67,7 @@ def test_match_detections_equals_the_reference_loop(seed, class_aware):
     truth = truth.assign(id=np.arange(100, 100 + len(truth)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnknownLabelWarning)
-        m = match_detections(pred, truth, iou=0.5, class_aware=class_aware)
+        m = match_detections(truth, pred, iou=0.5, class_aware=class_aware)
     ref, taken = reference_match(pred, truth, 0.5, class_aware)
     preds = m[m["match"] != "fn"].set_index("pred_index")
     for i, (outcome, g) in ref.items():
@@ -98,7 +98,7 @@ def test_match_frame_columns_and_meaning():
         ]
     )
     with pytest.warns(UnknownLabelWarning):
-        m = match_detections(pred, truth)
+        m = match_detections(truth, pred)
     assert list(m.columns) == [
         "image",
         "label",
@@ -123,7 +123,7 @@ def test_match_frame_columns_and_meaning():
 def test_max_dets_marks_the_rest_skipped():
     pred = pred_frame([["a", "cat", s, 0, 0, 10, 10] for s in (0.9, 0.8, 0.7)])
     truth = truth_frame([["a", "cat", 0, 0, 10, 10, 0, 100.0]])
-    m = match_detections(pred, truth, max_dets=2)
+    m = match_detections(truth, pred, max_dets=2)
     assert m["match"].tolist() == ["tp", "fp", "skipped"]
 
 
@@ -138,7 +138,7 @@ def test_failed_rows_and_score_threshold():
     truth = truth_frame(
         [["a", "cat", 0, 0, 10, 10, 0, 100.0], ["b", "cat", 0, 0, 10, 10, 0, 100.0]]
     )
-    m = match_detections(pred, truth, score_threshold=0.5)
+    m = match_detections(truth, pred, score_threshold=0.5)
     assert m["match"].tolist() == ["tp", "fn"]
     assert m.attrs["failed_images"] == ["b"]
 
@@ -148,10 +148,10 @@ def test_sweep_counts_equal_matching_above_each_threshold(seed):
     pred, truth = random_case(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnknownLabelWarning)
-        sweep = threshold_sweep(pred, truth, iou=0.5, by_class=True)
+        sweep = threshold_sweep(truth, pred, iou=0.5, by_class=True)
         thresholds = [-1.0, 0.0, 0.1, 0.35, 0.5, 0.9, 0.95, 1.0, 2.0]
         for t in thresholds:
-            m = match_detections(pred, truth, iou=0.5, score_threshold=t)
+            m = match_detections(truth, pred, iou=0.5, score_threshold=t)
             counts = m["match"].value_counts()
             row = sweep.at(t)
             assert row["tp"] == counts.get("tp", 0)
@@ -186,7 +186,7 @@ def test_sweep_frame_doc_example_and_by_class():
     )
     truth = pred.drop(columns="score").iloc[[0, 2]]
     with pytest.warns(UnknownLabelWarning):
-        s = threshold_sweep(pred, truth, by_class=True)
+        s = threshold_sweep(truth, pred, by_class=True)
     assert set(s.frame["label"]) == {"cat", "dog"}
     assert s.at(0.5, label="cat")["recall"] == 0.5
     assert s.at(0.0, label="dog")["fp"] == 1
@@ -194,10 +194,10 @@ def test_sweep_frame_doc_example_and_by_class():
 
 def test_sweep_on_empty_inputs():
     truth = truth_frame([["a", "cat", 0, 0, 10, 10, 0, 100.0]])
-    s = threshold_sweep(pred_frame([]), truth)
+    s = threshold_sweep(truth, pred_frame([]))
     assert s.at(0.5)["fn"] == 1 and s.at(0.5)["precision"] == 1.0
     with pytest.warns(UnknownLabelWarning):
-        s = threshold_sweep(pred_frame([["a", "cat", 0.5, 0, 0, 10, 10]]), truth_frame([]))
+        s = threshold_sweep(truth_frame([]), pred_frame([["a", "cat", 0.5, 0, 0, 10, 10]]))
     assert s.at(0.1)["fp"] == 1 and np.isnan(s.at(0.1)["recall"])
 
 
@@ -229,7 +229,7 @@ def test_labels_sweep_is_one_vs_rest_and_equals_sklearn():
         for r, lab in enumerate(rng.permutation(classes)[:2], start=1):
             rows.append({"image": img, "rank": r, "label": lab, "score": round(rng.random(), 2)})
     pred = pd.DataFrame(rows)
-    s = threshold_sweep(pred, truth, by_class=True)
+    s = threshold_sweep(truth, pred, by_class=True)
     assert s.kind == "classification"
     for t in (0.0, 0.3, 0.55, 0.9):
         per = s.at(t, by_class=True)

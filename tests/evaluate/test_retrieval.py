@@ -21,7 +21,7 @@ def test_small_example_by_hand():
         ]
     )
     relevant = pd.DataFrame({"query": ["q1", "q1", "q2", "q3"], "cont_sign": ["a", "c", "d", "e"]})
-    s = retrieval_sweep(matches, relevant, k=[1, 3])
+    s = retrieval_sweep(relevant, matches, k=[1, 3])
     assert isinstance(s, RetrievalSweep) and s.kind == "retrieval"
     assert s.frame["threshold"].tolist() == [0.95, 0.80, 0.60, 0.40]
     assert s.frame["n_pred"].tolist() == [1, 2, 3, 4]
@@ -61,7 +61,7 @@ def test_random_against_brute_force():
         }
     )
     relevant = relevant.drop_duplicates()
-    s = retrieval_sweep(matches, relevant, k=5)
+    s = retrieval_sweep(relevant, matches, k=5)
     rel = set(map(tuple, relevant.to_numpy()))
     tp = np.array([(r["query"], r["cont_sign"]) in rel for r in rows])
     scores = np.array([r["score"] for r in rows])

@@ -25,13 +25,13 @@ def data():
 @pytest.fixture(scope="module")
 def sweep(data):
     pred, truth = data
-    return threshold_sweep(pred, truth)
+    return threshold_sweep(truth, pred)
 
 
 @pytest.fixture
 def tuner(data):
     pred, truth = data
-    return ThresholdTuner(pred, truth, threshold=0.5, show_map=False)
+    return ThresholdTuner(truth, pred, threshold=0.5, show_map=False)
 
 
 def test_metrics_equal_evaluate_at_every_threshold(tuner, sweep):
@@ -73,7 +73,8 @@ def test_rules_move_to_best_threshold(tuner, sweep):
 
 
 def test_default_threshold_is_best_f1(data, sweep):
-    tuner = ThresholdTuner(*data, show_map=False)
+    pred, truth = data
+    tuner = ThresholdTuner(truth, pred, show_map=False)
     assert tuner.threshold == best_threshold(sweep, rule="f1")["threshold"]
 
 
@@ -106,7 +107,7 @@ def test_only_errors_and_paging(tuner, sweep):
     tuner.only_errors = True
     m = sweep.matches_at(0.45)
     bad = set(m.loc[m["match"].isin(["fp", "fn"]), "image"])
-    shown = tuner._outcomes.error_images(0.45)
+    shown = tuner.state.error_images(0.45)
     assert set(shown) == bad
     assert set(tuner.grid_images()) <= bad
     tuner.page = 1
@@ -116,7 +117,7 @@ def test_only_errors_and_paging(tuner, sweep):
 
 def test_per_class_thresholds(data, sweep):
     pred, truth = data
-    tuner = ThresholdTuner(pred, truth, per_class=True, show_map=False)
+    tuner = ThresholdTuner(truth, pred, per_class=True, show_map=False)
     # Each class starts at its own best F1.
     for lab in sweep.labels:
         assert tuner.thresholds[lab] == best_threshold(sweep, rule="f1", label=lab)["threshold"]
@@ -144,8 +145,8 @@ def test_classification_one_vs_rest(photo_files):
             "score": [0.9, 0.3, 0.6, 0.8, 0.2, 0.4],
         }
     )
-    tuner = ThresholdTuner(pred, truth, threshold=0.35)
-    sweep = threshold_sweep(pred, truth)
+    tuner = ThresholdTuner(truth, pred, threshold=0.35)
+    sweep = threshold_sweep(truth, pred)
     got = tuner.metrics.loc["all", COLS].astype(float).to_numpy()
     np.testing.assert_array_equal(got, sweep.at(0.35)[COLS].astype(float).to_numpy())
     assert tuner.kind == "classification" and tuner.map is None
@@ -163,7 +164,8 @@ def test_static_fallback_and_summary(tuner):
 
 
 def test_map_shown_with_reason(data):
-    tuner = ThresholdTuner(*data, threshold=0.5)
+    pred, truth = data
+    tuner = ThresholdTuner(truth, pred, threshold=0.5)
     assert 0 < tuner.map["AP50"] <= 1
     assert "does not depend on the threshold" in tuner._map.value
 
@@ -171,20 +173,20 @@ def test_map_shown_with_reason(data):
 def test_missing_column_is_a_clear_error(data):
     pred, truth = data
     with pytest.raises(InvalidFrame, match="truth frame lacks column 'h'"):
-        ThresholdTuner(pred, truth.drop(columns="h"))
+        ThresholdTuner(truth.drop(columns="h"), pred)
     with pytest.raises(InvalidFrame, match="pred frame lacks column 'score'"):
-        ThresholdTuner(pred.drop(columns="score"), truth)
+        ThresholdTuner(truth, pred.drop(columns="score"))
 
 
 def test_no_shared_image_is_a_clear_error(data):
     pred, truth = data
     with pytest.raises(InvalidFrame, match="share no image"):
-        ThresholdTuner(pred.assign(image="other/" + pred["image"]), truth)
+        ThresholdTuner(truth, pred.assign(image="other/" + pred["image"]))
 
 
 def test_zero_predictions_still_renders(data):
     pred, truth = data
-    tuner = ThresholdTuner(pred.iloc[0:0], truth, show_map=False)
+    tuner = ThresholdTuner(truth, pred.iloc[0:0], show_map=False)
     assert "No predictions" in tuner._message.value
     assert tuner.metrics.loc["all", "fn"] == len(truth)
     assert tuner._grid_view.value[:2] == b"\xff\xd8"
@@ -195,7 +197,7 @@ def test_zero_truth_still_renders(data):
     pred, truth = data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        tuner = ThresholdTuner(pred, truth.iloc[0:0], threshold=0.5)
+        tuner = ThresholdTuner(truth.iloc[0:0], pred, threshold=0.5)
     assert "No truth" in tuner._message.value
     assert tuner.metrics.loc["all", "tp"] == 0
     assert tuner.show_static().data[:2] == b"\xff\xd8"
@@ -205,14 +207,14 @@ def test_failed_images_are_reported():
     pred, truth = make_detections(6, seed=2)
     failed = pd.DataFrame({"image": ["img999.jpg"], "error_code": [216201], "error_msg": ["x"]})
     pred = pd.concat([pred.assign(error_code=None, error_msg=None), failed], ignore_index=True)
-    tuner = ThresholdTuner(pred, truth, threshold=0.5, show_map=False)
+    tuner = ThresholdTuner(truth, pred, threshold=0.5, show_map=False)
     assert "1 image(s) failed" in tuner._message.value
     assert "img999.jpg" in tuner.to_frame()["image"].tolist()  # frames keep every image
 
 
 def test_redraws_are_debounced_in_the_kernel_loop(data):
     pred, truth = data
-    tuner = ThresholdTuner(pred, truth, threshold=0.5, show_map=False)
+    tuner = ThresholdTuner(truth, pred, threshold=0.5, show_map=False)
     draws = []
     original = tuner._draw_figures
     tuner._redraw.fn = lambda: (draws.append(tuner.threshold), original())
@@ -230,7 +232,7 @@ def test_redraws_are_debounced_in_the_kernel_loop(data):
 
 def test_redraw_errors_in_the_kernel_loop_are_shown(data):
     pred, truth = data
-    tuner = ThresholdTuner(pred, truth, threshold=0.5, show_map=False)
+    tuner = ThresholdTuner(truth, pred, threshold=0.5, show_map=False)
 
     def broken():
         raise RuntimeError("no figure today")
@@ -248,10 +250,65 @@ def test_redraw_errors_in_the_kernel_loop_are_shown(data):
 
 def test_per_class_curves_follow_the_class_choice(data, sweep):
     pred, truth = data
-    tuner = ThresholdTuner(pred, truth, per_class=True, show_map=False)
+    tuner = ThresholdTuner(truth, pred, per_class=True, show_map=False)
     tuner._class_choice.value = "dog"
     fig = tuner._curve_fig
     assert fig._label == "dog"
     assert fig.td.vline_.get_xdata()[0] == tuner.thresholds["dog"]
     want = sweep.at(tuner.thresholds["dog"], label="dog")
     assert list(fig.pr.point_.get_xydata()[0]) == [want["recall"], want["precision"]]
+
+
+def test_label_outcomes_and_sweep_share_one_rule_for_duplicate_labels():
+    # A service that names one label twice for an image (two scores): the sweep counts the
+    # (image, label) once, at its best score; the pictures must count it the same way.
+    truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "dog"]})
+    pred = pd.DataFrame(
+        {
+            "image": ["a", "a", "a", "b", "b"],
+            "rank": [1, 2, 3, 1, 2],
+            "label": ["dog", "dog", "cat", "dog", "dog"],
+            "score": [0.9, 0.3, 0.2, 0.8, 0.4],
+        }
+    )
+    tuner = ThresholdTuner(truth, pred, threshold=0.25)
+    sweep = threshold_sweep(truth, pred)
+    for t in (0.1, 0.25, 0.35, 0.85):
+        tuner.threshold = t
+        tiles = tuner._tiles(["a", "b"])
+        shown_right = sum(c == "#2ca02c" for tile in tiles for _, c in tile.notes)
+        shown_wrong = sum(c == "#d62728" for tile in tiles for _, c in tile.notes)
+        want = sweep.at(t)
+        assert (shown_right, shown_wrong) == (want["tp"], want["fp"]), t
+
+
+def test_old_argument_order_is_refused(data):
+    pred, truth = data
+    with pytest.raises(InvalidFrame, match="look swapped"):
+        ThresholdTuner(pred, truth, show_map=False)
+    tuner = ThresholdTuner(pred=pred, truth=truth, threshold=0.5, show_map=False)  # keywords
+    assert tuner.metrics.loc["all", "tp"] == threshold_sweep(truth, pred).at(0.5)["tp"]
+
+
+def test_the_slider_echo_of_an_exact_threshold_does_not_round_it(data):
+    # What the browser does when it first renders the slider: it snaps the value to the step
+    # and sends it back.  The exact threshold (best F1, off the 0.01 grid) must survive.
+    pred, truth = data
+    tuner = ThresholdTuner(truth, pred, show_map=False)
+    exact = tuner.threshold
+    assert round(exact, 2) != exact
+    tuner._slider.value = round(exact, 2)  # the echo
+    assert tuner.threshold == exact
+    assert tuner.to_frame().attrs["threshold"] == exact
+    assert f"data-threshold='{exact!r}'" in tuner._table.value
+    tuner._slider.value = round(exact, 2) + 0.01  # a person's step
+    assert tuner.threshold == round(exact, 2) + 0.01
+
+
+def test_per_class_slider_echoes_keep_exact_thresholds(data):
+    pred, truth = data
+    tuner = ThresholdTuner(truth, pred, per_class=True, show_map=False)
+    exact = dict(tuner.thresholds)
+    for lab, s in tuner._class_sliders.items():
+        s.value = round(exact[lab], 2)
+    assert tuner.thresholds == exact

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -167,9 +169,9 @@ def read_coco_results(source, gt=None, *, image: str = "file_name") -> pd.DataFr
     if isinstance(res, Mapping):
         res = res.get("annotations", [])
     n = len(res)
-    bbox = np.array([r["bbox"] for r in res], dtype=float).reshape(n, 4)
-    img_id = np.array([r["image_id"] for r in res])
-    cat_id = np.array([r["category_id"] for r in res])
+    bbox = _boxes_of(res)
+    img_id = np.array(list(map(itemgetter("image_id"), res)))
+    cat_id = np.array(list(map(itemgetter("category_id"), res)))
     img_names, labels = img_id, cat_id
     images = categories = None
     if gt is not None:
@@ -195,7 +197,7 @@ def read_coco_results(source, gt=None, *, image: str = "file_name") -> pd.DataFr
         {
             "image": img_names,
             "label": labels,
-            "score": np.array([r.get("score", np.nan) for r in res], dtype=float),
+            "score": np.fromiter((r.get("score", np.nan) for r in res), dtype=float, count=n),
             "x": bbox[:, 0],
             "y": bbox[:, 1],
             "w": bbox[:, 2],
@@ -210,6 +212,20 @@ def read_coco_results(source, gt=None, *, image: str = "file_name") -> pd.DataFr
         df.attrs["images"] = _as_attr(images)
         df.attrs["categories"] = _as_attr(categories)
     return df
+
+
+def _boxes_of(records) -> np.ndarray:
+    """The ``bbox`` of each record as an (n, 4) float array.
+
+    A results file holds hundreds of thousands of boxes: they are streamed into one array
+    (``np.fromiter``) instead of building a list of lists first; a box that is not four
+    numbers is refused exactly as before.
+    """
+    n = len(records)
+    boxes = list(map(itemgetter("bbox"), records))
+    if all(len(b) == 4 for b in boxes):
+        return np.fromiter(chain.from_iterable(boxes), dtype=float, count=4 * n).reshape(n, 4)
+    return np.array(boxes, dtype=float).reshape(n, 4)
 
 
 def _as_attr(table: pd.DataFrame) -> dict:

@@ -19,6 +19,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from vislab.geometry import box_iou
+
 __all__ = ["sample_detections", "SampleDetections", "SAMPLE_CLASSES"]
 
 #: Classes of the sample set.
@@ -82,15 +84,6 @@ def _paste(canvas: np.ndarray, obj: np.ndarray, x: int, y: int) -> None:
     alpha = np.clip(np.minimum(dx, dy), 0, 1)[..., None]
     region = canvas[y : y + h, x : x + w].astype(float)
     canvas[y : y + h, x : x + w] = (alpha * obj + (1 - alpha) * region).astype(np.uint8)
-
-
-def _iou(a, b) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    return inter / (aw * ah + bw * bh - inter)
 
 
 @dataclass
@@ -176,7 +169,7 @@ def sample_detections(
                 continue
             for _attempt in range(20):
                 x, y = int(rng.integers(0, W - w)), int(rng.integers(0, H - h))
-                if all(_iou((x, y, w, h), b) < 0.05 for b, _ in boxes):
+                if (box_iou([(x, y, w, h)], [b for b, _ in boxes]) < 0.05).all():
                     break
             else:
                 continue

@@ -62,6 +62,7 @@ from scipy import ndimage
 
 from vislab.engine.backbone import CROP_FRACTION, as_rgb, get_backbone, softmax
 from vislab.engine.imagenet import class_names, class_roots, subset_indices
+from vislab.geometry import paired_iou
 
 SALIENCY_SIZE = 448
 PERSISTENCE = 0.1  # a peak is its own region if it rises this share of (max - mean) above
@@ -516,10 +517,7 @@ def _square_crop(rgb: np.ndarray, box: Box) -> np.ndarray:
 
 
 def _box_iou(a: Box, b: Box) -> float:
-    ax0, ay0, ax1, ay1 = a.xyxy
-    bx0, by0, bx1, by1 = b.xyxy
-    inter = max(0, min(ax1, bx1) - max(ax0, bx0)) * max(0, min(ay1, by1) - max(ay0, by0))
-    return inter / float(a.w * a.h + b.w * b.h - inter)
+    return float(paired_iou((a.x, a.y, a.w, a.h), (b.x, b.y, b.w, b.h))[0])
 
 
 def _inside_share(inner: Box, outer: Box) -> float:

@@ -9,17 +9,21 @@ boxes in Python:
 
 * Detections are ranked inside each group (image, or image and class) by score, ties by input
   order (pycocotools uses a stable mergesort on ``-score``); only the first ``max_det`` take part.
-* IoU is computed for every (detection, truth) pair of a group in one numpy expression that
-  repeats the arithmetic of pycocotools' C ``bbIou`` operation for operation, so every value is
-  bit-identical.  Pairs below the lowest IoU threshold can never match and are dropped.
+* IoU is computed for every (detection, truth) pair of a group in one numpy expression
+  (:func:`vislab.geometry.iou_by_index`) that repeats the arithmetic of pycocotools' C
+  ``bbIou`` operation for operation, so every value is bit-identical.  Pairs below the lowest
+  IoU threshold can never match and are dropped.
 * pycocotools walks the truth of a group in (not ignored, input order) order and keeps the last
   available truth with the highest IoU >= t, preferring truth that is not ignored.  That is the
   maximum of one integer key per pair: (not ignored, rank of IoU, position in group).
 * Greedy order only matters where two detections compete for one truth.  A truth with a single
   candidate detection (or a crowd region, which is never used up) cannot be contested, so all
-  detections that touch only such truth are resolved at once.  The others are resolved in
-  rounds: round r takes the r-th contested detection of every group, for every (area range, IoU
-  threshold) configuration at the same time.
+  detections that touch only such truth are resolved at once.  The commonest contest —
+  near-duplicate detections of one object that overlap nothing else — is a *chain*: at each
+  IoU threshold the first of them in score order that reaches it takes the truth, in every
+  area range alike (one ``minimum.reduceat``).  The rest are resolved in rounds: round r takes
+  the r-th contested detection of every group, for every (area range, IoU threshold)
+  configuration at the same time.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["box_iou_pairs", "rank_within_groups", "greedy_match", "MatchArrays"]
+from vislab.geometry import iou_by_index
+
+__all__ = ["rank_within_groups", "greedy_match", "MatchArrays"]
 
 # pycocotools caps the IoU threshold just below 1 so that t=1.0 can still match a perfect box.
 _MAX_THRESHOLD = 1 - 1e-10
@@ -36,51 +42,6 @@ _MAX_THRESHOLD = 1 - 1e-10
 _BATCH_ELEMENTS = 4_000_000
 # Detection-truth pairs whose IoU is computed in one go.
 _PAIR_CHUNK = 2_000_000
-
-
-def box_iou_pairs(det: np.ndarray, gt: np.ndarray, crowd: np.ndarray | None = None) -> np.ndarray:
-    """IoU of paired xywh boxes, computed exactly as pycocotools' ``bbIou``.
-
-    For a crowd truth region the union is the detection's own area (COCO's rule: a detection
-    inside a crowd region is fully covered by it).
-    """
-    n = len(det)
-    return iou_by_index(
-        det.T,
-        gt.T,
-        np.arange(n),
-        np.arange(n),
-        None if crowd is None else np.asarray(crowd, dtype=bool),
-    )
-
-
-def iou_by_index(dcols, gcols, di: np.ndarray, gi: np.ndarray, crowd: np.ndarray | None):
-    """IoU of detection ``di[j]`` with truth ``gi[j]``; boxes given as four xywh columns.
-
-    The arithmetic repeats pycocotools' C code operation for operation (so values are
-    bit-identical).  Pairs that do not overlap horizontally are dropped before the rest is
-    computed, which skips most of the work on real data.
-    """
-    dx, dy, dw, dh = dcols
-    gx, gy, gw, gh = gcols
-    out = np.zeros(len(di), dtype=float)
-    x0, x1 = dx[di], gx[gi]
-    w = np.minimum(dw[di] + x0, gw[gi] + x1) - np.maximum(x0, x1)
-    sel = np.flatnonzero(w > 0)
-    di, gi, w = di[sel], gi[sel], w[sel]
-    y0, y1 = dy[di], gy[gi]
-    ddh, ggh = dh[di], gh[gi]
-    h = np.minimum(ddh + y0, ggh + y1) - np.maximum(y0, y1)
-    ok = h > 0
-    sel, di, gi, w, h, ddh, ggh = sel[ok], di[ok], gi[ok], w[ok], h[ok], ddh[ok], ggh[ok]
-    da = dw[di] * ddh
-    ga = gw[gi] * ggh
-    inter = w * h
-    union = da + ga - inter
-    if crowd is not None:
-        union = np.where(crowd[gi], da, union)
-    out[sel] = inter / union
-    return out
 
 
 def rank_within_groups(group: np.ndarray, *keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -291,9 +252,20 @@ def greedy_match(
 
     # A truth is contested when two detections may claim it; crowd regions never run out.
     contested_gt = (np.bincount(pair_gt, minlength=ng) >= 2) & ~gcrowd
-    contested = np.logical_or.reduceat(contested_gt[pair_gt], seg_start)
-    # Round of each candidate: 0 for uncontested ones, else its order among the contested
-    # detections of its group (detections are already in score order within a group).
+    match = np.full((n_a, n_t, len(cand)), -1, dtype=np.int32 if ng < 2**31 else np.int64)
+    # Chains: a contested truth whose every candidate detection has no other candidate.  At
+    # each IoU threshold the first of them (in score order) that reaches it takes the truth
+    # and the others get nothing — in every area range, since with one candidate the
+    # preference for not-ignored truth never comes into play.  Resolved here at once.
+    single = per_det == 1
+    shared_gt = np.zeros(ng, dtype=bool)
+    shared_gt[pair_gt[~single[cand_of_pair]]] = True
+    chain_pair = contested_gt[pair_gt] & ~shared_gt[pair_gt]
+    if chain_pair.any():
+        _resolve_chains(np.flatnonzero(chain_pair), pair_gt, cand_of_pair, iou, thr, match)
+    contested = np.logical_or.reduceat(contested_gt[pair_gt] & ~chain_pair, seg_start)
+    # Round of each other candidate: 0 for uncontested ones, else its order among the
+    # contested detections of its group (detections are already in score order in a group).
     cgroup = dgroup[cand]
     crank = np.zeros(len(cand), dtype=np.int64)
     if contested.any():
@@ -302,9 +274,8 @@ def greedy_match(
         # rank_within_groups sorts by group; ci is already group-sorted so ranks line up.
         crank[ci] = r
 
-    match = np.full((n_a, n_t, len(cand)), -1, dtype=np.int32 if ng < 2**31 else np.int64)
     taken = np.zeros((n_a, n_t, ng), dtype=bool)
-    pair_round = crank[cand_of_pair]
+    pair_round = np.where(chain_pair, -1, crank[cand_of_pair])  # -1: resolved as a chain
     pair_sorted = np.argsort(pair_round, kind="stable")
     round_bounds = np.searchsorted(pair_round[pair_sorted], np.arange(int(crank.max()) + 2))
     gstart_of_cand = lo[cand]
@@ -349,6 +320,20 @@ def greedy_match(
         gt_ignore=gt_ignore,
         best_iou=best_iou,
     )
+
+
+def _resolve_chains(pairs, pair_gt, cand_of_pair, iou, thr, match) -> None:
+    """Match chain pairs: per truth and IoU threshold, the first detection reaching it."""
+    order = pairs[np.argsort(pair_gt[pairs], kind="stable")]  # truth-major, score order kept
+    g = pair_gt[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = g[1:] != g[:-1]
+    starts = np.flatnonzero(first)
+    pos = np.where(iou[order][None, :] >= thr[:, None], np.arange(len(order)), len(order))
+    winner = np.minimum.reduceat(pos, starts, axis=1)  # (T, chains)
+    ti, ci = np.nonzero(winner < len(order))
+    won = order[winner[ti, ci]]
+    match[:, ti, cand_of_pair[won]] = pair_gt[won]
 
 
 def _match_batch(

@@ -21,6 +21,8 @@ from vislab.frames import require_columns
 __all__ = [
     "ScoreScaleWarning",
     "UnknownLabelWarning",
+    "plain",
+    "check_order",
     "prediction_rows",
     "check_boxes",
     "check_scores",
@@ -40,6 +42,34 @@ class UnknownLabelWarning(UserWarning):
     """Predictions use labels that never occur in the truth (they can only be false positives)."""
 
 
+def plain(df: pd.DataFrame) -> pd.DataFrame:
+    """The same frame without ``attrs`` (no copy of the data).
+
+    pandas copies a frame's ``attrs`` deeply on every column access; frames read from COCO
+    files carry image and category tables there, which would cost more than the evaluation.
+    """
+    return pd.DataFrame(df, copy=False) if df.attrs else df
+
+
+def check_order(truth, pred, *, call: str, pred_name: str = "pred") -> None:
+    """Refuse arguments given in the old order (predictions first): truth comes first.
+
+    A truth frame has no scores and a result frame has them, so a ``score`` column only on
+    the truth side means the two were swapped.
+    """
+    if (
+        isinstance(truth, pd.DataFrame)
+        and isinstance(pred, pd.DataFrame)
+        and "score" in truth.columns
+        and "score" not in pred.columns
+    ):
+        raise InvalidFrame(
+            f"the truth frame has a 'score' column and the {pred_name} frame has none: the "
+            f"arguments look swapped; truth comes first, as in scikit-learn: {call}",
+            column="score",
+        )
+
+
 def prediction_rows(
     pred: pd.DataFrame, columns: Sequence[str], *, name: str = "pred", key: str | None = None
 ):
@@ -48,17 +78,28 @@ def prediction_rows(
     Rows with an ``error_code`` are failed images: they carry no predictions, so a failed
     image counts as an image for which the service predicted nothing.  Rows without an error
     whose value columns are all empty are images the service answered with nothing; they are
-    dropped too, and are not failures.
+    dropped too, and are not failures.  A frame of failed images only may lack the value
+    columns altogether (there is no value to hold): it gives no usable row.
 
     Returns
     -------
     ok : DataFrame
-        Rows without error.
+        Rows without error (always with ``columns``).
     failed : list
         Identifiers of failed images (each once, in order of appearance).
     """
-    require_columns(pred, columns, name=name)
+    if not isinstance(pred, pd.DataFrame):
+        raise InvalidFrame(f"{name} must be a pandas DataFrame, got {type(pred).__name__}")
     key = key or columns[0]
+    require_columns(pred, [key], name=name)
+    pred = plain(pred)
+    missing = [c for c in columns if c not in pred.columns]
+    if missing:
+        errors = pred["error_code"].notna() if "error_code" in pred.columns else None
+        if errors is None or not errors.all():
+            require_columns(pred, columns, name=name)  # raises, naming the first missing one
+        failed = list(dict.fromkeys(pred[key].tolist()))
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}), failed
     # A row with no error and every value empty is how result frames keep an image the
     # service answered with nothing (vislab.frames): that image simply has no predictions.
     values = [c for c in columns if c != key]
@@ -186,7 +227,8 @@ def report_unknown_labels(pred_labels, truth_labels, *, what: str = "predictions
     ...     report_unknown_labels(["cat", "dgo"], ["cat", "dog"])
     ['dgo']
     """
-    known = set(pd.unique(pd.Series(list(truth_labels), dtype=object)))
+    # "(other)" and "(no prediction)" are answers, not labels (vislab.evaluate.classification).
+    known = set(_unique(truth_labels)) | {"(other)", "(no prediction)"}
     unknown = [x for x in ordered_unique(pred_labels) if x not in known]
     if unknown:
         shown = ", ".join(map(repr, unknown[:10])) + (" ..." if len(unknown) > 10 else "")
@@ -199,6 +241,15 @@ def report_unknown_labels(pred_labels, truth_labels, *, what: str = "predictions
     return unknown
 
 
+def _unique(values) -> np.ndarray:
+    """Distinct values in order of first appearance (vectorised; no Python loop over rows)."""
+    if isinstance(values, (pd.Series, pd.Index)):
+        values = values.to_numpy(dtype=object)
+    elif not isinstance(values, np.ndarray):
+        values = np.asarray(list(values), dtype=object)
+    return pd.unique(pd.Series(values.astype(object, copy=False), dtype=object)).astype(object)
+
+
 def ordered_unique(values) -> list:
     """Unique values, sorted when they sort, else in order of first appearance.
 
@@ -207,7 +258,7 @@ def ordered_unique(values) -> list:
     >>> ordered_unique(["b", "a", "b"])
     ['a', 'b']
     """
-    uniq = list(pd.unique(pd.Series(list(values), dtype=object)))
+    uniq = list(_unique(values))
     try:
         return sorted(uniq)
     except TypeError:

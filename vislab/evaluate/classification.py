@@ -4,8 +4,10 @@ The service answers each image with ranked labels (``rank`` 1 = its best guess).
 functions line predictions up with the truth by image and hand the label vectors to
 scikit-learn, so the numbers are the ones the field trusts.  Two things scikit-learn cannot see
 are made explicit: an image whose call failed (or that has no prediction) counts as a wrong
-answer, shown as the ``"(no prediction)"`` column of the confusion matrix, and images that
-have predictions but no truth are left out with a warning.
+answer, shown as the ``"(no prediction)"`` column of the confusion matrix; so does an answer
+that is none of your categories (``"(other)"``, see :func:`vislab.evaluate.map_labels`) — a
+column, never a class of its own; and images that have predictions but no truth are left out
+with a warning.
 
 For precision/recall of each class as its score threshold moves (one-vs-rest), use
 :func:`vislab.evaluate.threshold_sweep` with the labels frame.
@@ -14,19 +16,35 @@ For precision/recall of each class as its score threshold moves (one-vs-rest), u
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from vislab.evaluate._validate import ordered_unique, prediction_rows, report_unknown_labels
+from vislab.evaluate._validate import (
+    check_order,
+    ordered_unique,
+    prediction_rows,
+    report_unknown_labels,
+)
 from vislab.frames import truth_labels
 
-__all__ = ["classification_report", "confusion_matrix", "top_k_accuracy", "NO_PREDICTION"]
+__all__ = [
+    "classification_report",
+    "confusion_matrix",
+    "top_k_accuracy",
+    "aligned_labels",
+    "NO_PREDICTION",
+    "OTHER",
+]
 
 #: Stands for "the service gave no label" (failed call or image missing from predictions).
 NO_PREDICTION = "(no prediction)"
+#: Stands for "the service named something that is none of your categories"
+#: (:func:`vislab.evaluate.map_labels`' default for labels its mapping does not know).
+OTHER = "(other)"
+#: Answers that are always wrong and never a class of their own.
+_NOT_A_CLASS = (OTHER, NO_PREDICTION)
 
 
 def _ranked(pred: pd.DataFrame) -> tuple[pd.DataFrame, list]:
@@ -47,7 +65,9 @@ def _ranked(pred: pd.DataFrame) -> tuple[pd.DataFrame, list]:
 
 def _aligned(truth, pred, *, top_k: int = 1):
     """True and predicted label per truth image (top-k hit counts as the true label)."""
-    t = truth_labels(truth) if isinstance(truth, Mapping) else truth_labels(truth)
+    if isinstance(pred, pd.DataFrame) and isinstance(truth, pd.DataFrame):
+        check_order(truth, pred, call="classification functions take (truth, pred)")
+    t = truth_labels(truth)
     ranked, _failed = _ranked(pred)
     extra = set(ranked["image"]) - set(t["image"])
     if extra:
@@ -70,10 +90,47 @@ def _aligned(truth, pred, *, top_k: int = 1):
     return y_true, y_pred, ranked, t
 
 
+def aligned_labels(truth, pred, *, top_k: int = 1) -> pd.DataFrame:
+    """The true and the predicted label of every truth image, as the metrics count them.
+
+    The rank-1 label is the prediction; an image whose call failed or that has no prediction
+    is ``"(no prediction)"``; with ``top_k > 1`` an image whose true label is among its top
+    ``k`` counts as predicted right.  :func:`confusion_matrix` and
+    :func:`classification_report` count exactly these pairs, so the images listed for a cell
+    always add up to the cell's count.
+
+    Parameters
+    ----------
+    truth : DataFrame or mapping
+        ``image, label`` (one true label per image), or a mapping image -> label.
+    pred : DataFrame
+        Labels frame ``image, rank, label, score``.
+    top_k : int, default 1
+
+    Returns
+    -------
+    DataFrame
+        ``image, true, predicted``, one row per truth image, in truth order.
+
+    Examples
+    --------
+    >>> truth = {"a": "cat", "b": "dog", "c": "dog"}
+    >>> pred = pd.DataFrame({"image": ["a", "b"], "rank": [1, 1], "label": ["cat", "cat"],
+    ...                      "score": [0.9, 0.6]})
+    >>> aligned_labels(truth, pred)
+      image true        predicted
+    0     a  cat              cat
+    1     b  dog              cat
+    2     c  dog  (no prediction)
+    """
+    y_true, y_pred, _, t = _aligned(truth, pred, top_k=top_k)
+    return pd.DataFrame({"image": t["image"].to_numpy(), "true": y_true, "predicted": y_pred})
+
+
 def _labels_of(y_true, y_pred, labels):
     if labels is not None:
         return list(labels)
-    return ordered_unique([v for v in list(y_true) + list(y_pred) if v != NO_PREDICTION])
+    return ordered_unique([v for v in list(y_true) + list(y_pred) if v not in _NOT_A_CLASS])
 
 
 def classification_report(truth, pred, *, labels=None, top_k: int = 1, zero_division=0.0):
@@ -170,13 +227,12 @@ def confusion_matrix(truth, pred, *, labels=None, normalize=None) -> pd.DataFram
     """
     y_true, y_pred, _, _ = _aligned(truth, pred)
     lab = _labels_of(y_true, y_pred, labels)
-    cols = lab + ([NO_PREDICTION] if (y_pred == NO_PREDICTION).any() else [])
+    cols = lab + [v for v in _NOT_A_CLASS if (y_pred == v).any() and v not in lab]
     cm = skm.confusion_matrix(y_true, y_pred, labels=cols, normalize=normalize)
     out = pd.DataFrame(
         cm, index=pd.Index(cols, name="true"), columns=pd.Index(cols, name="predicted")
     )
-    if NO_PREDICTION in cols:
-        out = out.drop(index=NO_PREDICTION)
+    out = out.drop(index=[v for v in _NOT_A_CLASS if v in cols and v not in lab])
     return out
 
 

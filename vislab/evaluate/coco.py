@@ -20,32 +20,15 @@ How the accumulation avoids pycocotools' per-(class, area, maxDets, IoU) Python 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
 from vislab.evaluate._engine import stable_order
+from vislab.evaluate._validate import check_order
+from vislab.evaluate.coco_result import COCO_STAT_NAMES, CocoResult
 from vislab.evaluate.detection import COCO_AREA_RANGES, prepare_detection, run_matching
 
 __all__ = ["coco_eval", "CocoResult", "COCO_STAT_NAMES"]
-
-#: Names of the 12 COCO summary numbers, in pycocotools' order.
-COCO_STAT_NAMES = (
-    "AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",
-)  # fmt: skip
-
-_STAT_TITLES = {
-    "AP": (1, None, "all"),
-    "AP50": (1, 0.5, "all"),
-    "AP75": (1, 0.75, "all"),
-    "APs": (1, None, "small"),
-    "APm": (1, None, "medium"),
-    "APl": (1, None, "large"),
-    "ARs": (0, None, "small"),
-    "ARm": (0, None, "medium"),
-    "ARl": (0, None, "large"),
-}
 
 
 def _default_iou_thresholds() -> np.ndarray:
@@ -57,124 +40,9 @@ def _default_recall_thresholds() -> np.ndarray:
     return np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
 
 
-@dataclass
-class CocoResult:
-    """What :func:`coco_eval` returns.
-
-    Attributes
-    ----------
-    stats : pandas.Series
-        The 12 summary numbers named ``AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs,
-        ARm, ARl`` (-1 where undefined, as pycocotools).
-    per_class : pandas.DataFrame
-        One row per class: AP, AP50, AP75, APs, APm, APl, AR100 (NaN where undefined), the
-        number of (non-crowd) true boxes and of predictions.
-    precision : ndarray, shape (T, R, K, A, M)
-        pycocotools' ``eval["precision"]``: IoU thresholds x recall thresholds x classes x area
-        ranges x maxDets.
-    recall : ndarray, shape (T, K, A, M)
-    scores : ndarray, shape (T, R, K, A, M)
-        Score of the detection at which each precision value is reached.
-    labels : pandas.Index
-        The classes along axis K.
-    iou_thresholds, recall_thresholds, area_ranges, max_dets
-        The parameters along the other axes.
-    unknown_labels, failed_images : list
-        Predicted labels absent from the truth; images whose prediction failed.
-    """
-
-    stats: pd.Series
-    per_class: pd.DataFrame
-    precision: np.ndarray
-    recall: np.ndarray
-    scores: np.ndarray
-    labels: pd.Index
-    iou_thresholds: np.ndarray
-    recall_thresholds: np.ndarray
-    area_ranges: dict
-    max_dets: tuple
-    class_aware: bool = True
-    unknown_labels: list = field(default_factory=list)
-    failed_images: list = field(default_factory=list)
-
-    def summary(self) -> str:
-        """The summary block pycocotools prints, one line per number.
-
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> t = pd.DataFrame({"image": ["a"], "label": ["cat"], "x": [0], "y": [0],
-        ...                   "w": [40], "h": [40]})
-        >>> p = t.assign(score=0.9)
-        >>> print(coco_eval(p, t).summary().splitlines()[0])
-         Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 1.000
-        """
-        lines = []
-        iou_all = f"{self.iou_thresholds[0]:0.2f}:{self.iou_thresholds[-1]:0.2f}"
-        for name, value in self.stats.items():
-            ap, thr, area = _STAT_TITLES.get(name, (0, None, "all"))
-            max_det = self.max_dets[-1] if name in _STAT_TITLES else int(name[2:])
-            title = "Average Precision" if ap else "Average Recall"
-            kind = "(AP)" if ap else "(AR)"
-            iou_s = iou_all if thr is None else f"{thr:0.2f}"
-            lines.append(
-                f" {title:<18} {kind} @[ IoU={iou_s:<9} | area={area:>6s} | "
-                f"maxDets={max_det:>3d} ] = {value:0.3f}"
-            )
-        return "\n".join(lines)
-
-    def pr_curve(self, *, label=None, iou: float = 0.5, area: str = "all", max_dets=None):
-        """Interpolated precision at each recall threshold, as a frame for plotting.
-
-        Parameters
-        ----------
-        label : optional
-            One class; default: the mean over classes with truth (what AP averages).
-        iou : float
-            One of the evaluated IoU thresholds.
-        area : str
-            Area range name.
-        max_dets : int, optional
-            Default: the largest.
-
-        Returns
-        -------
-        DataFrame with columns ``recall, precision, score``.
-
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> t = pd.DataFrame({"image": ["a"], "label": ["cat"], "x": [0], "y": [0],
-        ...                   "w": [40], "h": [40]})
-        >>> coco_eval(t.assign(score=0.9), t).pr_curve(label="cat").iloc[-1].round(3).tolist()
-        [1.0, 1.0, 0.9]
-        """
-        t = int(np.flatnonzero(np.isclose(self.iou_thresholds, iou))[0])
-        a = list(self.area_ranges).index(area)
-        m = self.max_dets.index(max_dets if max_dets is not None else self.max_dets[-1])
-        p = self.precision[t, :, :, a, m]
-        s = self.scores[t, :, :, a, m]
-        if label is not None:
-            k = self.labels.get_loc(label)
-            prec, score = p[:, k], s[:, k]
-        else:
-            valid = (p > -1).all(axis=0)
-            prec = p[:, valid].mean(axis=1) if valid.any() else np.full(len(p), np.nan)
-            score = np.full(len(p), np.nan)
-        return pd.DataFrame({"recall": self.recall_thresholds, "precision": prec, "score": score})
-
-    def __repr__(self) -> str:
-        return f"CocoResult(AP={self.stats['AP']:.4f}, AP50={self.stats['AP50']:.4f}, " + (
-            f"classes={len(self.labels)})"
-        )
-
-    def _repr_html_(self) -> str:
-        return self.stats.to_frame("value").T.to_html(float_format=lambda v: f"{v:.3f}")
-
-
 def coco_eval(
-    pred: pd.DataFrame,
     truth: pd.DataFrame,
+    pred: pd.DataFrame,
     *,
     iou_type: str = "bbox",
     class_aware: bool = True,
@@ -189,13 +57,13 @@ def coco_eval(
 
     Parameters
     ----------
-    pred : DataFrame
-        Boxes frame ``image, label, score, x, y, w, h``; rows with ``error_code`` set are
-        failed images and count as images with no predictions.
     truth : DataFrame
         Truth boxes ``image, label, x, y, w, h``; optional ``iscrowd`` (crowd regions are
         ignored, and predictions on them too) and ``area`` (used for the small / medium / large
         ranges instead of ``w * h``, as COCO uses the mask area).
+    pred : DataFrame
+        Boxes frame ``image, label, score, x, y, w, h``; rows with ``error_code`` set are
+        failed images and count as images with no predictions.
     iou_type : {"bbox"}
         Only boxes are supported (segmentation masks are not).
     class_aware : bool, default True
@@ -240,12 +108,13 @@ def coco_eval(
     ...                       "x": [0, 50, 10], "y": [0, 50, 10], "w": [40, 30, 50],
     ...                       "h": [40, 30, 50]})
     >>> pred = truth.assign(score=[0.9, 0.3, 0.8], x=[0, 60, 10])
-    >>> r = coco_eval(pred, truth)
+    >>> r = coco_eval(truth, pred)
     >>> r.stats[["AP", "AP50"]].round(3).tolist()
     [0.55, 1.0]
     >>> r.per_class["AP"].round(3).tolist()  # the dog box has IoU 0.5: right at one threshold of 10
     [1.0, 0.1]
     """
+    check_order(truth, pred, call="coco_eval(truth, pred)")
     if iou_type != "bbox":
         raise NotImplementedError(
             f"iou_type={iou_type!r} is not supported; vislab evaluates boxes ('bbox') only"
@@ -263,7 +132,7 @@ def coco_eval(
     max_dets = tuple(sorted(int(m) for m in max_dets))
     ranges = dict(COCO_AREA_RANGES if area_ranges is None else area_ranges)
 
-    data = prepare_detection(pred, truth, images=images, labels=labels)
+    data = prepare_detection(truth, pred, images=images, labels=labels)
     m = run_matching(
         data,
         iou_thresholds=iou_thr,
@@ -292,13 +161,6 @@ def coco_eval(
         unknown_labels=data.unknown_labels,
         failed_images=data.failed_images,
     )
-
-
-def _seg_cumsum(flags: np.ndarray, start: np.ndarray, seg_of: np.ndarray) -> np.ndarray:
-    """Inclusive cumulative sum of ``flags`` restarting at each segment ``start``."""
-    cs = np.cumsum(flags, dtype=np.int64)
-    before = np.where(start > 0, cs[start - 1], 0)
-    return cs - before[seg_of]
 
 
 def _first_count_reaching(npig: np.ndarray, rec_thr: np.ndarray) -> np.ndarray:
@@ -347,61 +209,84 @@ def _accumulate(m, data, iou_thr, rec_thr, max_dets, class_aware, area_ranges):
     out_det = (area[None, :] < ranges[:, :1]) | (area[None, :] > ranges[:, 1:])  # (A, n)
     out_acc = out_det[:, acc_order]
 
-    # Match events (area range, IoU threshold, candidate) ordered by accumulation position.
+    # Match events (area range, IoU threshold, candidate) ordered by accumulation position:
+    # (area, threshold) major, then class, then accumulation order (candidates are sorted so).
     perm = np.argsort(accpos[m.cand], kind="stable")
     cand = m.cand[perm]
-    match = m.match[:, :, perm]
-    ev_a, ev_t, ev_c = np.nonzero(match >= 0)
+    n_c, ng = len(cand), m.gt_ignore.shape[1]
+    # Permute the (small) matched mask, not the match array; read matches at the events only.
+    flat = np.flatnonzero((m.match >= 0)[:, :, perm])
+    ev_at = flat // n_c  # area * n_t + threshold
+    ev_c = flat - ev_at * n_c
     ev_det = cand[ev_c]
-    ev_gt = match[ev_a, ev_t, ev_c]
-    ev_ig = m.gt_ignore[ev_a, ev_gt]
-    ev_out = out_det[ev_a, ev_det]
+    ev_gt = m.match.reshape(n_a * n_t, n_c)[ev_at, perm[ev_c]]
+    ev_a = ev_at // n_t
+    ev_ig = m.gt_ignore.ravel()[ev_a * ng + ev_gt]
+    ev_out = out_det.ravel()[ev_a * len(rows) + ev_det]
+    ev_seg = ev_at * n_k + k_det[ev_det]  # (area, threshold, class) segment, sorted
+    del flat, ev_c, ev_gt
 
     cnum = _first_count_reaching(npig, rec_thr)  # (A, K, R)
     eps = np.spacing(1)
     n_seg = n_a * n_t * n_k
+    k_acc_all = k_det[acc_order]
+    score_acc_all = score[acc_order]
+    full = None  # the arrays of a cap that keeps every detection, computed once
     for mi, max_det in enumerate(max_dets):
         keep_det = rank < max_det
-        keep_acc = keep_det[acc_order]
-        pos_acc = np.cumsum(keep_acc) - 1
-        pos_det = np.empty(len(rows), dtype=np.int64)
-        pos_det[acc_order] = pos_acc
-        k_acc = k_det[acc_order][keep_acc]
+        if keep_det.all() and full is not None:
+            pos_det, k_acc, score_acc, outcum = full
+        else:
+            keep_acc = keep_det[acc_order]
+            everything = bool(keep_acc.all())
+            if everything:
+                pos_det, k_acc, score_acc = accpos, k_acc_all, score_acc_all
+            else:
+                pos_acc = np.cumsum(keep_acc) - 1
+                pos_det = np.empty(len(rows), dtype=np.int64)
+                pos_det[acc_order] = pos_acc
+                k_acc, score_acc = k_acc_all[keep_acc], score_acc_all[keep_acc]
+            outcum = np.zeros((n_a, len(k_acc) + 1), dtype=np.int32)
+            np.cumsum(out_acc if everything else out_acc[:, keep_acc], axis=1, out=outcum[:, 1:])
+            if everything:
+                full = (pos_det, k_acc, score_acc, outcum)
         nd = np.bincount(k_acc, minlength=n_k)
         nd_all[:, mi] = nd
         kstart = np.cumsum(nd) - nd
-        score_acc = score[acc_order][keep_acc]
-        outcum = np.zeros((n_a, len(k_acc) + 1), dtype=np.int64)
-        np.cumsum(out_acc if keep_acc.all() else out_acc[:, keep_acc], axis=1, out=outcum[:, 1:])
+        n_kept = len(k_acc)
 
         sel = keep_det[ev_det]
         if sel.all():
-            a_e, t_e, d_e, ig_e, out_e = ev_a, ev_t, ev_det, ev_ig, ev_out
+            seg_e, d_e, ig_e, out_e = ev_seg, ev_det, ev_ig, ev_out
         else:
-            a_e, t_e, d_e = ev_a[sel], ev_t[sel], ev_det[sel]
-            ig_e, out_e = ev_ig[sel], ev_out[sel]
-        k_e = k_det[d_e]
-        p_glob = pos_det[d_e]
-        p_in = p_glob - kstart[k_e]
-        seg_e = (a_e * n_t + t_e) * n_k + k_e
-        first = np.ones(len(seg_e), dtype=bool)
-        first[1:] = seg_e[1:] != seg_e[:-1]
-        start = np.flatnonzero(first)
-        seg_of = np.cumsum(first) - 1
-        tp_cum = _seg_cumsum(~ig_e, start, seg_of)
-        mo_cum = _seg_cumsum(out_e, start, seg_of)
-        mi_cum = _seg_cumsum(ig_e, start, seg_of)
-        # Ignored so far = unmatched-out-of-range + matched-to-ignored truth.
-        out_in = outcum[a_e, p_glob + 1] - outcum[a_e, kstart[k_e]]
-        fp_cum = (p_in + 1) - tp_cum - (out_in - mo_cum + mi_cum)
-
-        tp = ~ig_e
-        tp_c = tp_cum[tp].astype(float)
-        fp_c = fp_cum[tp].astype(float)
+            seg_e, d_e, ig_e, out_e = ev_seg[sel], ev_det[sel], ev_ig[sel], ev_out[sel]
+        # Precision only changes at true positives: every count below is read there.  In a
+        # segment, before and at the j-th event: events = tp + matched-to-ignored, so
+        # fp = position in class + 1 - events - (out-of-range and unmatched).
+        ev_start = np.cumsum(np.bincount(seg_e, minlength=n_seg)) - np.bincount(
+            seg_e, minlength=n_seg
+        )
+        out_cum = np.cumsum(out_e, dtype=np.int64)
+        tp_at = np.flatnonzero(~ig_e)
+        seg_tp = seg_e[tp_at]
+        d_tp = d_e[tp_at]
+        k_tp = seg_tp % n_k
+        a_tp = seg_tp // (n_t * n_k)
+        first_ev = ev_start[seg_tp]
+        n_ev = tp_at - first_ev + 1
+        mo = out_cum[tp_at] - np.where(first_ev > 0, out_cum[first_ev - 1], 0)
+        n_tp = np.bincount(seg_tp, minlength=n_seg)
+        tp_end = np.cumsum(n_tp)
+        tp_start = tp_end - n_tp
+        tp_c = (np.arange(len(tp_at)) - tp_start[seg_tp] + 1).astype(float)
+        p_glob = pos_det[d_tp]
+        row0 = a_tp * (n_kept + 1)
+        out_in = outcum.ravel()[row0 + p_glob + 1] - outcum.ravel()[row0 + kstart[k_tp]]
+        fp_c = (p_glob - kstart[k_tp] + 1 - n_ev - out_in + mo).astype(float)
         pr = tp_c / (fp_c + tp_c + eps)  # same expression as pycocotools
-        sc = score[d_e[tp]]
-        n_tp = np.bincount(seg_e[tp], minlength=n_seg).reshape(n_a, n_t, n_k)
-        tp_end = np.cumsum(n_tp).reshape(n_a, n_t, n_k)
+        sc = score[d_tp]
+        n_tp = n_tp.reshape(n_a, n_t, n_k)
+        tp_end = tp_end.reshape(n_a, n_t, n_k)
         tp_start = tp_end - n_tp
 
         c = cnum[:, None, :, :]  # (A, 1, K, R)

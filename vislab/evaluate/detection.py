@@ -15,15 +15,19 @@ import numpy as np
 import pandas as pd
 
 from vislab.errors import InvalidFrame
-from vislab.evaluate._engine import box_iou_pairs, greedy_match
+from vislab.evaluate._engine import greedy_match
 from vislab.evaluate._validate import (
     check_boxes,
+    check_order,
     check_scores,
     check_truth_ids,
+    plain,
     prediction_rows,
     report_unknown_labels,
 )
+from vislab.evaluate.outcomes import apply_threshold
 from vislab.frames import BOXES, TRUTH_BOXES, require_columns
+from vislab.geometry import box_iou, paired_iou
 
 __all__ = ["match_detections", "box_iou", "DetectionInput", "prepare_detection"]
 
@@ -34,38 +38,6 @@ COCO_AREA_RANGES = {
     "medium": (32.0**2, 96.0**2),
     "large": (96.0**2, 1e5**2),
 }
-
-
-def box_iou(boxes_a, boxes_b, *, crowd=None) -> np.ndarray:
-    """IoU matrix between two sets of ``x, y, w, h`` boxes, as pycocotools computes it.
-
-    Parameters
-    ----------
-    boxes_a : array-like, shape (N, 4)
-        Usually detections.
-    boxes_b : array-like, shape (M, 4)
-        Usually truth.
-    crowd : array-like of bool, shape (M,), optional
-        For crowd truth regions the union is the area of the box from ``boxes_a`` (COCO's rule:
-        what lies inside a crowd region is covered by it).
-
-    Returns
-    -------
-    numpy.ndarray, shape (N, M)
-
-    Examples
-    --------
-    >>> box_iou([[0, 0, 10, 10]], [[5, 0, 10, 10], [0, 0, 10, 10]]).round(3).tolist()
-    [[0.333, 1.0]]
-    >>> box_iou([[0, 0, 10, 10]], [[0, 0, 100, 100]], crowd=[True]).tolist()
-    [[1.0]]
-    """
-    a = np.asarray(boxes_a, dtype=float).reshape(-1, 4)
-    b = np.asarray(boxes_b, dtype=float).reshape(-1, 4)
-    ia, ib = np.meshgrid(np.arange(len(a)), np.arange(len(b)), indexing="ij")
-    ia, ib = ia.ravel(), ib.ravel()
-    c = None if crowd is None else np.asarray(crowd, dtype=bool)[ib]
-    return box_iou_pairs(a[ia], b[ib], c).reshape(len(a), len(b))
 
 
 @dataclass
@@ -100,7 +72,14 @@ def _ordered_index(*columns, given=None, preferred=None) -> pd.Index:
         if idx.has_duplicates:
             raise InvalidFrame("the list of images/labels has duplicates")
         return idx
-    values = pd.concat([pd.Series(c, dtype=object) for c in columns], ignore_index=True)
+    # Native dtypes (integer ids, strings) factorize many times faster than objects; mixed
+    # columns become objects by themselves when concatenated.
+    parts = [
+        c.reset_index(drop=True) if isinstance(c, pd.Series) else pd.Series(list(c))
+        for c in columns
+        if len(c)
+    ]
+    values = pd.concat(parts, ignore_index=True) if parts else pd.Series([], dtype=object)
     try:
         codes, uniq = pd.factorize(values, sort=True)
     except TypeError:  # mixed types that do not sort: keep order of first appearance
@@ -123,15 +102,15 @@ def _attr_column(df: pd.DataFrame, key: str, column: str):
         return None
 
 
-def prepare_detection(pred, truth, *, images=None, labels=None) -> DetectionInput:
-    """Validate a boxes frame and a truth frame and encode them for the array core.
+def prepare_detection(truth, pred, *, images=None, labels=None) -> DetectionInput:
+    """Validate a truth frame and a boxes frame and encode them for the array core.
 
     Parameters
     ----------
-    pred : DataFrame
-        Boxes frame ``image, label, score, x, y, w, h`` (+ ``error_code``: failed images).
     truth : DataFrame
         Truth boxes ``image, label, x, y, w, h`` (+ optional ``iscrowd``, ``area``, ``id``).
+    pred : DataFrame
+        Boxes frame ``image, label, score, x, y, w, h`` (+ ``error_code``: failed images).
     images : sequence, optional
         Images to evaluate, in the order that breaks ties between equal scores (pycocotools
         uses sorted image ids).  Default: every image in either frame, in the order of
@@ -150,11 +129,16 @@ def prepare_detection(pred, truth, *, images=None, labels=None) -> DetectionInpu
     ...                      "x": [0], "y": [0], "w": [10], "h": [10]})
     >>> truth = pd.DataFrame({"image": ["a"], "label": ["cat"], "x": [1], "y": [0],
     ...                       "w": [10], "h": [10]})
-    >>> prepare_detection(pred, truth).gt_area.tolist()
+    >>> prepare_detection(truth, pred).gt_area.tolist()
     [100.0]
     """
     ok, failed = prediction_rows(pred, BOXES, name="pred")
+    if not isinstance(truth, pd.DataFrame):
+        raise InvalidFrame(f"truth must be a pandas DataFrame, got {type(truth).__name__}")
     require_columns(truth, TRUTH_BOXES, name="truth")
+    preferred_images = _attr_column(truth, "images", "image")
+    preferred_labels = _attr_column(truth, "categories", "label")
+    truth = plain(truth)
     det_box = check_boxes(ok, name="pred")
     det_score = check_scores(ok, name="pred")
     gt_box = check_boxes(truth, name="truth")
@@ -173,12 +157,12 @@ def prepare_detection(pred, truth, *, images=None, labels=None) -> DetectionInpu
         area = gt_box[:, 2] * gt_box[:, 3]
     unknown = report_unknown_labels(ok["label"], truth["label"])
 
-    preferred = _attr_column(truth, "images", "image")
     image_index = _ordered_index(
-        truth["image"], ok["image"], failed, given=images, preferred=preferred
+        truth["image"], ok["image"], failed, given=images, preferred=preferred_images
     )
-    preferred = _attr_column(truth, "categories", "label")
-    label_index = _ordered_index(truth["label"], ok["label"], given=labels, preferred=preferred)
+    label_index = _ordered_index(
+        truth["label"], ok["label"], given=labels, preferred=preferred_labels
+    )
     det_img = _index_of(ok["image"].to_numpy(), image_index)
     det_cat = _index_of(ok["label"].to_numpy(), label_index)
     gt_img = _index_of(truth["image"].to_numpy(), image_index)
@@ -274,8 +258,8 @@ def single_match(data: DetectionInput, *, iou: float, class_aware: bool, max_det
         gt_rows = m.gt_order[sorted_gt[hit]]
         det_gt[rows] = gt_rows
         det_match[rows] = np.where(g_ignore[gt_rows], 2, 1)
-        det_iou[rows] = box_iou_pairs(
-            data.det_box[rows], data.gt_box[gt_rows], data.gt_crowd[gt_rows]
+        det_iou[rows] = paired_iou(
+            data.det_box[rows], data.gt_box[gt_rows], crowd=data.gt_crowd[gt_rows]
         )
         # A crowd region can absorb many detections; the truth side records only real objects.
         real = ~g_ignore[gt_rows]
@@ -311,17 +295,43 @@ def _tidy_ids(col: pd.Series) -> pd.Series:
 _MATCH_NAMES = np.array(["fp", "tp", "ignore", "skipped"], dtype=object)
 
 
+def predicted_rows(data, res, rows) -> pd.DataFrame:
+    """The prediction rows of a match frame, for the predictions selected by ``rows``.
+
+    Shared by :func:`match_detections` and the sweep's outcomes
+    (:attr:`vislab.evaluate.Sweep.outcomes`), so both describe a prediction the same way.
+    """
+    code = res["det_match"][rows]
+    out = pd.DataFrame(
+        {
+            "image": data.pred["image"].to_numpy(dtype=object)[rows],
+            "label": data.pred["label"].to_numpy(dtype=object)[rows],
+            "score": data.det_score[rows],
+            "x": data.det_box[rows, 0],
+            "y": data.det_box[rows, 1],
+            "w": data.det_box[rows, 2],
+            "h": data.det_box[rows, 3],
+            "match": _MATCH_NAMES[code],
+            "iou": res["det_iou"][rows],
+            "truth_id": _ids_or_none(data.gt_id, res["det_gt"][rows]),
+        }
+    )
+    # A false positive with no overlapping truth at all has no IoU to report.
+    out.loc[(code == 0) & (out["iou"].to_numpy() == 0), "iou"] = np.nan
+    return out
+
+
 def missed_truth_rows(data, rows) -> pd.DataFrame:
     """The ``fn`` rows of a match frame: the truth boxes selected by ``rows`` (mask or indices).
 
-    Shared by :func:`match_detections` and ``Sweep.matches_at`` so both describe a missed
-    object the same way: no score, no IoU, the truth's own id.
+    Shared by :func:`match_detections` and the sweep's outcomes (``Sweep.matches_at``) so both
+    describe a missed object the same way: no score, no IoU, the truth's own id.
     """
     t = data.truth
     return pd.DataFrame(
         {
-            "image": t["image"].to_numpy()[rows],
-            "label": t["label"].to_numpy()[rows],
+            "image": t["image"].to_numpy(dtype=object)[rows],
+            "label": t["label"].to_numpy(dtype=object)[rows],
             "score": np.nan,
             "x": data.gt_box[rows, 0],
             "y": data.gt_box[rows, 1],
@@ -335,8 +345,8 @@ def missed_truth_rows(data, rows) -> pd.DataFrame:
 
 
 def match_detections(
-    pred: pd.DataFrame,
     truth: pd.DataFrame,
+    pred: pd.DataFrame,
     *,
     iou: float = 0.5,
     class_aware: bool = True,
@@ -352,12 +362,12 @@ def match_detections(
 
     Parameters
     ----------
+    truth : DataFrame
+        Truth boxes (``image, label, x, y, w, h``, optional ``iscrowd``, ``area``, ``id``).
     pred : DataFrame
         Boxes frame (``image, label, score, x, y, w, h``).  Rows with ``error_code`` set are
         failed images: they count as images with no predictions (listed in
         ``attrs["failed_images"]``).
-    truth : DataFrame
-        Truth boxes (``image, label, x, y, w, h``, optional ``iscrowd``, ``area``, ``id``).
     iou : float, default 0.5
         Minimum IoU for a match.
     class_aware : bool, default True
@@ -393,37 +403,19 @@ def match_detections(
     ...                      "x": [0, 50], "y": [0, 50], "w": [10, 10], "h": [10, 10]})
     >>> truth = pd.DataFrame({"image": ["a", "a"], "label": ["cat", "cat"], "x": [1, 90],
     ...                       "y": [0, 90], "w": [10, 10], "h": [10, 10]})
-    >>> match_detections(pred, truth)[["score", "match", "truth_id"]]
+    >>> match_detections(truth, pred)[["score", "match", "truth_id"]]
        score match  truth_id
     0    0.9    tp         0
     1    0.8    fp      <NA>
     2    NaN    fn         1
     """
-    if score_threshold is not None:
-        require_columns(pred, ["score"], name="pred")
-        scores = pd.to_numeric(pred["score"], errors="coerce")
-        failed_rows = pred["error_code"].notna() if "error_code" in pred.columns else False
-        pred = pred[(scores >= score_threshold) | failed_rows]
-    data = prepare_detection(pred, truth)
+    check_order(truth, pred, call="match_detections(truth, pred)")
+    if score_threshold is not None and "score" in pred.columns:
+        pred = apply_threshold(pred, score_threshold)
+    data = prepare_detection(truth, pred)
     res = single_match(data, iou=iou, class_aware=class_aware, max_dets=max_dets)
-    p = data.pred
-    out = pd.DataFrame(
-        {
-            "image": p["image"].to_numpy(),
-            "label": p["label"].to_numpy(),
-            "score": data.det_score,
-            "x": data.det_box[:, 0],
-            "y": data.det_box[:, 1],
-            "w": data.det_box[:, 2],
-            "h": data.det_box[:, 3],
-            "match": _MATCH_NAMES[res["det_match"]],
-            "iou": res["det_iou"],
-            "truth_id": _ids_or_none(data.gt_id, res["det_gt"]),
-            "pred_index": p.index.to_numpy(),
-        }
-    )
-    # A false positive with no overlapping truth at all has no IoU to report.
-    out.loc[(out["match"] == "fp") & (out["iou"] == 0), "iou"] = np.nan
+    out = predicted_rows(data, res, np.arange(len(data.det_score)))
+    out["pred_index"] = data.pred.index.to_numpy()
     fn = missed_truth_rows(data, ~res["gt_matched"] & ~res["gt_ignore"])
     fn["pred_index"] = None
     frames = [f for f in (out, fn) if len(f)]

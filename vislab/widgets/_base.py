@@ -30,6 +30,9 @@ __all__ = [
     "check_frame",
     "check_overlap",
     "metric_cell",
+    "exact_text",
+    "slider_echo",
+    "shorten",
 ]
 
 
@@ -334,22 +337,58 @@ def check_overlap(pred: pd.DataFrame, truth: pd.DataFrame, *, pred_key="image", 
         )
 
 
-def metric_cell(name: str, value, *, digits: int = 4) -> str:
+def exact_text(value: float) -> str:
+    """A chosen value as people read it without losing it: up to six significant digits.
+
+    Thresholds are shown this way, not rounded to a slider's step: 0.4322246, not 0.43.
+
+    Examples
+    --------
+    >>> exact_text(0.4322245515169007), exact_text(0.5), exact_text(0.6000000000000001)
+    ('0.432225', '0.5', '0.6')
+    """
+    return f"{float(value):.6g}"
+
+
+def slider_echo(slider, exact: float, new: float) -> bool:
+    """Whether a slider's new value is only its picture of ``exact``, not a move.
+
+    A FloatSlider's front end snaps the value it is given to its step when it renders and
+    sends the snapped value back; a value within half a step of ``exact`` (clipped to the
+    slider's range) is that echo.  Views ignore it, so a threshold chosen by a rule (best F1
+    at 0.48864) is not rounded to 0.49 by being shown; a person's move is at least a step.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> s = SimpleNamespace(min=0.0, max=1.0, step=0.01)
+    >>> slider_echo(s, 0.48864, 0.49), slider_echo(s, 0.48864, 0.50)
+    (True, False)
+    """
+    shown = min(max(float(exact), slider.min), slider.max)
+    return abs(float(new) - shown) <= slider.step / 2 + 1e-12
+
+
+def metric_cell(name: str, value, *, digits: int | None = 4) -> str:
     """An HTML table cell carrying a metric for people (rounded) and for tests (exact).
 
     The class ``vislab-<name>`` finds it; ``data-value`` holds ``repr(float(value))``.
+    ``digits=None`` shows the value with :func:`exact_text` (for chosen thresholds).
 
     Examples
     --------
     >>> metric_cell("precision", 0.123456)
     '<td class="vislab-precision" data-value="0.123456">0.1235</td>'
+    >>> metric_cell("threshold", 0.4322245515169007, digits=None)
+    '<td class="vislab-threshold" data-value="0.4322245515169007">0.432225</td>'
     """
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return f'<td class="vislab-{name}" data-value="nan">—</td>'
     if isinstance(value, (int, np.integer)):
         return f'<td class="vislab-{name}" data-value="{int(value)}">{int(value)}</td>'
     v = float(value)
-    return f'<td class="vislab-{name}" data-value="{v!r}">{v:.{digits}f}</td>'
+    text = exact_text(v) if digits is None else f"{v:.{digits}f}"
+    return f'<td class="vislab-{name}" data-value="{v!r}">{text}</td>'
 
 
 #: Spacing for the small HTML tables of the widgets (scoped by class, so harmless globally).
@@ -361,3 +400,15 @@ TABLE_STYLE = (
 
 def escape(text) -> str:
     return html.escape(str(text))
+
+
+def shorten(text, n: int) -> str:
+    """``text`` cut to ``n`` characters with an ellipsis, so a cut never passes for a word.
+
+    Examples
+    --------
+    >>> shorten("(no prediction)", 12), shorten("cat", 12)
+    ('(no predict…', 'cat')
+    """
+    text = str(text)
+    return text if len(text) <= n else text[: n - 1] + "…"

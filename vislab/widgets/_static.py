@@ -182,13 +182,14 @@ class ImageGrid:
         dashed = list(tile.dashed) or [False] * len(boxes)
         coll.set_linestyles([(0, (3, 2)) if d else "solid" for d in dashed] or ["solid"])
         texts = self._labels[i]
+        fit = _CaptionFit(ax, width, height)
         captions = [
-            ((x[j], y[j]), str(tile.labels[j]), colors[j], "bottom")
+            fit.place(x[j], y[j], str(tile.labels[j]), colors[j])
             for j in range(min(len(boxes), len(tile.labels)))
             if tile.labels[j]
         ]
         captions += [
-            ((0.03 * width, (0.03 + 0.12 * j) * height), str(text), color, "top")
+            fit.note(0.03 * width, (0.03 + 0.12 * j) * height, str(text), color)
             for j, (text, color) in enumerate(tile.notes)
         ]
         for j, text in enumerate(texts):
@@ -212,6 +213,45 @@ class ImageGrid:
         return figure_jpeg(self.figure, quality=quality)
 
 
+class _CaptionFit:
+    """Where a caption goes so that it stays on its picture (data units of one image axes).
+
+    Above its box; inside the box when the box touches the picture's top edge; shifted left
+    at the right edge; shortened when it is wider than the picture.  Sizes come from the
+    axes' scale in pixels and the captions' 7 pt font, estimated with a margin.
+    """
+
+    FONT_PT = 7
+
+    def __init__(self, ax, width: float, height: float):
+        ax.apply_aspect()
+        to_px = ax.transData.transform
+        self.px_x = abs(to_px((1, 0))[0] - to_px((0, 0))[0]) or 1.0
+        self.px_y = abs(to_px((0, 1))[1] - to_px((0, 0))[1]) or 1.0
+        pt = ax.figure.dpi / 72 if ax.figure is not None else 1.0
+        self.char_w = self.FONT_PT * 0.62 * pt / self.px_x
+        self.pad_x = 4 * pt / self.px_x
+        self.text_h = (self.FONT_PT * 1.45 + 4) * pt / self.px_y
+        self.width, self.height = width, height
+
+    def _fit(self, x, text):
+        room = max(1, int((self.width - self.pad_x) / self.char_w))
+        if len(text) > room:
+            text = text[: max(1, room - 1)] + "…"
+        w = len(text) * self.char_w + self.pad_x
+        return min(max(x, 0.0), max(0.0, self.width - w)), text
+
+    def place(self, x, y, text, color):
+        x, text = self._fit(x, text)
+        if y - self.text_h >= 0:
+            return (x, y), text, color, "bottom"
+        return (x, max(y, 0.0) + 2 / self.px_y), text, color, "top"
+
+    def note(self, x, y, text, color):
+        x, text = self._fit(x, text)
+        return (x, y), text, color, "top"
+
+
 def table_text(ax, rows: list[list[str]], *, header: list[str] | None = None, title: str = ""):
     """Draw a small text table on an axis without frame (static renderings of metrics).
 
@@ -227,6 +267,9 @@ def table_text(ax, rows: list[list[str]], *, header: list[str] | None = None, ti
     table = ax.table(cellText=cells, loc="upper center", cellLoc="center")
     table.auto_set_font_size(False)
     table.set_fontsize(8)
+    # Columns as wide as their longest text (e.g. "person" or "weighted avg"), not a fixed
+    # share of the axes: no word is cut by the next cell.
+    table.auto_set_column_width(list(range(len(cells[0]))))
     table.scale(1, 1.2)
     if header:
         for j in range(len(header)):

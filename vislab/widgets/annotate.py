@@ -3,12 +3,12 @@
 Drawing is done by ``jupyter-bbox-widget`` (an anywidget: it needs no JupyterLab extension
 build).  vislab adds the queue (previous / skip / save & next, progress), pre-filled boxes from
 any boxes frame (correct a model instead of starting from nothing), the result as a truth
-boxes frame, and COCO JSON in and out.
+boxes frame, and COCO JSON in and out.  The widget is a view of an
+:class:`~vislab.widgets.annotate_state.AnnotationState` (pure Python).
 """
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import ipywidgets as widgets
@@ -16,46 +16,13 @@ import numpy as np
 import pandas as pd
 import traitlets
 
-from vislab.errors import InvalidFrame
-from vislab.widgets._base import StaticFallback, check_frame, escape
+from vislab.widgets._base import StaticFallback, escape, shorten
 from vislab.widgets._static import ImageGrid, Tile, new_figure
+from vislab.widgets.annotate_state import AnnotationState, box_dicts
 
 __all__ = ["BoxAnnotator"]
 
 _STATUS_MARK = {"done": "✓", "skipped": "–", "todo": "·"}
-
-
-def _box_dicts(boxes) -> list[dict]:
-    """Boxes as the list of ``{x, y, width, height, label}`` dicts the drawing widget keeps."""
-    if boxes is None:
-        return []
-    if isinstance(boxes, pd.DataFrame):
-        check_frame(boxes, ["label", "x", "y", "w", "h"], name="boxes")
-        rows = boxes[["label", "x", "y", "w", "h"]].itertuples(index=False)
-        return [
-            {"x": float(x), "y": float(y), "width": float(w), "height": float(h), "label": str(lab)}
-            for lab, x, y, w, h in rows
-        ]
-    out = []
-    for b in boxes:
-        b = dict(b)
-        width = b.get("width", b.get("w"))
-        height = b.get("height", b.get("h"))
-        if width is None or height is None or "x" not in b or "y" not in b:
-            raise InvalidFrame(
-                f"a box needs x, y, w (or width), h (or height) and label; got {sorted(b)}",
-                column="w" if width is None else "h",
-            )
-        out.append(
-            {
-                "x": float(b["x"]),
-                "y": float(b["y"]),
-                "width": float(width),
-                "height": float(height),
-                "label": str(b.get("label", "")),
-            }
-        )
-    return out
 
 
 class BoxAnnotator(StaticFallback, widgets.VBox):
@@ -84,6 +51,8 @@ class BoxAnnotator(StaticFallback, widgets.VBox):
         Truth boxes ``image, label, x, y, w, h`` of every image saved so far.
     bbox : jupyter_bbox_widget.BBoxWidget
         The drawing widget, for its own options (colours, keyboard shortcuts).
+    state : AnnotationState
+        The pure-Python state the view shows (queue, boxes, statuses).
 
     Examples
     --------
@@ -106,35 +75,11 @@ class BoxAnnotator(StaticFallback, widgets.VBox):
     def __init__(self, images, *, labels, boxes=None, min_score=None, **kwargs):
         from jupyter_bbox_widget import BBoxWidget
 
-        from vislab.images import expand_images
-
         super().__init__(**kwargs)
-        self._queue = expand_images(images)
-        if not self._queue:
-            raise ValueError("BoxAnnotator needs at least one image")
-        labels = [str(lab) for lab in labels]
-        self._prefill: dict[str, list[dict]] = {}
-        if boxes is not None:
-            check_frame(boxes, ["image", "label", "x", "y", "w", "h"], name="boxes")
-            if min_score is not None and "score" in boxes.columns:
-                boxes = boxes[boxes["score"] >= min_score]
-            boxes = boxes.dropna(subset=["x", "y", "w", "h"])
-            for lab in pd.unique(boxes["label"].astype(str)):
-                if lab not in labels:
-                    labels.append(lab)
-            known = {key for key, _ in self._queue}
-            for key, group in boxes.groupby(boxes["image"].astype(str), sort=False):
-                if key in known:
-                    self._prefill[key] = _box_dicts(group)
-        self.labels = labels
-        self._boxes: dict[str, list[dict]] = {k: list(v) for k, v in self._prefill.items()}
-        self._status: dict[str, str] = {key: "todo" for key, _ in self._queue}
-        self._sizes: dict[str, tuple[int, int]] = {}
-        self._encoded: dict[str, bytes] = {}
-
-        self.bbox = BBoxWidget(classes=labels, hide_buttons=True)
-        if labels:
-            self.bbox.label = labels[0]
+        self.state = AnnotationState(images, labels=labels, boxes=boxes, min_score=min_score)
+        self.bbox = BBoxWidget(classes=list(self.labels), hide_buttons=True)
+        if self.labels:
+            self.bbox.label = self.labels[0]
         self.bbox.on_submit(self.submit)
         self.bbox.on_skip(self.skip)
         self.bbox.observe(self._on_draw, names="bboxes")
@@ -145,7 +90,7 @@ class BoxAnnotator(StaticFallback, widgets.VBox):
         self._prev_button.on_click(lambda _: self.previous())
         self._skip_button.on_click(lambda _: self.skip())
         self._save_button.on_click(lambda _: self.submit())
-        self._bar = widgets.IntProgress(min=0, max=len(self._queue), value=0)
+        self._bar = widgets.IntProgress(min=0, max=len(self.state.queue), value=0)
         self._info = widgets.HTML()
         self._info.add_class("vislab-annotator-info")
         self.add_class("vislab-box-annotator")
@@ -154,72 +99,45 @@ class BoxAnnotator(StaticFallback, widgets.VBox):
             self._info,
             self.bbox,
         ]
-        self._show(0)
+        self._drawing = False
+        traitlets.link((self.state, "index"), (self, "index"))
+        self.state.observe(self._show, names="revision")
+        self._show(None)
 
-    # -- queue -------------------------------------------------------------------------------
-    @property
-    def images(self) -> list[str]:
-        """The identifiers of the queue, in order."""
-        return [key for key, _ in self._queue]
+    # -- what the state knows ----------------------------------------------------------------
+    labels = property(lambda self: self.state.labels)
+    images = property(lambda self: self.state.images)
+    current_image = property(lambda self: self.state.current_image)
+    status = property(lambda self: self.state.status)
+    progress = property(lambda self: self.state.progress)
+    metrics = property(lambda self: self.state.metrics)
+    annotated_images = property(lambda self: self.state.annotated_images)
+    annotations = property(lambda self: self.state.annotations)
 
-    @property
-    def current_image(self) -> str:
-        """Identifier of the image on screen."""
-        return self._queue[self.index][0]
-
-    @traitlets.validate("index")
-    def _valid_index(self, proposal):
-        value = int(proposal["value"])
-        if not 0 <= value < len(self._queue):
-            raise traitlets.TraitError(f"index must be in 0..{len(self._queue) - 1}, got {value}")
-        return value
-
-    @traitlets.observe("index")
-    def _on_index(self, change):
-        self._show(change["new"])
+    def to_frame(self) -> pd.DataFrame:
+        """The annotations so far: a truth boxes frame (see :attr:`annotations`)."""
+        return self.state.to_frame()
 
     def go_to(self, image) -> None:
         """Show ``image`` (an identifier from the queue, or a position)."""
-        if isinstance(image, (int, np.integer)):
-            self.index = int(image)
-            return
-        try:
-            self.index = self.images.index(str(image))
-        except ValueError:
-            raise KeyError(f"{image!r} is not in the queue") from None
+        self.state.go_to(image)
 
     def next(self) -> None:
         """Move to the next image without changing the status of this one."""
-        if self.index < len(self._queue) - 1:
-            self.index += 1
+        self.state.next()
 
     def previous(self) -> None:
         """Move back one image."""
-        if self.index > 0:
-            self.index -= 1
+        self.state.previous()
 
-    def submit(self) -> None:
+    def submit(self, *_) -> None:
         """Save the boxes on screen as this image's truth and move to the next image."""
-        self._status[self.current_image] = "done"
-        self._boxes[self.current_image] = _box_dicts(self.bbox.bboxes)
-        self._advance()
+        self.state.submit(self.bbox.bboxes)
 
-    def skip(self) -> None:
+    def skip(self, *_) -> None:
         """Leave this image out of the annotations and move on."""
-        self._status[self.current_image] = "skipped"
-        self._advance()
+        self.state.skip()
 
-    def _advance(self) -> None:
-        todo = [i for i, (k, _) in enumerate(self._queue) if self._status[k] == "todo"]
-        after = [i for i in todo if i > self.index]
-        if after:
-            self.index = after[0]
-        elif todo:
-            self.index = todo[0]
-        else:
-            self._refresh_info()
-
-    # -- boxes -------------------------------------------------------------------------------
     def set_boxes(self, boxes, *, image=None) -> None:
         """Replace the boxes of ``image`` (default: the one on screen).
 
@@ -230,225 +148,64 @@ class BoxAnnotator(StaticFallback, widgets.VBox):
         image : str, optional
             Identifier in the queue.
         """
-        key = self.current_image if image is None else str(image)
-        if key not in self._status:
-            raise KeyError(f"{key!r} is not in the queue")
-        dicts = _box_dicts(boxes)
-        for b in dicts:
-            if b["label"] not in self.labels:
-                self.labels.append(b["label"])
-                self.bbox.classes = list(self.labels)
-        self._boxes[key] = dicts
-        if key == self.current_image:
-            self.bbox.bboxes = [dict(b) for b in dicts]
-        else:
-            self._refresh_info()
+        self.state.set_boxes(boxes, image=image)
 
     def boxes_of(self, image=None) -> pd.DataFrame:
         """The boxes currently held for ``image`` (default: the one on screen), as a frame."""
-        key = self.current_image if image is None else str(image)
-        return self._frame([key], include_all=True)
-
-    def _on_draw(self, change) -> None:
-        self._boxes[self.current_image] = _box_dicts(change["new"])
-        self._refresh_info()
-
-    # -- results -----------------------------------------------------------------------------
-    @property
-    def status(self) -> pd.DataFrame:
-        """One row per queued image: ``image, status`` (todo / done / skipped), ``boxes``."""
-        return pd.DataFrame(
-            {
-                "image": self.images,
-                "status": [self._status[k] for k in self.images],
-                "boxes": [len(self._boxes.get(k, [])) for k in self.images],
-            }
-        )
-
-    @property
-    def progress(self) -> dict:
-        """Counts of done, skipped and todo images."""
-        values = list(self._status.values())
-        return {
-            "done": values.count("done"),
-            "skipped": values.count("skipped"),
-            "todo": values.count("todo"),
-            "total": len(values),
-        }
-
-    @property
-    def annotated_images(self) -> list[str]:
-        """Images saved so far (with or without boxes), in queue order."""
-        return [k for k in self.images if self._status[k] == "done"]
-
-    @property
-    def annotations(self) -> pd.DataFrame:
-        """Truth boxes frame of the saved images: ``image, label, x, y, w, h``.
-
-        An image saved with no box has no row, but every saved image is listed in
-        ``attrs["images"]`` (``image_id, image, width, height`` as a dict of lists, the
-        convention of :mod:`vislab.datasets.coco`), so ``write_coco(ann.annotations, path)``
-        keeps empty images and evaluation can count detections on them as false positives.
-        """
-        frame = self._frame(self.annotated_images)
-        keys = self.annotated_images
-        sizes = [self._size(k) for k in keys]
-        frame.attrs["images"] = {
-            "image_id": list(range(1, len(keys) + 1)),
-            "image": list(keys),
-            "width": [w for w, _ in sizes],
-            "height": [h for _, h in sizes],
-        }
-        frame.attrs["categories"] = {
-            "category_id": list(range(1, len(self.labels) + 1)),
-            "label": list(self.labels),
-        }
-        return frame
-
-    def _size(self, key: str) -> tuple[int, int]:
-        if key not in self._sizes:
-            self._image(key)
-        return self._sizes[key]
-
-    def _frame(self, keys, include_all=False) -> pd.DataFrame:
-        from vislab.frames import truth_boxes
-
-        rows = [
-            {
-                "image": key,
-                "label": b["label"],
-                "x": b["x"],
-                "y": b["y"],
-                "w": b["width"],
-                "h": b["height"],
-            }
-            for key in keys
-            for b in self._boxes.get(key, [])
-        ]
-        frame = pd.DataFrame(rows, columns=["image", "label", "x", "y", "w", "h"])
-        frame = frame.astype({"x": float, "y": float, "w": float, "h": float})
-        return truth_boxes(frame)
+        return self.state.boxes_of(image)
 
     def image_sizes(self) -> dict[str, tuple[int, int]]:
         """``{identifier: (width, height)}`` of every queued image (reads each image once)."""
-        for key in self.images:
-            self._image(key)
-        return dict(self._sizes)
+        return self.state.image_sizes()
 
     def save_coco(self, path) -> Path:
-        """Write the saved images and their boxes as a COCO detection JSON file.
-
-        Written with :func:`vislab.datasets.coco.write_coco`: image ``file_name`` is the
-        identifier (with its width and height), image ids follow the queue order, category
-        ids the order of ``labels``.
-
-        Returns
-        -------
-        pathlib.Path
-        """
-        from vislab.datasets.coco import write_coco
-
-        frame = self.annotations
-        path = Path(path)
-        write_coco(
-            frame,
-            path,
-            images=pd.DataFrame(frame.attrs["images"]),
-            categories=pd.DataFrame(frame.attrs["categories"]),
-        )
-        return path
+        """Write the saved images and their boxes as a COCO detection JSON file (see
+        :meth:`AnnotationState.save_coco`)."""
+        return self.state.save_coco(path)
 
     def load_coco(self, path) -> None:
-        """Load boxes from a COCO JSON file onto the queue; its images count as saved.
-
-        Read with :func:`vislab.datasets.coco.read_coco`.  Images of the file are found in the
-        queue by ``file_name`` (as given, or by base name when that is unique); images of the
-        file that are not queued are ignored.
-        """
-        from vislab.datasets.coco import read_coco
-
-        truth = read_coco(path)
-        table = truth.attrs.get("images")
-        file_images = list(pd.DataFrame(table)["image"]) if table is not None else []
-        names = [Path(k).name for k in self.images]
-        by_name = {n: k for n, k in zip(names, self.images, strict=True) if names.count(n) == 1}
-        mapping = {}
-        for name in map(str, file_images):
-            if name in self._status:
-                mapping[name] = name
-            elif Path(name).name in by_name:
-                mapping[name] = by_name[Path(name).name]
-        for lab in pd.unique(truth["label"].astype(str)):
-            if lab not in self.labels:
-                self.labels.append(lab)
-        self.bbox.classes = list(self.labels)
-        groups = {str(k): g for k, g in truth.groupby(truth["image"].astype(str), sort=False)}
-        for name, key in mapping.items():
-            self._boxes[key] = _box_dicts(groups[name]) if name in groups else []
-            self._status[key] = "done"
-        self._show(self.index)
+        """Load boxes from a COCO JSON file onto the queue (see
+        :meth:`AnnotationState.load_coco`)."""
+        self.state.load_coco(path)
 
     # -- display -----------------------------------------------------------------------------
-    def _image(self, key: str) -> bytes:
-        """Encoded bytes of ``key`` for the drawing widget (size remembered on the way)."""
-        if key in self._encoded:
-            return self._encoded[key]
-        from PIL import Image, ImageOps
+    def _on_draw(self, change) -> None:
+        if not self._drawing:  # a person drew in the browser: the state holds it
+            self.state.set_boxes(change["new"])
 
-        from vislab.images import load_bytes
-
-        source = dict(self._queue)[key]
-        data = load_bytes(source, ident=key)
-        if isinstance(data, Image.Image):
-            img = data
-            buf = io.BytesIO()
-            img.convert("RGB").save(buf, format="PNG")
-            data = buf.getvalue()
-        else:
-            opened = Image.open(io.BytesIO(data))
-            fmt = opened.format
-            # Browsers apply the EXIF orientation, so box coordinates live in the turned image.
-            img = ImageOps.exif_transpose(opened)
-            if fmt not in ("JPEG", "PNG", "GIF", "WEBP", "BMP"):
-                buf = io.BytesIO()
-                img.convert("RGB").save(buf, format="PNG")
-                data = buf.getvalue()
-        self._sizes[key] = img.size
-        if len(self._encoded) > 32:  # keep memory bounded on long queues
-            self._encoded.pop(next(iter(self._encoded)))
-        self._encoded[key] = data
-        return data
-
-    def _show(self, index: int) -> None:
-        key = self._queue[index][0]
-        self.bbox.image_bytes = self._image(key)
-        self.bbox.bboxes = [dict(b) for b in self._boxes.get(key, [])]
-        self._prev_button.disabled = index == 0
-        self._refresh_info()
-
-    def _refresh_info(self) -> None:
-        p = self.progress
+    def _show(self, change) -> None:
+        st = self.state
+        key = st.current_image
+        self._drawing = True
+        try:
+            if list(self.bbox.classes) != list(st.labels):
+                self.bbox.classes = list(st.labels)
+            image = st.encoded(key)
+            if self.bbox.image_bytes != image:
+                self.bbox.image_bytes = image
+            held = [dict(b) for b in st.boxes.get(key, [])]
+            if box_dicts(self.bbox.bboxes) != held:
+                self.bbox.bboxes = held
+        finally:
+            self._drawing = False
+        self._prev_button.disabled = st.index == 0
+        p = st.progress
         self._bar.value = p["done"] + p["skipped"]
-        key = self.current_image
         self._info.value = (
-            f"<b>{self.index + 1} / {p['total']}</b> · <code>{escape(key)}</code> "
-            f"({self._status[key]}, {len(self._boxes.get(key, []))} boxes) · "
+            f"<b>{st.index + 1} / {p['total']}</b> · <code>{escape(key)}</code> "
+            f"({st.statuses[key]}, {len(st.boxes.get(key, []))} boxes) · "
             f"<span class='vislab-progress'>{p['done']} saved, {p['skipped']} skipped, "
             f"{p['todo']} to do</span>"
         )
 
     def summary(self) -> str:
-        p = self.progress
-        return (
-            f"BoxAnnotator({p['total']} images: {p['done']} saved, {p['skipped']} skipped, "
-            f"{p['todo']} to do; showing {self.current_image!r})"
-        )
+        return self.state.summary()
 
     def static_figure(self, *, max_images: int = 8):
         """A figure of the queue around the current image with the boxes held for each."""
         from vislab.widgets._base import ImageSource
 
-        start = max(0, min(self.index, len(self._queue) - max_images))
+        start = max(0, min(self.index, len(self.state.queue) - max_images))
         keys = self.images[start : start + max_images]
         ncols = min(4, len(keys))
         nrows = -(-len(keys) // ncols)
@@ -457,15 +214,15 @@ class BoxAnnotator(StaticFallback, widgets.VBox):
         for extra in axes[len(keys) :]:
             extra.set_visible(False)
         grid = ImageGrid(axes=axes[: len(keys)])
-        src = ImageSource(dict(self._queue))
+        src = ImageSource(dict(self.state.queue))
         colors = {lab: f"C{i % 10}" for i, lab in enumerate(self.labels)}
         tiles = []
         for key in keys:
             pixels, size = src.get(key)
-            held = self._boxes.get(key, [])
+            held = self.state.boxes.get(key, [])
             tiles.append(
                 Tile(
-                    title=f"{_STATUS_MARK[self._status[key]]} {Path(key).name[:22]}",
+                    title=f"{_STATUS_MARK[self.state.statuses[key]]} {shorten(Path(key).name, 22)}",
                     title_color="black" if key != self.current_image else "#1f77b4",
                     pixels=pixels,
                     size=size,

@@ -8,50 +8,24 @@ buttons (counts, or normalised by true class); clicking a cell — or setting
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 import traitlets
 
-from vislab.evaluate import NO_PREDICTION, classification_report, confusion_matrix
-from vislab.frames import truth_labels
 from vislab.widgets._base import (
     TABLE_STYLE,
     Debouncer,
     ImageSource,
     StaticFallback,
-    check_frame,
-    check_overlap,
     escape,
+    shorten,
 )
+from vislab.widgets._pillow_grid import PillowGrid
 from vislab.widgets._static import FP_COLOR, TP_COLOR, ImageGrid, Tile, new_figure, table_text
+from vislab.widgets.confusion_state import ConfusionState, ReportState
 
 __all__ = ["ConfusionMatrixView", "ReportView"]
-
-
-def _truth_frame(truth) -> pd.DataFrame:
-    if isinstance(truth, Mapping):
-        return truth_labels(truth)
-    check_frame(truth, ["image", "label"], name="truth")
-    return truth
-
-
-def _aligned(truth: pd.DataFrame, pred: pd.DataFrame) -> pd.DataFrame:
-    """``image, true, predicted`` per truth image, exactly as the confusion matrix counts them.
-
-    Uses evaluate's own alignment (rank-1 label per image; failed or missing images are
-    ``NO_PREDICTION``), so the images listed in a cell always add up to the cell's count.
-    """
-    import warnings
-
-    from vislab.evaluate.classification import _aligned as evaluate_aligned
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        y_true, y_pred, _, t = evaluate_aligned(truth, pred)
-    return pd.DataFrame({"image": t["image"].to_numpy(), "true": y_true, "predicted": y_pred})
 
 
 def _heat(value: float) -> str:
@@ -107,17 +81,7 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
 
     def __init__(self, truth, pred, *, images=None, labels=None, normalize=None, **kwargs):
         super().__init__(**kwargs)
-        truth = _truth_frame(truth)
-        check_frame(pred, ["image", "label"], name="pred")
-        check_overlap(pred, truth)
-        self._truth, self._pred, self._labels_arg = truth, pred, labels
-        self.counts = confusion_matrix(truth, pred, labels=labels)
-        self.normalized = confusion_matrix(truth, pred, labels=labels, normalize="true")
-        self.per_image = (
-            _aligned(truth, pred)
-            if len(truth)
-            else pd.DataFrame(columns=["image", "true", "predicted"])
-        )
+        self.state = ConfusionState(truth, pred, labels=labels, normalize=normalize)
         self._source = ImageSource(images)
         self._toggle = widgets.ToggleButtons(
             options=[("counts", "counts"), ("share of true class", "true")],
@@ -132,12 +96,8 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
         self._grid = None
         self._redraw = Debouncer(self._draw_images, on_error=self._show_error)
         self._buttons: dict = {}
-        message = ""
-        if len(truth) == 0:
-            message = "<b>No truth</b>: there is nothing to compare the predictions with."
-        elif len(self.per_image) and (self.per_image["predicted"] == NO_PREDICTION).all():
-            message = "<b>No predictions</b>: every image is in the “(no prediction)” column."
-        self._message = widgets.HTML(message)
+        message = self.state.message
+        self._message = widgets.HTML("<b>" + message.replace(":", "</b>:", 1) if message else "")
         self.children = [
             self._toggle,
             self._message,
@@ -146,35 +106,40 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
             self._grid_view,
         ]
         self.add_class("vislab-confusion-matrix")
-        self.normalize = normalize
+        for name in ("selected_cell", "normalize"):
+            traitlets.link((self.state, name), (self, name))
+        self.state.observe(self._on_normalize, names="normalize")
+        self.state.observe(self._on_select, names="selected_cell")
         self._build_cells()
-        off = self._largest_error()
-        if off is not None:
-            self.selected_cell = off
-        else:
-            self._on_select({"new": None})
+        self._on_select({"new": self.state.selected_cell})
+
+    counts = property(lambda self: self.state.counts)
+    normalized = property(lambda self: self.state.normalized)
+    per_image = property(lambda self: self.state.per_image)
 
     @property
     def matrix(self) -> pd.DataFrame:
         """The matrix as shown: counts, or shares of each true class."""
-        return self.counts if self.normalize is None else self.normalized
+        return self.state.matrix
 
-    def _largest_error(self):
-        cm = self.counts
-        best, where = 0, None
-        for t in cm.index:
-            for p in cm.columns:
-                if t != p and cm.loc[t, p] > best:
-                    best, where = cm.loc[t, p], (t, p)
-        return where
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """The matrix as shown (the numbers a person reads)."""
+        return self.state.metrics
+
+    @property
+    def cell_images(self) -> list:
+        """Images of the selected cell (empty when none is selected)."""
+        return self.state.cell_images
+
+    def to_frame(self) -> pd.DataFrame:
+        """``image, true, predicted`` for every truth image (what the matrix counts)."""
+        return self.state.to_frame()
 
     def _on_toggle(self, change) -> None:
         self.normalize = None if change["new"] == "counts" else "true"
 
-    @traitlets.observe("normalize")
     def _on_normalize(self, change) -> None:
-        if change["new"] not in (None, "true"):
-            raise traitlets.TraitError("normalize must be None or 'true'")
         self._toggle.value = "counts" if change["new"] is None else "true"
         self._build_cells()
 
@@ -183,12 +148,12 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
         rows, cols = list(cm.index), list(cm.columns)
         children = [widgets.HTML("<b>true \\ predicted</b>")]
         children += [
-            widgets.HTML(f"<b title='{escape(c)}'>{escape(str(c)[:12])}</b>") for c in cols
+            widgets.HTML(f"<b title='{escape(c)}'>{escape(shorten(c, 16))}</b>") for c in cols
         ]
         share = self.normalized
         self._buttons = {}
         for t in rows:
-            children.append(widgets.HTML(f"<b title='{escape(t)}'>{escape(str(t)[:14])}</b>"))
+            children.append(widgets.HTML(f"<b title='{escape(t)}'>{escape(shorten(t, 16))}</b>"))
             for p in cols:
                 value = cm.loc[t, p]
                 text = f"{value:.2f}" if self.normalize else str(int(value))
@@ -212,20 +177,6 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
         for cell, b in self._buttons.items():
             b.layout.border = "3px solid #d62728" if cell == self.selected_cell else ""
 
-    @traitlets.validate("selected_cell")
-    def _valid_cell(self, proposal):
-        cell = proposal["value"]
-        if cell is None:
-            return None
-        cell = tuple(cell)
-        if len(cell) != 2 or cell[0] not in self.counts.index or cell[1] not in self.counts.columns:
-            raise traitlets.TraitError(
-                f"no cell {cell!r}; rows {list(self.counts.index)[:8]}, "
-                f"columns {list(self.counts.columns)[:8]}"
-            )
-        return cell
-
-    @traitlets.observe("selected_cell")
     def _on_select(self, change) -> None:
         self._mark_selected()
         cell = change["new"]
@@ -241,19 +192,6 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
             )
         self._redraw()
 
-    @property
-    def cell_images(self) -> list:
-        """Images of the selected cell (empty when none is selected)."""
-        if self.selected_cell is None:
-            return []
-        t, p = self.selected_cell
-        rows = self.per_image[(self.per_image["true"] == t) & (self.per_image["predicted"] == p)]
-        return rows["image"].tolist()
-
-    def to_frame(self) -> pd.DataFrame:
-        """``image, true, predicted`` for every truth image (what the matrix counts)."""
-        return self.per_image.copy()
-
     def _tiles(self, keys) -> list[Tile]:
         tiles = []
         for key in keys:
@@ -262,7 +200,7 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
             ok = row["true"] == row["predicted"]
             tiles.append(
                 Tile(
-                    title=str(key).rsplit("/", 1)[-1][:22],
+                    title=shorten(str(key).rsplit("/", 1)[-1], 22),
                     pixels=pixels,
                     size=size,
                     notes=[
@@ -276,7 +214,7 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
     def _draw_images(self) -> None:
         keys = self.cell_images[:12]
         if self._grid is None:
-            self._grid = ImageGrid(n=12, ncols=6, cell_inches=(1.9, 1.9))
+            self._grid = PillowGrid(n=12, ncols=6, cell_inches=(1.9, 1.9))
         self._grid.draw(self._tiles(keys))
         self._grid_view.value = self._grid.jpeg()
         self._grid_view.layout.display = "" if keys else "none"
@@ -291,13 +229,7 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
         self._info.value = self._info.value.split("<div class='vislab-error'")[0] + error_html(exc)
 
     def summary(self) -> str:
-        acc = float(np.trace(self.counts.reindex(columns=self.counts.index, fill_value=0)))
-        total = float(self.counts.to_numpy().sum())
-        sel = "" if self.selected_cell is None else f", selected={self.selected_cell!r}"
-        return (
-            f"ConfusionMatrixView({len(self.counts.index)} classes, {int(total)} images, "
-            f"accuracy={acc / total if total else float('nan'):.4f}{sel})"
-        )
+        return self.state.summary()
 
     def static_figure(self):
         """The matrix (as shown) and the images of the selected cell."""
@@ -309,8 +241,8 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
         else:
             top, bottom = fig, None
         ax = top.subplots()
-        from matplotlib.patches import Rectangle
-
+        # Room under the matrix for its turned tick labels and axis label.
+        top.subplots_adjust(bottom=0.24, top=0.9)
         from vislab.plot import ConfusionMatrixDisplay
 
         disp = ConfusionMatrixDisplay(cm).plot(
@@ -324,10 +256,7 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
         if disp.text_ is not None:
             for text in disp.text_.ravel():
                 text.set_fontsize(8)
-        if self.selected_cell is not None and self.selected_cell[1] in list(cm.columns):
-            i = list(cm.index).index(self.selected_cell[0])
-            j = list(cm.columns).index(self.selected_cell[1])
-            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="#d62728", lw=2.5))
+        disp.set_cell(self.selected_cell)  # the display frames the selection itself
         ax.set_title(self.summary(), fontsize=9)
         if bottom is not None:
             axes = bottom.subplots(1, 6)
@@ -392,18 +321,9 @@ class ReportView(StaticFallback, widgets.VBox):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        truth = _truth_frame(truth)
-        check_frame(pred, ["image", "label"], name="pred")
-        check_overlap(pred, truth)
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self.full = (
-                classification_report(truth, pred, labels=labels, top_k=top_k)
-                if len(truth)
-                else pd.DataFrame(columns=["precision", "recall", "f1", "support"])
-            )
+        self.state = ReportState(
+            truth, pred, labels=labels, top_k=top_k, sort_by=sort_by, ascending=ascending
+        )
         self._sort = widgets.Dropdown(
             options=["label", "precision", "recall", "f1", "support"], description="sort by"
         )
@@ -414,37 +334,35 @@ class ReportView(StaticFallback, widgets.VBox):
         )
         self._table = widgets.HTML()
         self._table.add_class("vislab-report")
-        note = (
-            "<b>No truth</b>: no class to report."
-            if len(truth) == 0
-            else f"accuracy {self.full.attrs.get('accuracy', float('nan')):.4f} over {len(truth)} "
-            "images (top-" + str(top_k) + "); failed or missing predictions count as wrong."
-        )
+        note = self.state.note
+        if note.startswith("No truth"):
+            note = "<b>" + note.replace(":", "</b>:", 1)
         self.children = [widgets.HBox([self._sort, self._order]), widgets.HTML(note), self._table]
         self.add_class("vislab-report-view")
-        self.set_trait("sort_by", sort_by)
-        self.set_trait("ascending", ascending)
+        for name in ("sort_by", "ascending"):
+            traitlets.link((self.state, name), (self, name))
+        self.state.observe(self._on_sort, names=["sort_by", "ascending"])
         self._on_sort(None)
+
+    full = property(lambda self: self.state.full)
 
     @property
     def report(self) -> pd.DataFrame:
         """Classes sorted as shown, then the micro / macro / weighted averages."""
-        avg = [i for i in self.full.index if str(i).endswith(" avg")]
-        classes = self.full.drop(index=avg)
-        if self.sort_by == "label":
-            classes = classes.sort_index(ascending=self.ascending)
-        else:
-            classes = classes.sort_values(self.sort_by, ascending=self.ascending, kind="stable")
-        return pd.concat([classes, self.full.loc[avg]])
+        return self.state.report
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """The report as shown (the numbers a person reads)."""
+        return self.state.metrics
 
     def to_frame(self) -> pd.DataFrame:
         """The report as shown (a copy)."""
-        return self.report.copy()
+        return self.state.to_frame()
 
-    @traitlets.observe("sort_by", "ascending")
     def _on_sort(self, change) -> None:
-        self._sort.value = self.sort_by
-        self._order.value = "ascending" if self.ascending else "descending"
+        self._sort.value = self.state.sort_by
+        self._order.value = "ascending" if self.state.ascending else "descending"
         self._table.value = self._html()
 
     def _html(self) -> str:
@@ -478,12 +396,7 @@ class ReportView(StaticFallback, widgets.VBox):
         )
 
     def summary(self) -> str:
-        acc = self.full.attrs.get("accuracy", float("nan"))
-        return (
-            f"ReportView({len(self.full) - 3 if len(self.full) >= 3 else 0} classes, "
-            f"accuracy={acc:.4f}, sorted by {self.sort_by} "
-            f"{'ascending' if self.ascending else 'descending'})"
-        )
+        return self.state.summary()
 
     def static_figure(self):
         """Grouped horizontal bars of precision / recall / F1 per class, in the shown order."""
@@ -502,7 +415,7 @@ class ReportView(StaticFallback, widgets.VBox):
                 color=color,
                 label=col,
             )
-        ax.set_yticks(y, [str(c)[:16] for c in classes], fontsize=8)
+        ax.set_yticks(y, [shorten(c, 16) for c in classes], fontsize=8)
         ax.invert_yaxis()
         ax.set_xlim(0, 1)
         ax.legend(fontsize=8, ncols=3, loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)

@@ -5,7 +5,7 @@ the hits above a cutoff.  With known relevant (query, item) pairs the widget sho
 recall and F1 at the cutoff (from :func:`vislab.evaluate.retrieval_sweep`) and the score
 histograms of relevant and irrelevant hits; without them it shows how many hits each query
 keeps.  The thumbnails just above and just below the cutoff show what moving it would add or
-remove.
+remove.  The widget is a view of a :class:`~vislab.widgets.similarity_state.CutoffState`.
 """
 
 from __future__ import annotations
@@ -15,20 +15,20 @@ import numpy as np
 import pandas as pd
 import traitlets
 
-from vislab.evaluate import retrieval_sweep
-from vislab.widgets import _sweeps
 from vislab.widgets._base import (
     TABLE_STYLE,
     Debouncer,
     ImageSource,
     StaticFallback,
-    check_frame,
-    check_overlap,
+    error_html,
     escape,
     figure_png,
     metric_cell,
+    slider_echo,
 )
+from vislab.widgets._pillow_grid import PillowGrid
 from vislab.widgets._static import FP_COLOR, NEUTRAL_COLOR, TP_COLOR, ImageGrid, Tile, new_figure
+from vislab.widgets.similarity_state import CutoffState
 
 __all__ = ["SimilarityCutoff"]
 
@@ -40,12 +40,13 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
 
     Parameters
     ----------
+    relevant : DataFrame or None
+        Known relevant pairs (the truth, so it comes first): ``query`` and the ``item`` column
+        (``cont_sign`` by default).  With it: precision / recall / F1 at the cutoff and score
+        histograms.  ``None`` when no pairs are known: the widget counts hits only.
     matches : DataFrame
         Matches frame (``query, rank, cont_sign, brief, score, tags``), one row per hit;
         rows with ``error_code`` are failed queries.
-    relevant : DataFrame, optional
-        Known relevant pairs: ``query`` and the ``item`` column (``cont_sign`` by default).
-        With it: precision / recall / F1 at the cutoff and score histograms.
     images : mapping, folder, callable or list, optional
         Where the pictures of queries and hits are: looked up by query identifier and by the
         hit's ``image_column`` value (see :class:`vislab.widgets._base.ImageSource`).
@@ -69,6 +70,8 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         with ``relevant``, ``tp, fp, fn, precision, recall, f1``.
     per_query : DataFrame
         Hits kept per query at the cutoff (and relevant ones kept, with ``relevant``).
+    state : CutoffState
+        The pure-Python state the view shows.
     sweep : RetrievalSweep or None
 
     Examples
@@ -78,7 +81,7 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
     ...                         "cont_sign": ["a", "b", "c"], "brief": ["", "", ""],
     ...                         "score": [0.95, 0.60, 0.80], "tags": [[], [], []]})
     >>> relevant = pd.DataFrame({"query": ["q1", "q2"], "cont_sign": ["a", "d"]})
-    >>> view = SimilarityCutoff(matches, relevant=relevant, cutoff=0.7)
+    >>> view = SimilarityCutoff(relevant, matches, cutoff=0.7)
     >>> view.metrics[["hits", "tp"]].values.tolist(), view.metrics["precision"].tolist()
     ([[2, 1]], [0.5])
     >>> view.cutoff = 0.9
@@ -90,9 +93,9 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
 
     def __init__(
         self,
-        matches: pd.DataFrame,
-        *,
         relevant: pd.DataFrame | None = None,
+        matches: pd.DataFrame | None = None,
+        *,
         images=None,
         item: str = "cont_sign",
         image_column: str = "brief",
@@ -101,71 +104,50 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_frame(matches, ["query", item, "score"], name="matches")
-        self.item = item
-        self.image_column = image_column if image_column in matches.columns else item
-        self._matches = matches
-        ok = _sweeps.ok_predictions(matches)
-        self._ok = ok
-        self._failed = (
-            [
-                q
-                for q in pd.unique(matches.loc[~matches.index.isin(ok.index), "query"])
-                if q not in set(ok["query"])
-            ]
-            if len(ok) < len(matches)
-            else []
+        self.state = CutoffState(
+            relevant, matches, item=item, image_column=image_column, cutoff=cutoff, k=k
         )
-        self.relevant = relevant
-        if relevant is not None:
-            check_frame(relevant, ["query", item], name="relevant")
-            check_overlap(ok, relevant, pred_key="query", truth_key="query")
-            self.sweep = retrieval_sweep(matches, relevant, k=k, item=item)
-        else:
-            self.sweep = None
-        # Per-query sorted scores: hits kept per query at any cutoff by binary search.
-        self._queries = list(
-            dict.fromkeys(
-                list(pd.unique(matches["query"]))
-                + ([] if relevant is None else list(pd.unique(relevant["query"])))
-            )
-        )
-        hits = ok.assign(_score=pd.to_numeric(ok["score"], errors="coerce"))
-        hits = hits.sort_values("_score", ascending=False, kind="stable")
-        self._hit_score = hits["_score"].to_numpy(dtype=float)
-        self._hit_query = hits["query"].to_numpy()
-        self._hit_item = hits[item].to_numpy()
-        self._hit_picture = np.array(
-            [_picture_key(v) for v in hits[self.image_column]], dtype=object
-        )
-        if relevant is not None:
-            pairs = pd.MultiIndex.from_frame(
-                relevant[["query", item]].drop_duplicates().astype(str)
-            )
-            key = pd.MultiIndex.from_arrays(
-                [hits["query"].astype(str).to_numpy(), hits[item].astype(str).to_numpy()]
-            )
-            self._hit_relevant = np.asarray(key.isin(pairs), dtype=bool)
-            self._n_relevant = relevant[["query", item]].drop_duplicates().groupby("query").size()
-        else:
-            self._hit_relevant = None
-            self._n_relevant = None
-        self._by_query = {}
-        for q, idx in pd.Series(np.arange(len(hits))).groupby(self._hit_query).groups.items():
-            rows = np.asarray(list(idx), dtype=np.int64)
-            self._by_query[q] = rows  # already in descending score order
         self._source = ImageSource(images)
         self._redraw = Debouncer(self._draw_figures, on_error=self._show_error)
-        lo, hi = _sweeps.score_range(ok)
-        self._build(lo, hi)
-        if cutoff is None:
-            cutoff = _sweeps.best(self.sweep, "f1") if self.sweep is not None else None
-            if cutoff is None:
-                cutoff = float(np.median(self._hit_score)) if len(self._hit_score) else 0.5
-        if self.cutoff == float(cutoff):
-            self._on_cutoff({"new": float(cutoff)})
-        else:
-            self.cutoff = float(cutoff)
+        self._syncing = False
+        self._figure = None
+        self._grid = None
+        self._build(*self.state.score_range)
+        traitlets.link((self.state, "cutoff"), (self, "cutoff"))
+        self.state.observe(self._on_numbers, names="revision")
+        self._on_numbers(None)
+
+    sweep = property(lambda self: self.state.sweep)
+    relevant = property(lambda self: self.state.relevant)
+    item = property(lambda self: self.state.item)
+    image_column = property(lambda self: self.state.image_column)
+    per_query = property(lambda self: self.state.per_query)
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """Numbers at the current cutoff (see the class docstring)."""
+        return self.state.metrics
+
+    def to_frame(self) -> pd.DataFrame:
+        """The hits kept at the cutoff (rows of failed queries stay: frames keep every input)."""
+        return self.state.to_frame()
+
+    def neighbours(self, n: int = 6) -> tuple[np.ndarray, np.ndarray]:
+        """Row positions (in score order) of the ``n`` hits just above and just below."""
+        return self.state.neighbours(n)
+
+    def apply_rule(self, rule: str) -> float | None:
+        """Move the cutoff to the one :func:`vislab.evaluate.best_threshold` picks.
+
+        Returns ``None`` (and says so) when no cutoff satisfies ``rule`` or there are no
+        relevant pairs.
+        """
+        t = self.state.apply_rule(rule)
+        if t is None:
+            self._message.value = (
+                f"<span style='color:{FP_COLOR}'>No cutoff reaches {escape(rule)}.</span>"
+            )
+        return t
 
     # -- layout ------------------------------------------------------------------------------
     def _build(self, lo: float, hi: float) -> None:
@@ -201,7 +183,7 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         legend = (
             f"<span style='color:{TP_COLOR}'>■ relevant</span> &nbsp;"
             f"<span style='color:{_IRRELEVANT_COLOR}'>■ not relevant</span> &nbsp;"
-            if self._hit_relevant is not None
+            if self.state.hit_relevant is not None
             else ""
         )
         self._grid_title = widgets.HTML(
@@ -217,18 +199,16 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
             self._grid_view,
         ]
         self.add_class("vislab-similarity-cutoff")
-        self._figure = None
-        self._grid = None
 
     def _status_message(self) -> str:
-        n_hits, n_q = len(self._ok), len(self._queries)
+        n_hits, n_q = len(self.state.hit_score), len(self.state.queries)
         if n_hits == 0:
             return (
                 f"<b>No hits</b>: the {n_q} queries returned nothing; there is no cutoff to choose."
             )
         text = f"{n_hits} hits for {n_q} queries."
-        if self._failed:
-            text += f" {len(self._failed)} query(ies) failed at the service (no hits)."
+        if self.state.failed:
+            text += f" {len(self.state.failed)} query(ies) failed at the service (no hits)."
         if self.relevant is None:
             text += " Pass <code>relevant=</code> pairs to see precision and recall."
         elif len(self.relevant) == 0:
@@ -236,83 +216,23 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         return text
 
     def _on_slider(self, change) -> None:
-        if not getattr(self, "_syncing", False):
+        # The front end's first render sends back the value snapped to the step: not a move.
+        if not self._syncing and not slider_echo(self._slider, self.cutoff, change["new"]):
             self.cutoff = float(change["new"])
 
-    @traitlets.observe("cutoff")
-    def _on_cutoff(self, change) -> None:
+    def _on_numbers(self, change) -> None:
         self._syncing = True
         try:
-            self._slider.value = min(max(float(change["new"]), self._slider.min), self._slider.max)
+            s = self._slider
+            s.value = min(max(float(self.state.cutoff), s.min), s.max)
         finally:
             self._syncing = False
-        self._update()
-
-    def apply_rule(self, rule: str) -> float | None:
-        """Move the cutoff to the one :func:`vislab.evaluate.best_threshold` picks.
-
-        Returns ``None`` (and says so) when no cutoff satisfies ``rule`` or there are no
-        relevant pairs.
-        """
-        t = _sweeps.best(self.sweep, rule) if self.sweep is not None else None
-        if t is None:
-            self._message.value = (
-                f"<span style='color:{FP_COLOR}'>No cutoff reaches {escape(rule)}.</span>"
-            )
-            return None
-        self.cutoff = t
-        return t
-
-    # -- numbers -----------------------------------------------------------------------------
-    def _kept_counts(self, cutoff: float):
-        counts = {}
-        relevant_kept = {}
-        for q in self._queries:
-            rows = self._by_query.get(q)
-            if rows is None:
-                counts[q] = 0
-                relevant_kept[q] = 0
-                continue
-            s = self._hit_score[rows]
-            n = int(np.searchsorted(-s, -cutoff, side="right"))  # scores are descending
-            counts[q] = n
-            if self._hit_relevant is not None:
-                relevant_kept[q] = int(self._hit_relevant[rows[:n]].sum())
-        return counts, relevant_kept
-
-    def _update(self) -> None:
-        c = self.cutoff
-        counts, relevant_kept = self._kept_counts(c)
-        per_query = pd.DataFrame({"query": list(counts), "hits": list(counts.values())})
-        if self._n_relevant is not None:
-            per_query["relevant_kept"] = [relevant_kept[q] for q in counts]
-            per_query["relevant"] = (
-                self._n_relevant.reindex(per_query["query"]).fillna(0).astype(int).to_numpy()
-            )
-        self.per_query = per_query
-        row = {
-            "cutoff": c,
-            "hits": int(per_query["hits"].sum()),
-            "queries": len(per_query),
-            "queries_without_hits": int((per_query["hits"] == 0).sum()),
-            "hits_per_query": float(per_query["hits"].mean()) if len(per_query) else np.nan,
-        }
-        if self.sweep is not None:
-            at = _sweeps.at(self.sweep, c)
-            row.update(at)
-        frame = pd.DataFrame([row], index=pd.Index(["all"], name="queries"))
-        self._metrics = frame
-        self._table.value = self._table_html(row)
+        self._table.value = self._table_html(self.state.row())
         self._redraw()
-
-    @property
-    def metrics(self) -> pd.DataFrame:
-        """Numbers at the current cutoff (see the class docstring)."""
-        return self._metrics
 
     def _table_html(self, row: dict) -> str:
         cells = [
-            ("cutoff", metric_cell("cutoff", row["cutoff"], digits=3)),
+            ("cutoff", metric_cell("cutoff", row["cutoff"], digits=None)),
             ("hits kept", metric_cell("hits", row["hits"])),
             ("per query", metric_cell("hits_per_query", row["hits_per_query"], digits=2)),
             ("queries with none", metric_cell("queries_without_hits", row["queries_without_hits"])),
@@ -342,31 +262,14 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
             f"</tbody></table>{extra}"
         )
 
-    def to_frame(self) -> pd.DataFrame:
-        """The hits kept at the cutoff (rows of failed queries stay: frames keep every input)."""
-        m = self._matches
-        keep = pd.to_numeric(m["score"], errors="coerce") >= self.cutoff
-        if "error_code" in m.columns:
-            keep |= m["error_code"].notna()
-        out = m[keep.to_numpy()]
-        out.attrs = dict(m.attrs)
-        out.attrs["cutoff"] = self.cutoff
-        return out
-
     # -- pictures ----------------------------------------------------------------------------
     def flush(self) -> None:
         """Redraw the figures now if a redraw is waiting."""
         self._redraw.flush()
 
-    def neighbours(self, n: int = 6) -> tuple[np.ndarray, np.ndarray]:
-        """Row positions (in score order) of the ``n`` hits just above and just below."""
-        cut = int(np.searchsorted(-self._hit_score, -self.cutoff, side="right"))
-        above = np.arange(max(0, cut - n), cut)[::-1]
-        below = np.arange(cut, min(len(self._hit_score), cut + n))
-        return above, below
-
     def _tiles(self, n: int = 6) -> list[Tile]:
-        above, below = self.neighbours(n)
+        st = self.state
+        above, below = st.neighbours(n)
         tiles = []
         for rows, kept in ((above, True), (below, False)):
             for j in range(n):
@@ -374,54 +277,48 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
                     tiles.append(Tile(title="", size=(1, 1)))
                     continue
                 i = rows[j]
-                pixels, size = self._source.get(self._hit_picture[i])
-                rel = None if self._hit_relevant is None else bool(self._hit_relevant[i])
+                pixels, size = self._source.get(st.hit_picture[i])
+                rel = None if st.hit_relevant is None else bool(st.hit_relevant[i])
                 color = NEUTRAL_COLOR if rel is None else TP_COLOR if rel else _IRRELEVANT_COLOR
                 mark = "" if rel is None else (" ✓" if rel else " ✗")
                 w, h = size if size is not None else (100, 100)
                 tiles.append(
                     Tile(
-                        title=f"{_short(self._hit_query[i])} → {self._hit_score[i]:.3f}{mark}",
+                        title=f"{_short(st.hit_query[i])} → {st.hit_score[i]:.3f}{mark}",
                         title_color=color if kept else "#777777",
                         pixels=pixels,
                         size=(w, h),
                         boxes=np.array([[1, 1, w - 2, h - 2]]),
                         colors=[color],
                         dashed=[not kept],
-                        labels=[_short(self._hit_picture[i], 18)],
+                        labels=[_short(st.hit_picture[i], 18)],
                     )
                 )
         return tiles
 
     def _draw_figures(self) -> None:
         if self._figure is None:
-            self._figure = _CutoffFigure(self)
+            self._figure = _CutoffFigure(self.state)
         self._figure.update(self.cutoff)
         self._plots.value = figure_png(self._figure.figure)
         if self._grid is None:
-            self._grid = ImageGrid(n=12, ncols=6, cell_inches=(1.9, 1.9))
+            self._grid = PillowGrid(n=12, ncols=6, cell_inches=(1.9, 1.9))
         self._grid.draw(self._tiles())
         self._grid_view.value = self._grid.jpeg()
 
     def _show_error(self, exc: BaseException) -> None:
-        from vislab.widgets._base import error_html
-
         self._message.value = self._message.value.split("<div class='vislab-error'")[
             0
         ] + error_html(exc)
 
     def summary(self) -> str:
-        r = self._metrics.loc["all"]
-        text = f"SimilarityCutoff(cutoff={self.cutoff:.3f}: {int(r['hits'])} hits kept"
-        if self.sweep is not None:
-            text += f", precision={r['precision']:.4f}, recall={r['recall']:.4f}, f1={r['f1']:.4f}"
-        return text + ")"
+        return self.state.summary()
 
     def static_figure(self):
         """Plots at the cutoff and the hits just above and below it."""
         fig = new_figure((11.5, 7.4))
         top, bottom = fig.subfigures(2, 1, height_ratios=[3, 4])
-        _CutoffFigure(self, figure=top).update(self.cutoff)
+        _CutoffFigure(self.state, figure=top, top=0.8).update(self.cutoff)
         axes = bottom.subplots(2, 6).ravel()
         ImageGrid(axes=axes).draw(self._tiles())
         bottom.suptitle("above the cutoff (kept) / below (dropped)", fontsize=9)
@@ -435,31 +332,25 @@ def _short(value, n: int = 15) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _picture_key(value):
-    """The picture identifier of a hit: the brief itself, or its ``"image"`` entry."""
-    if isinstance(value, dict) and "image" in value:
-        return value["image"]
-    return value
-
-
 class _CutoffFigure:
     """Score histograms (relevant vs not, or all hits) and P/R/F1 vs cutoff; a moving line."""
 
-    def __init__(self, view: SimilarityCutoff, *, figure=None):
+    def __init__(self, state: CutoffState, *, figure=None, top: float = 0.88):
         if figure is None:
             figure = new_figure((10, 3.0), dpi=90)
         self.figure = figure
         ax_h, ax_c = figure.subplots(1, 2)
-        if hasattr(figure, "subplots_adjust"):
-            figure.subplots_adjust(left=0.07, right=0.98, bottom=0.17, top=0.88, wspace=0.22)
-        scores = view._hit_score
-        bins = np.linspace(*_sweeps.score_range(view._ok), 41)
-        if view._hit_relevant is not None:
+        # Room on the right for the hits-returned axis (its ticks and label), and on top for
+        # a title over the figure (static renderings).
+        figure.subplots_adjust(left=0.07, right=0.92, bottom=0.17, top=top, wspace=0.3)
+        scores = state.hit_score
+        bins = np.linspace(*state.score_range, 41)
+        if state.hit_relevant is not None:
             ax_h.hist(
-                scores[view._hit_relevant], bins=bins, alpha=0.6, color=TP_COLOR, label="relevant"
+                scores[state.hit_relevant], bins=bins, alpha=0.6, color=TP_COLOR, label="relevant"
             )
             ax_h.hist(
-                scores[~view._hit_relevant],
+                scores[~state.hit_relevant],
                 bins=bins,
                 alpha=0.6,
                 color=_IRRELEVANT_COLOR,
@@ -471,26 +362,29 @@ class _CutoffFigure:
         ax_h.set_xlabel("similarity score")
         ax_h.set_ylabel("hits")
         ax_h.set_title("score histogram", fontsize=9)
-        self.lines = [ax_h.axvline(0, color="k", ls="--", lw=1.2)]
-        if view.sweep is not None:
+        self.hist_line = ax_h.axvline(0, color="k", ls="--", lw=1.2)
+        self.display = None
+        if state.sweep is not None:
             from vislab.plot import CutoffDisplay
 
-            frame = view.sweep.overall
-            if len(frame) > 2000:  # thinned for drawing; the numbers come from the sweep
-                frame = frame.iloc[np.unique(np.linspace(0, len(frame) - 1, 2000).astype(int))]
-            disp = CutoffDisplay(frame, cutoff=view.cutoff).plot(ax=ax_c)
+            # Thinned for drawing only; the numbers come from the sweep.
+            self.display = CutoffDisplay.from_sweep(
+                state.sweep, cutoff=state.cutoff, max_points=2000, ax=ax_c
+            )
             ax_c.set_title("P / R / F1 and hits returned vs cutoff", fontsize=9)
-            self.lines.append(disp.vline_)
             return
         s = np.sort(scores)[::-1]
-        n_q = max(1, len(view._queries))
+        n_q = max(1, len(state.queries))
         ax_c.plot(s, np.arange(1, len(s) + 1) / n_q, color=NEUTRAL_COLOR)
         ax_c.set_ylabel("hits kept per query")
         ax_c.set_title("hits kept vs cutoff", fontsize=9)
         ax_c.set_xlabel("cutoff")
         ax_c.grid(alpha=0.3)
-        self.lines.append(ax_c.axvline(0, color="k", ls="--", lw=1.2))
+        self.count_line = ax_c.axvline(0, color="k", ls="--", lw=1.2)
 
     def update(self, cutoff: float) -> None:
-        for line in self.lines:
-            line.set_xdata([cutoff, cutoff])
+        self.hist_line.set_xdata([cutoff, cutoff])
+        if self.display is not None:
+            self.display.set_cutoff(cutoff)
+        else:
+            self.count_line.set_xdata([cutoff, cutoff])

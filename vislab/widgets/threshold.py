@@ -1,10 +1,11 @@
 """ThresholdTuner: drag a score threshold, watch precision, recall and the boxes change together.
 
-Everything the tuner shows comes from :mod:`vislab.evaluate`: the sweep built once by
-:func:`~vislab.evaluate.threshold_sweep` answers "what are TP/FP/FN/P/R/F1 at t" by binary
-search, the matching from :func:`~vislab.evaluate.match_detections` colours the boxes, and
-:func:`~vislab.evaluate.coco_eval` gives the threshold-free mAP.  Moving the slider updates
-the numbers at once; the figures are redrawn when the slider comes to rest.
+The tuner is a view (ipywidgets) of a :class:`~vislab.widgets.threshold_state.ThresholdState`
+(pure Python): the state holds the threshold(s) and every number, read from
+:mod:`vislab.evaluate`; the view shows them, keeps its slider in step, and redraws the figures
+when the slider comes to rest.  A step only updates the table's numbers (formatted straight
+from the state's array) — no frame, no figure — so the tuner follows a slider over a million
+detections.
 """
 
 from __future__ import annotations
@@ -14,37 +15,31 @@ import numpy as np
 import pandas as pd
 import traitlets
 
-from vislab.errors import InvalidFrame
-from vislab.evaluate import coco_eval
-from vislab.widgets import _sweeps
 from vislab.widgets._base import (
     TABLE_STYLE,
     Debouncer,
     ImageSource,
     StaticFallback,
-    check_frame,
-    check_overlap,
+    error_html,
     escape,
+    exact_text,
     figure_png,
     metric_cell,
+    shorten,
+    slider_echo,
 )
-from vislab.widgets._outcomes import DetectionOutcomes, LabelOutcomes
-from vislab.widgets._static import (
-    FN_COLOR,
-    FP_COLOR,
-    TP_COLOR,
-    ImageGrid,
-    new_figure,
-    table_text,
-)
+from vislab.widgets._curves import CurveFigure
+from vislab.widgets._pillow_grid import PillowGrid
+from vislab.widgets._static import FN_COLOR, FP_COLOR, TP_COLOR, ImageGrid, new_figure, table_text
+from vislab.widgets.threshold_state import METRIC_COLUMNS, ThresholdState
 
 __all__ = ["ThresholdTuner"]
 
-_METRIC_COLUMNS = ["threshold", "tp", "fp", "fn", "precision", "recall", "f1"]
 _MAP_WHY = (
     "mAP does not depend on the threshold: it averages precision over every recall level of "
     "the whole ranked list of predictions, so it rates the ranking, not one operating point."
 )
+_SHOWN_CLASSES = 12
 
 
 class ThresholdTuner(StaticFallback, widgets.VBox):
@@ -52,12 +47,13 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
 
     Parameters
     ----------
+    truth : DataFrame
+        Truth boxes (``image, label, x, y, w, h``) or truth labels (``image, label``).  It
+        comes first, as in every :mod:`vislab.evaluate` function.
     pred : DataFrame
         Predictions: a boxes frame (``image, label, score, x, y, w, h``) for detection, or a
         labels frame (``image, label, score``) for classification, scored one-vs-rest (each
-        predicted label is right when it is the image's true label).
-    truth : DataFrame
-        Truth boxes (``image, label, x, y, w, h``) or truth labels (``image, label``).
+        predicted (image, label) is right when the image truly has that label).
     images : mapping, folder, callable or list, optional
         Where the pictures are (see :class:`vislab.widgets._base.ImageSource`); by default
         identifiers that are file paths are read, others get a grey canvas.
@@ -81,6 +77,8 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         ``per_class``.
     metrics : DataFrame
         TP/FP/FN/precision/recall/F1 at the operating point: one row per class and ``"all"``.
+    state : ThresholdState
+        The pure-Python state the view shows (drive and test it without a browser).
     sweep : object
         The :func:`vislab.evaluate.threshold_sweep` result the numbers come from.
 
@@ -90,7 +88,7 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
     >>> truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "cat"],
     ...                       "x": [0, 0], "y": [0, 0], "w": [10, 10], "h": [10, 10]})
     >>> pred = truth.assign(score=[0.9, 0.4])
-    >>> tuner = ThresholdTuner(pred, truth, threshold=0.5, show_map=False)
+    >>> tuner = ThresholdTuner(truth, pred, threshold=0.5, show_map=False)
     >>> tuner.metrics.loc["all", ["tp", "fp", "fn"]].tolist()
     [1, 0, 1]
     >>> tuner.threshold = 0.3
@@ -107,8 +105,8 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
 
     def __init__(
         self,
-        pred: pd.DataFrame,
         truth: pd.DataFrame,
+        pred: pd.DataFrame,
         *,
         images=None,
         iou: float = 0.5,
@@ -119,58 +117,110 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.kind = _frame_kind(pred, truth)
-        self.iou = iou
-        self.per_class = per_class
-        self.page_size = page_size
-        self._pred = pred
-        self._truth = truth
-        self._ok = _sweeps.ok_predictions(pred)
-        check_overlap(self._ok, truth)
-        self.sweep = _sweeps.sweep_of(pred, truth, iou=iou, by_class=per_class, kind=self.kind)
-        self.labels = list(self.sweep.labels)
-        self.map = None
-        if show_map and self.kind == "detection" and len(truth) and len(self._ok):
-            self.map = coco_eval(pred, truth).stats
-        self._outcomes = (
-            DetectionOutcomes(self.sweep, truth=truth)
-            if self.kind == "detection"
-            else LabelOutcomes(self._ok, truth)
+        self.state = ThresholdState(
+            truth,
+            pred,
+            iou=iou,
+            per_class=per_class,
+            threshold=threshold,
+            page_size=page_size,
+            show_map=show_map,
         )
         self._source = ImageSource(images)
-        self._status = self._status_message()  # threshold-free: computed once
-        lo, hi = _sweeps.score_range(self._ok)
         self._redraw = Debouncer(self._draw_figures, on_error=self._show_error)
-        self._build_controls(lo, hi)
-        start = float(threshold) if threshold is not None else _sweeps.best(self.sweep, "f1")
-        if start is None:
-            start = (lo + hi) / 2
         self._syncing = False
-        self.thresholds = {lab: start for lab in self.labels}
-        if self.threshold == start:
-            self._on_threshold({"new": start})
-        else:
-            self.threshold = start
-        if per_class:
-            for lab in self.labels:
-                best = _sweeps.best(self.sweep, "f1", label=lab)
-                self.set_class_threshold(lab, start if best is None else best)
+        self._curve_fig = None
+        self._grid = None
+        self._build_controls(*self.state.score_range)
+        self._status = self._status_message()  # threshold-free: computed once
+        for name in ("threshold", "thresholds", "page", "only_errors"):
+            traitlets.link((self.state, name), (self, name))
+        self.state.observe(self._on_numbers, names="revision")
+        self.state.observe(lambda _: self._request_redraw(), names=["page", "only_errors"])
+        self._on_numbers(None)
+
+    # -- what the state knows ----------------------------------------------------------------
+    sweep = property(lambda self: self.state.sweep)
+    kind = property(lambda self: self.state.kind)
+    labels = property(lambda self: self.state.labels)
+    map = property(lambda self: self.state.map)
+    iou = property(lambda self: self.state.iou)
+    per_class = property(lambda self: self.state.per_class)
+    page_size = property(lambda self: self.state.page_size)
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """TP/FP/FN/P/R/F1 at the current threshold(s): one row per class, then ``"all"``."""
+        return self.state.metrics
+
+    def to_frame(self) -> pd.DataFrame:
+        """The predictions kept at the current threshold(s) (rows of failed images stay).
+
+        Returns
+        -------
+        DataFrame
+            The rows of ``pred`` with ``score >= threshold`` of their class.
+        """
+        return self.state.to_frame()
+
+    def set_class_threshold(self, label, value: float) -> None:
+        """Set the threshold of one class (``per_class`` tuners; others follow ``.threshold``)."""
+        self.state.set_class_threshold(label, value)
+
+    def apply_rule(self, rule: str) -> float | None:
+        """Move the threshold(s) to the one chosen by ``rule`` (see ``best_threshold``).
+
+        Parameters
+        ----------
+        rule : str
+            ``"f1"``, ``"precision>=0.9"``, ``"recall>=0.8"``.
+
+        Returns
+        -------
+        float or None
+            The overall threshold chosen (``None`` when no threshold satisfies the rule; the
+            message line says so and nothing moves).
+        """
+        t = self.state.apply_rule(rule)
+        if t is None:
+            self._message.value = (
+                f"<span style='color:{FP_COLOR}'>No threshold reaches {escape(rule)}.</span>"
+            )
+        return t
+
+    def grid_images(self) -> list[str]:
+        """Images on the current page of the grid."""
+        self._page_label.value = self.state.page_text()
+        return self.state.grid_images()
+
+    def _tiles(self, keys) -> list:
+        return self.state.tiles(keys, pictures=self._source.get)
 
     # -- controls ----------------------------------------------------------------------------
-    def _build_controls(self, lo: float, hi: float) -> None:
-        step = 0.01 if hi - lo <= 1.5 else float(10 ** np.floor(np.log10((hi - lo) / 100)))
-        self._slider = widgets.FloatSlider(
+    def _slider_for(self, lo, hi, step, description, css):
+        s = widgets.FloatSlider(
             value=min(max(0.5, lo), hi),
             min=lo,
             max=hi,
             step=step,
-            description="score ≥" if not self.per_class else "all classes ≥",
+            description=description,
             readout_format=".3f" if step < 0.01 else ".2f",
             continuous_update=True,
             style={"description_width": "90px"},
             layout=widgets.Layout(width="460px"),
         )
-        self._slider.add_class("vislab-threshold-slider")
+        s.add_class(css)
+        return s
+
+    def _build_controls(self, lo: float, hi: float) -> None:
+        step = 0.01 if hi - lo <= 1.5 else float(10 ** np.floor(np.log10((hi - lo) / 100)))
+        self._slider = self._slider_for(
+            lo,
+            hi,
+            step,
+            "all classes ≥" if self.per_class else "score ≥",
+            "vislab-threshold-slider",
+        )
         self._slider.observe(self._on_slider, names="value")
         best_f1 = widgets.Button(description="best F1", tooltip="threshold of highest F1")
         best_f1.on_click(lambda _: self.apply_rule("f1"))
@@ -190,20 +240,7 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         self._message.add_class("vislab-message")
         self._table = widgets.HTML()
         self._table.add_class("vislab-metrics-view")
-        map_html = ""
-        if self.map is not None:
-            ap_name = {0.5: "AP50", 0.75: "AP75"}.get(round(self.iou, 2), "AP")
-            map_html = (
-                f"<div class='vislab-map'><b>mAP@IoU{'' if ap_name == 'AP' else '=' + str(self.iou)}"
-                f"{'[.5:.95]' if ap_name == 'AP' else ''} = {self.map[ap_name]:.4f}</b> "
-                f"(COCO AP@[.5:.95] = {self.map['AP']:.4f}). {escape(_MAP_WHY)}</div>"
-            )
-        elif self.kind == "classification":
-            map_html = (
-                "<div class='vislab-map'>Average precision is threshold-free for the same "
-                "reason as mAP: it summarises the whole ranking, not one operating point.</div>"
-            )
-        self._map = widgets.HTML(map_html, layout=widgets.Layout(max_width="900px"))
+        self._map = widgets.HTML(self._map_html(), layout=widgets.Layout(max_width="900px"))
         self._curves = widgets.Image(format="png")
         self._curves.add_class("vislab-curves")
         self._grid_view = widgets.Image(format="jpeg")
@@ -227,17 +264,7 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         if self.per_class:
             rows = []
             for lab in self.labels:
-                s = widgets.FloatSlider(
-                    value=self._slider.value,
-                    min=lo,
-                    max=hi,
-                    step=step,
-                    description=str(lab)[:14],
-                    readout_format=self._slider.readout_format,
-                    style={"description_width": "90px"},
-                    layout=widgets.Layout(width="460px"),
-                )
-                s.add_class("vislab-class-slider")
+                s = self._slider_for(lo, hi, step, shorten(lab, 14), "vislab-class-slider")
                 s.observe(lambda c, lab=lab: self._on_class_slider(lab, c), names="value")
                 self._class_sliders[lab] = s
                 rows.append(s)
@@ -258,108 +285,52 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         ]
         self.children = children
         self.add_class("vislab-threshold-tuner")
-        self._curve_fig = None
-        self._grid = None
+
+    def _map_html(self) -> str:
+        if self.map is not None:
+            ap_name = {0.5: "AP50", 0.75: "AP75"}.get(round(self.iou, 2), "AP")
+            return (
+                f"<div class='vislab-map'><b>mAP@IoU{'' if ap_name == 'AP' else '=' + str(self.iou)}"
+                f"{'[.5:.95]' if ap_name == 'AP' else ''} = {self.map[ap_name]:.4f}</b> "
+                f"(COCO AP@[.5:.95] = {self.map['AP']:.4f}). {escape(_MAP_WHY)}</div>"
+            )
+        if self.kind == "classification":
+            return (
+                "<div class='vislab-map'>Average precision is threshold-free for the same "
+                "reason as mAP: it summarises the whole ranking, not one operating point.</div>"
+            )
+        return ""
 
     def _on_slider(self, change) -> None:
-        if not self._syncing:
+        # The front end's first render sends back the value snapped to the step: not a move.
+        if not self._syncing and not slider_echo(self._slider, self.threshold, change["new"]):
             self.threshold = float(change["new"])
 
     def _on_class_slider(self, label, change) -> None:
-        if not self._syncing:
+        exact = self.thresholds.get(label, self.threshold)
+        if not self._syncing and not slider_echo(self._class_sliders[label], exact, change["new"]):
             self.set_class_threshold(label, float(change["new"]))
 
-    @traitlets.observe("threshold")
-    def _on_threshold(self, change) -> None:
-        value = float(change["new"])
+    def _sync_sliders(self) -> None:
         self._syncing = True
         try:
-            self._slider.value = min(max(value, self._slider.min), self._slider.max)
-            # One threshold for all: every class follows it.
-            self.thresholds = {lab: value for lab in self.labels}
-            for s in self._class_sliders.values():
-                s.value = self._slider.value
+            s = self._slider
+            s.value = min(max(self.state.threshold, s.min), s.max)
+            for lab, cs in self._class_sliders.items():
+                cs.value = min(max(self.state.thresholds.get(lab, s.value), cs.min), cs.max)
         finally:
             self._syncing = False
-        self._update_metrics()
-
-    def set_class_threshold(self, label, value: float) -> None:
-        """Set the threshold of one class (``per_class`` tuners; others follow ``.threshold``)."""
-        if label not in self.thresholds:
-            raise KeyError(f"unknown class {label!r}; classes: {list(self.labels)}")
-        new = dict(self.thresholds)
-        new[label] = float(value)
-        self._syncing = True
-        try:
-            self.thresholds = new
-            if label in self._class_sliders:
-                s = self._class_sliders[label]
-                s.value = min(max(float(value), s.min), s.max)
-        finally:
-            self._syncing = False
-        self._update_metrics()
-
-    @traitlets.observe("page", "only_errors")
-    def _on_page(self, change) -> None:
-        if change["name"] == "only_errors":
-            self.page = 0
-        self._request_redraw()
-
-    def apply_rule(self, rule: str) -> float | None:
-        """Move the threshold(s) to the one chosen by ``rule`` (see ``best_threshold``).
-
-        Parameters
-        ----------
-        rule : str
-            ``"f1"``, ``"precision>=0.9"``, ``"recall>=0.8"``.
-
-        Returns
-        -------
-        float or None
-            The overall threshold chosen (``None`` when no threshold satisfies the rule; the
-            message line says so and nothing moves).
-        """
-        t = _sweeps.best(self.sweep, rule)
-        if t is None:
-            self._message.value = (
-                f"<span style='color:{FP_COLOR}'>No threshold reaches {escape(rule)}.</span>"
-            )
-            return None
-        self.threshold = t
-        if self.per_class:
-            for lab in self.labels:
-                tl = _sweeps.best(self.sweep, rule, label=lab)
-                if tl is not None:
-                    self.set_class_threshold(lab, tl)
-        return t
 
     # -- numbers -----------------------------------------------------------------------------
-    @property
-    def metrics(self) -> pd.DataFrame:
-        """TP/FP/FN/P/R/F1 at the current threshold(s): one row per class, then ``"all"``."""
-        return self._metrics
-
-    def _update_metrics(self) -> None:
-        if self.per_class:
-            rows = {}
-            for lab in self.labels:
-                t = self.thresholds.get(lab, self.threshold)
-                rows[lab] = {"threshold": t, **_sweeps.at(self.sweep, t, label=lab)}
-            rows["all"] = _sweeps.combine(rows.values(), threshold=np.nan)
-            frame = pd.DataFrame.from_dict(rows, orient="index", columns=_METRIC_COLUMNS)
-        else:
-            frame = self.sweep.at(self.threshold, by_class=True)[_METRIC_COLUMNS]
-            overall = self.sweep.at(self.threshold)[_METRIC_COLUMNS]
-            frame = pd.concat([frame, overall.to_frame("all").T])
-        frame = frame.astype({"tp": np.int64, "fp": np.int64, "fn": np.int64})
-        frame.index.name = "label"
-        self._metrics = frame
-        self._table.value = self._table_html(frame)
+    def _on_numbers(self, change) -> None:
+        self._sync_sliders()
+        self._table.value = self._table_html(self.state.values)
         self._message.value = self._status
         self._request_redraw()
 
     def _status_message(self) -> str:
-        n_pred, n_truth = len(self._ok), len(self._truth)
+        f = self.state.facts
+        n_pred, n_truth = f["n_pred"], f["n_truth"]
         if n_pred == 0 and n_truth == 0:
             return "<b>No predictions and no truth</b>: there is nothing to evaluate yet."
         if n_pred == 0:
@@ -373,75 +344,53 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
                 "recall is undefined."
             )
         what = "boxes" if self.kind == "detection" else "labels"
-        failed = self.sweep.meta.get("failed_images", [])
+        failed = f["failed_images"]
         extra = (
             f" {len(failed)} image(s) failed at the service and count as empty." if failed else ""
         )
         return (
-            f"{n_pred} predicted {what} on {self._ok['image'].nunique()} images, "
+            f"{n_pred} predicted {what} on {f['n_images']} images, "
             f"{n_truth} true {'objects' if self.kind == 'detection' else 'labels'}"
             + (f", IoU ≥ {self.iou:g}" if self.kind == "detection" else ", one-vs-rest")
             + "."
             + extra
         )
 
-    def _table_html(self, frame: pd.DataFrame) -> str:
-        t = frame.loc["all", "threshold"]
-        head = "".join(f"<th>{c}</th>" for c in ["", "threshold", *_METRIC_COLUMNS[1:]])
+    def _table_html(self, values: np.ndarray) -> str:
+        """The metrics table, formatted straight from the state's array (fast path)."""
+        labels = self.labels
+        shown = min(len(labels), _SHOWN_CLASSES)
+        head = "".join(f"<th>{c}</th>" for c in ["", *METRIC_COLUMNS])
+        rows = [(len(labels), "all")] + [(i, labels[i]) for i in range(shown)]
         body = []
-        shown = list(frame.index[:-1])
-        if len(shown) > 12:
-            shown = shown[:12]
-        for lab in ["all", *shown]:
-            r = frame.loc[lab]
-            cls = "vislab-overall" if lab == "all" else "vislab-class"
-            style = " style='font-weight:bold;border-bottom:1px solid #999'" if lab == "all" else ""
-            cells = [
-                metric_cell("threshold", r["threshold"], digits=3),
-                metric_cell("tp", int(r["tp"])),
-                metric_cell("fp", int(r["fp"])),
-                metric_cell("fn", int(r["fn"])),
-                metric_cell("precision", r["precision"]),
-                metric_cell("recall", r["recall"]),
-                metric_cell("f1", r["f1"]),
-            ]
-            body.append(f"<tr class='{cls}'{style}><th>{escape(lab)}</th>{''.join(cells)}</tr>")
-        more = len(frame.index) - 1 - len(shown)
+        for i, lab in rows:
+            t, tp, fp, fn, p, r, f1 = values[i].tolist()
+            overall = lab == "all"
+            body.append(
+                f"<tr class='{'vislab-overall' if overall else 'vislab-class'}'"
+                + (" style='font-weight:bold;border-bottom:1px solid #999'" if overall else "")
+                + f"><th>{escape(lab)}</th>"
+                + metric_cell("threshold", t, digits=None)
+                + metric_cell("tp", int(tp))
+                + metric_cell("fp", int(fp))
+                + metric_cell("fn", int(fn))
+                + metric_cell("precision", p)
+                + metric_cell("recall", r)
+                + metric_cell("f1", f1)
+                + "</tr>"
+            )
+        more = len(labels) - shown
         note = (
             f"<tr><td colspan=8>… {more} more classes in <code>.metrics</code></td></tr>"
             if more > 0
             else ""
         )
         return (
-            TABLE_STYLE + f"<table class='vislab-metrics' data-threshold='{float(t)!r}' "
+            TABLE_STYLE
+            + f"<table class='vislab-metrics' data-threshold='{float(values[-1, 0])!r}' "
             "style='border-collapse:collapse;font-variant-numeric:tabular-nums'>"
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}{note}</tbody></table>"
         )
-
-    def to_frame(self) -> pd.DataFrame:
-        """The predictions kept at the current threshold(s) (rows of failed images stay).
-
-        Returns
-        -------
-        DataFrame
-            The rows of ``pred`` with ``score >= threshold`` of their class.
-        """
-        pred = self._pred
-        scores = pd.to_numeric(pred["score"], errors="coerce")
-        if self.per_class:
-            limit = pred["label"].map(self.thresholds).astype(float).fillna(np.inf)
-        else:
-            limit = self.threshold
-        keep = scores >= limit
-        if "error_code" in pred.columns:
-            keep |= pred["error_code"].notna()
-        out = pred[keep.to_numpy()]
-        out.attrs = dict(pred.attrs)
-        out.attrs["threshold"] = dict(self.thresholds) if self.per_class else self.threshold
-        return out
-
-    def _threshold_for_grid(self) -> float:
-        return self.threshold
 
     # -- figures -----------------------------------------------------------------------------
     def _request_redraw(self) -> None:
@@ -450,33 +399,6 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
     def flush(self) -> None:
         """Redraw the figures now if a redraw is waiting (the slider moved moments ago)."""
         self._redraw.flush()
-
-    def grid_images(self) -> list[str]:
-        """Images on the current page of the grid."""
-        pool = (
-            self._outcomes.error_images(self.threshold)
-            if self.only_errors
-            else self._outcomes.images
-        )
-        pages = max(1, -(-len(pool) // self.page_size))
-        page = min(self.page, pages - 1)
-        self._page_label.value = (
-            f"page {page + 1} / {pages} · {len(pool)} "
-            f"{'images with errors' if self.only_errors else 'images'}"
-        )
-        return pool[page * self.page_size : (page + 1) * self.page_size]
-
-    def _tiles(self, keys) -> list:
-        tiles = []
-        for key in keys:
-            pixels, size = self._source.get(key)
-            tiles.append(
-                self._outcomes.tile(key, self._tile_threshold(key), pixels=pixels, size=size)
-            )
-        return tiles
-
-    def _tile_threshold(self, key):
-        return self.thresholds if self.per_class else self.threshold
 
     def _draw_figures(self) -> None:
         self._draw_curves()
@@ -487,38 +409,33 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
             return self._class_choice.value
         return None
 
+    def _update_curves(self, curves) -> None:
+        label = self._curve_label()
+        # The PR point of all classes under per-class thresholds is their combined counts.
+        point = self.state.operating_threshold if label is None else self.state.threshold_of(label)
+        curves.update(label, self.state.threshold_of(label), point=point)
+
     def _draw_curves(self) -> None:
         if self._curve_fig is None:
-            self._curve_fig = _CurveFigure(self.sweep)
-        label = self._curve_label()
-        t = self.thresholds.get(label, self.threshold) if label is not None else self.threshold
-        point = self._metrics.loc[label if label is not None else "all"]
-        self._curve_fig.update(label, t, point)
+            self._curve_fig = CurveFigure(self.sweep)
+        self._update_curves(self._curve_fig)
         self._curves.value = figure_png(self._curve_fig.figure)
 
     def _draw_grid(self) -> bytes:
         if self._grid is None:
-            self._grid = ImageGrid(n=self.page_size, ncols=4)
+            self._grid = PillowGrid(n=self.page_size, ncols=4)
         self._grid.draw(self._tiles(self.grid_images()))
         data = self._grid.jpeg()
         self._grid_view.value = data
         return data
 
     def _show_error(self, exc: BaseException) -> None:
-        from vislab.widgets._base import error_html
-
         self._message.value = self._message.value.split("<div class='vislab-error'")[
             0
         ] + error_html(exc)
 
     def summary(self) -> str:
-        r = self._metrics.loc["all"]
-        t = "per class" if self.per_class else f"{self.threshold:.3f}"
-        return (
-            f"ThresholdTuner(threshold={t}: tp={int(r['tp'])}, fp={int(r['fp'])}, "
-            f"fn={int(r['fn'])}, precision={r['precision']:.4f}, recall={r['recall']:.4f}, "
-            f"f1={r['f1']:.4f})"
-        )
+        return self.state.summary()
 
     def static_figure(self, *, max_images: int = 8):
         """Curves, the metrics table and a page of images at the current threshold."""
@@ -528,15 +445,12 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         fig = new_figure((12, 3.6 + 2.6 * nrows))
         top, bottom = fig.subfigures(2, 1, height_ratios=[3.6, 2.6 * nrows])
         ax_pr, ax_t, ax_table = top.subplots(1, 3, width_ratios=[1, 1, 1.1])
-        curves = _CurveFigure(self.sweep, axes=(ax_pr, ax_t))
-        label = self._curve_label()
-        t = self.thresholds.get(label, self.threshold) if label is not None else self.threshold
-        curves.update(label, t, self._metrics.loc[label if label is not None else "all"])
-        m = self._metrics
+        self._update_curves(CurveFigure(self.sweep, axes=(ax_pr, ax_t)))
+        m = self.metrics
         rows = [
             [
-                str(lab)[:12],
-                "—" if pd.isna(r["threshold"]) else f"{r['threshold']:.3f}",
+                shorten(lab, 12),
+                "—" if pd.isna(r["threshold"]) else exact_text(r["threshold"]),
                 str(int(r["tp"])),
                 str(int(r["fp"])),
                 str(int(r["fn"])),
@@ -573,85 +487,3 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
 
 def _fmt(v) -> str:
     return "—" if pd.isna(v) else f"{float(v):.3f}"
-
-
-class _CurveFigure:
-    """The sweep drawn by :class:`vislab.plot.PrecisionRecallDisplay` and
-    :class:`vislab.plot.ThresholdDisplay` once; moving the threshold only moves their operating
-    point artists (``point_``, ``vline_``, ``text_``)."""
-
-    def __init__(self, sweep, *, axes=None):
-        if axes is None:
-            self.figure = new_figure((10, 3.3), dpi=90)
-            ax_pr, ax_t = self.figure.subplots(1, 2)
-            self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.86, wspace=0.22)
-        else:
-            ax_pr, ax_t = axes
-            self.figure = ax_pr.figure
-        self.sweep = sweep
-        self.ax_pr, self.ax_t = ax_pr, ax_t
-        self._label = object()
-
-    def _plot(self, label, threshold, point) -> None:
-        from vislab.plot import PrecisionRecallDisplay, ThresholdDisplay
-
-        self.ax_pr.cla()
-        self.ax_t.cla()
-        # Thinned to <= 2000 points: a million-row sweep draws as fast as a small one.
-        curve = _sweeps.curve(self.sweep, label=label)
-        name = "all classes" if label is None else str(label)
-        self.pr = PrecisionRecallDisplay(
-            curve["precision"],
-            curve["recall"],
-            thresholds=curve["threshold"],
-            name=name,
-            operating_point=(_num(point["recall"]), _num(point["precision"]), threshold),
-        ).plot(ax=self.ax_pr)
-        self.td = ThresholdDisplay(curve, threshold=threshold, name=label).plot(ax=self.ax_t)
-        if self.td.vline_ is None:
-            self.td.vline_ = self.ax_t.axvline(threshold, color="#d62728", ls="--", lw=1.2)
-        if self.td.text_ is None:
-            self.td.text_ = self.ax_t.text(
-                threshold,
-                1.02,
-                "",
-                color="#d62728",
-                fontsize=8,
-                va="bottom",
-                transform=self.ax_t.get_xaxis_transform(),
-            )
-        if len(curve):
-            lo, hi = float(curve["threshold"].min()), float(curve["threshold"].max())
-            pad = (hi - lo) * 0.02 or 0.01
-            self.ax_t.set_xlim(lo - pad, hi + pad)
-        self._label = label
-
-    def update(self, label, threshold, point) -> None:
-        if label != self._label:
-            self._plot(label, threshold, point)
-        p, r = _num(point["precision"]), _num(point["recall"])
-        self.pr.point_.set_data([r], [p])
-        self.pr.point_.set_label(f"threshold {threshold:.2f}: P={p:.2f}, R={r:.2f}")
-        self.ax_pr.legend(loc="lower left", fontsize=8)
-        self.td.vline_.set_xdata([threshold, threshold])
-        self.td.text_.set_x(threshold)
-        self.td.text_.set_text(
-            f" t={threshold:.2f}: P={p:.2f}, R={r:.2f}, F1={_num(point['f1']):.2f}"
-        )
-
-
-def _num(v) -> float:
-    return 0.0 if pd.isna(v) else float(v)
-
-
-def _frame_kind(pred, truth) -> str:
-    box_cols = {"x", "y", "w", "h"}
-    if not isinstance(pred, pd.DataFrame) or not isinstance(truth, pd.DataFrame):
-        raise InvalidFrame("pred and truth must be pandas DataFrames")
-    if box_cols <= set(pred.columns):
-        check_frame(pred, ["image", "label", "score", "x", "y", "w", "h"], name="pred")
-        check_frame(truth, ["image", "label", "x", "y", "w", "h"], name="truth")
-        return "detection"
-    check_frame(pred, ["image", "label", "score"], name="pred")
-    check_frame(truth, ["image", "label"], name="truth")
-    return "classification"
