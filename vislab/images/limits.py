@@ -10,8 +10,15 @@ from dataclasses import dataclass, field
 __all__ = ["ImageLimits", "PreparedImage", "encoded_size", "FORMAT_ALIASES"]
 
 # PIL format name -> the names services use in their docs.
-FORMAT_ALIASES = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "BMP": "BMP", "GIF": "GIF",
-                  "WEBP": "WEBP", "TIFF": "TIFF"}
+FORMAT_ALIASES = {
+    "JPEG": "JPEG",
+    "MPO": "JPEG",
+    "PNG": "PNG",
+    "BMP": "BMP",
+    "GIF": "GIF",
+    "WEBP": "WEBP",
+    "TIFF": "TIFF",
+}
 
 
 @dataclass(frozen=True)
