@@ -54,6 +54,24 @@ def _refuse(ident: str, message: str, *, rule: str, value=None):
 def array_to_pil(arr: np.ndarray, ident: str) -> Image.Image:
     """A numpy array as a PIL image, by the rule of this module.
 
+    Parameters
+    ----------
+    arr : numpy.ndarray
+        ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)`` of bool, integer or float
+        values (the table above says how each dtype becomes 8-bit).
+    ident : str
+        The image's identifier, named in the error message.
+
+    Returns
+    -------
+    PIL.Image.Image
+        8-bit ``"L"`` (grey), ``"RGB"`` or ``"RGBA"`` image.
+
+    Raises
+    ------
+    vislab.errors.InvalidImage
+        Rule ``"type"`` for a wrong shape or dtype, ``"values"`` for values out of range.
+
     Examples
     --------
     >>> array_to_pil(np.zeros((8, 8), bool), "mask").mode

@@ -18,9 +18,27 @@ __all__ = ["read_header", "decode_pixels"]
 def decode_pixels(data: bytes) -> tuple[np.ndarray, str]:
     """Decode image bytes to an RGB uint8 array (EXIF orientation applied) and its format.
 
-    Used by the emulator, which receives the bytes a client sent.  Raises
-    :class:`InvalidImage` (rule ``"decode"``) when the bytes are not a readable image, and
-    (rule ``"pixels"``) when the header announces more than ``MAX_DECODE_PIXELS`` pixels.
+    Used by the emulator, which receives the bytes a client sent.  The size is read from the
+    header first (:func:`read_header`), so a decompression bomb is refused before decoding.
+    An animated image gives its first frame; other modes become 8-bit RGB.
+
+    Parameters
+    ----------
+    data : bytes
+        An encoded image file (JPEG, PNG, BMP, GIF, WEBP, TIFF ...).
+
+    Returns
+    -------
+    pixels : numpy.ndarray
+        ``uint8`` array of shape ``(height, width, 3)``, EXIF orientation applied.
+    format : str
+        The file's format as services name it (``"JPEG"``, ``"PNG"`` ...).
+
+    Raises
+    ------
+    vislab.errors.InvalidImage
+        Rule ``"decode"`` when the bytes are not a readable image, rule ``"pixels"`` when the
+        header announces more than ``MAX_DECODE_PIXELS`` pixels.
 
     Examples
     --------

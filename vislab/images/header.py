@@ -40,7 +40,23 @@ def read_header(data: bytes) -> tuple[int, int, str]:
     20000 x 20000 px) from being decoded at all.  EXIF orientation is not applied: a rotated
     photo's sides are swapped, which changes no side or aspect rule.
 
-    Raises :class:`InvalidImage` (rule ``"decode"``) when the bytes are not an image.
+    Parameters
+    ----------
+    data : bytes
+        An encoded image file; only its header is read.
+
+    Returns
+    -------
+    width, height : int
+        Pixel size as stored (before EXIF orientation), also for images larger than PIL's own
+        decompression-bomb limit.
+    format : str
+        The file's format as services name it (``"JPEG"``, ``"PNG"`` ...).
+
+    Raises
+    ------
+    vislab.errors.InvalidImage
+        Rule ``"decode"`` when the bytes are not an image.
 
     Examples
     --------

@@ -49,6 +49,18 @@ _GLOB_CHARS = set("*?[")
 def image_id(source: Any, index: int) -> str:
     """The identifier a frame shows for ``source`` (paths and URLs as given).
 
+    Parameters
+    ----------
+    source : object
+        One image: a path (``str`` or ``Path``), URL, bytes, PIL image or array.
+    index : int
+        Its position in the batch, for sources that carry no name.
+
+    Returns
+    -------
+    str
+        The path or URL as given, else ``"image-<index>"``.
+
     Examples
     --------
     >>> image_id("photos/cat.jpg", 0), image_id(b"...", 3)
@@ -90,12 +102,27 @@ def expand_images(images: Any) -> list[tuple[str, Any]]:
     almost always a typo).  Duplicated identifiers get ``#2``, ``#3`` suffixes so every input
     keeps its own row.
 
+    Parameters
+    ----------
+    images : object
+        One image (path, URL, bytes, PIL image, array), a glob pattern, a list or tuple of
+        those (patterns expand in place), a pandas Series (its values; the index is not used)
+        or a mapping ``{identifier: image}``.  A whole DataFrame is refused (``TypeError``):
+        pass one of its columns.
+
+    Returns
+    -------
+    list of (str, object)
+        ``(identifier, source)`` per image, in input order; nothing is read yet.
+
     Examples
     --------
     >>> expand_images(["a.jpg", "b.jpg"])
     [('a.jpg', 'a.jpg'), ('b.jpg', 'b.jpg')]
     >>> expand_images({"cat": b"..."})
     [('cat', b'...')]
+    >>> expand_images(["a.jpg", b"...", "a.jpg"])
+    [('a.jpg', 'a.jpg'), ('image-1', b'...'), ('a.jpg#2', 'a.jpg')]
     """
     import pandas as pd  # local: keeps `vislab.images` importable by the pandas-free emulator
 
@@ -219,8 +246,27 @@ def load_bytes(
 ) -> bytes | Image.Image:
     """Read a source into encoded bytes, or a PIL image for in-memory inputs.
 
-    Raises :class:`InvalidImage` for a missing file, a folder, a non-regular file, an empty or
-    too large file and an unreachable URL.
+    Parameters
+    ----------
+    source : object
+        A path (``str`` or ``Path``; only regular files are read), an ``http(s)://`` URL
+        (downloaded with a byte cap and the :data:`URL_DEADLINE`), bytes, a PIL image or a
+        numpy array (converted by :func:`vislab.images.array_to_pil`).
+    ident : str, optional
+        The identifier named in errors; default :func:`image_id` of ``source``.
+    max_bytes : int, default MAX_READ_BYTES
+        Largest file or download read (64 MiB); a bigger one is refused, not read.
+
+    Returns
+    -------
+    bytes or PIL.Image.Image
+        The encoded file bytes (paths, URLs, bytes), or a PIL image (PIL images and arrays).
+
+    Raises
+    ------
+    vislab.errors.InvalidImage
+        For a missing file, a folder, a non-regular file, an empty or too large file, an
+        unreachable URL, or a source of another type.
 
     Examples
     --------
