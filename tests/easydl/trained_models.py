@@ -8,12 +8,15 @@ so these tests depend only on the TrainedModel / ModelStore interface.
 from __future__ import annotations
 
 import atexit
+import base64
 import functools
+import io
 import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from skimage import data
 
 from vislab.engine.training.classifier import fit_classifier
@@ -24,6 +27,17 @@ from vislab.engine.training.grid import CELL, Projection, backbone_maps, cell_fe
 from vislab.engine.training.runtime import DetectorRuntime
 
 CLASSES = ["cat", "cup", "rocket"]
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def decoded_jpeg(array: np.ndarray) -> np.ndarray:
+    """The pixels a server decodes from ``array`` sent as the tests' JPEG."""
+    from tests.conftest import jpeg_bytes
+
+    return np.asarray(Image.open(io.BytesIO(jpeg_bytes(array))).convert("RGB"))
 
 
 def class_photos() -> dict[str, list[np.ndarray]]:
