@@ -6,12 +6,15 @@
   wire paths (``vislab serve`` and :class:`vislab.baidu.EasyDL` answer them).
 * :func:`log_calls`, :func:`calls`, :func:`to_dataset` — log a published model's calls,
   review them, and put the reviewed images into a new dataset for the next version.
+* :func:`export`, :func:`load_exported` — a trained version as one ONNX graph plus labels and
+  preprocessing JSON, run with onnxruntime alone (our counterpart of the offline SDK).
 """
 
 from vislab.easydl.archive import ArchiveError
 from vislab.easydl.calls import calls, log_calls, to_dataset
 from vislab.easydl.dataset import Dataset
 from vislab.easydl.errors import DatasetError
+from vislab.easydl.export import ExportedModel, export, load_exported
 from vislab.easydl.publish import publish, published, unpublish
 
 __all__ = [
@@ -24,4 +27,7 @@ __all__ = [
     "log_calls",
     "calls",
     "to_dataset",
+    "export",
+    "load_exported",
+    "ExportedModel",
 ]
