@@ -60,7 +60,8 @@ def main() -> None:
     from vislab import baidu
 
     key, secret = "bench-key", "bench-secret"
-    server = ServeProcess("--api-key", key, "--secret-key", secret)
+    server = ServeProcess(env={**os.environ, "VISLAB_SERVE_API_KEY": key,
+                               "VISLAB_SERVE_SECRET_KEY": secret})
     try:
         with tempfile.TemporaryDirectory() as tmp:
             paths = make_images(args.n, Path(tmp))

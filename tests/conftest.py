@@ -105,7 +105,10 @@ class ServeProcess:
 @pytest.fixture(scope="session")
 def served():
     """`vislab serve --api-key K --secret-key S` for the whole session."""
-    server = ServeProcess("--api-key", "test-api-key-123", "--secret-key", "test-secret-456")
+    # Keys from the environment, as documented: flags would show in `ps` (and warn).
+    env = {**os.environ, "VISLAB_SERVE_API_KEY": "test-api-key-123",
+           "VISLAB_SERVE_SECRET_KEY": "test-secret-456"}
+    server = ServeProcess(env=env)
     server.api_key, server.secret_key = "test-api-key-123", "test-secret-456"
     yield server
     server.stop()

@@ -145,6 +145,23 @@ def result_frame(
 def labels_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
     """Labels frame: one row per (image, label).  See :func:`result_frame`.
 
+    Parameters
+    ----------
+    rows : iterable of dict
+        One dict per row (``image, rank, label, score``); a failed image is a row with
+        ``error_code``, ``error_msg`` (and ``error_rule``) and no value columns.  Extra keys become
+        extra columns after the core ones.
+    service : str, optional
+        Stored in ``df.attrs["service"]`` (e.g. ``"baidu.image_classify.advanced_general"``).
+    raw : mapping, optional
+        Image identifier -> untouched wire JSON, stored in ``df.attrs["raw"]``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``image, rank, label, score, error_code, error_msg, error_rule``, then
+        the extras; ``attrs["kind"] == "labels"``.
+
     Examples
     --------
     >>> labels_frame([{"image": "a.jpg", "rank": 1, "label": "cat", "score": 0.9}]).shape
@@ -155,6 +172,23 @@ def labels_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
 
 def boxes_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
     """Boxes frame: one row per (image, object), pixel ``x, y, w, h``.  See :func:`result_frame`.
+
+    Parameters
+    ----------
+    rows : iterable of dict
+        One dict per row (``image, label, score, x, y, w, h``; pixels, top-left origin); a failed
+        image is a row with ``error_code``, ``error_msg`` (and ``error_rule``) and no value columns.
+        Extra keys become extra columns after the core ones.
+    service : str, optional
+        Stored in ``df.attrs["service"]`` (e.g. ``"baidu.image_classify.multi_object_detect"``).
+    raw : mapping, optional
+        Image identifier -> untouched wire JSON, stored in ``df.attrs["raw"]``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``image, label, score, x, y, w, h, error_code, error_msg, error_rule``,
+        then the extras; ``attrs["kind"] == "boxes"``.
 
     Examples
     --------
@@ -168,6 +202,23 @@ def boxes_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
 def matches_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
     """Matches frame: one row per (query, hit).  See :func:`result_frame`.
 
+    Parameters
+    ----------
+    rows : iterable of dict
+        One dict per row (``query, rank, cont_sign, brief, score, tags``); a failed query is a row
+        with ``error_code``, ``error_msg`` (and ``error_rule``) and no value columns.  Extra keys
+        become extra columns after the core ones.
+    service : str, optional
+        Stored in ``df.attrs["service"]`` (e.g. ``"baidu.image_search.similar_search"``).
+    raw : mapping, optional
+        Query identifier -> untouched wire JSON, stored in ``df.attrs["raw"]``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``query, rank, cont_sign, brief, score, tags, error_code, error_msg,
+        error_rule``, then the extras; ``attrs["kind"] == "matches"``.
+
     Examples
     --------
     >>> matches_frame([{"query": "q.jpg", "rank": 1, "cont_sign": "1,2",
@@ -180,6 +231,23 @@ def matches_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
 def gallery_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
     """Gallery frame: one row per stored (or refused) image.  See :func:`result_frame`.
 
+    Parameters
+    ----------
+    rows : iterable of dict
+        One dict per row (``image, cont_sign, brief, tags``); a failed image (refused by the
+        gallery) is a row with ``error_code``, ``error_msg`` (and ``error_rule``) and no value
+        columns.  Extra keys become extra columns after the core ones.
+    service : str, optional
+        Stored in ``df.attrs["service"]`` (e.g. ``"baidu.image_search.similar_add"``).
+    raw : mapping, optional
+        Image identifier -> untouched wire JSON, stored in ``df.attrs["raw"]``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``image, cont_sign, brief, tags, error_code, error_msg, error_rule``, then
+        the extras; ``attrs["kind"] == "gallery"``.
+
     Examples
     --------
     >>> gallery_frame([{"image": "a.jpg", "cont_sign": "1,2", "brief": "{}", "tags": [1]}]).shape
@@ -190,6 +258,17 @@ def gallery_frame(rows, *, service=None, raw=None) -> pd.DataFrame:
 
 def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
     """The rows of a result frame that carry results (no error).
+
+    Parameters
+    ----------
+    df : DataFrame
+        Any result frame (labels, boxes, matches, gallery).
+
+    Returns
+    -------
+    DataFrame
+        The rows whose ``error_code`` is missing (a view, index kept); ``df`` itself when it
+        has no ``error_code`` column.
 
     Examples
     --------
@@ -206,6 +285,17 @@ def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
 def error_rows(df: pd.DataFrame) -> pd.DataFrame:
     """The rows of a result frame that record a failed image.
 
+    Parameters
+    ----------
+    df : DataFrame
+        Any result frame (labels, boxes, matches, gallery).
+
+    Returns
+    -------
+    DataFrame
+        The rows whose ``error_code`` is set (index kept); no rows when ``df`` has no
+        ``error_code`` column.
+
     Examples
     --------
     >>> df = labels_frame([{"image": "b", "error_code": 1, "error_msg": "boom"}])
@@ -219,6 +309,15 @@ def error_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 def require_columns(df: pd.DataFrame, columns: Iterable[str], *, name: str = "frame") -> None:
     """Raise :class:`~vislab.errors.InvalidFrame` naming the first missing column.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The frame to check (anything else raises ``InvalidFrame`` too).
+    columns : iterable of str
+        Columns it must have, checked in order.
+    name : str, default "frame"
+        What the frame is, for the message (``"truth"``, ``"pred"`` ...).
 
     Examples
     --------

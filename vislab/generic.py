@@ -40,11 +40,13 @@ class Classifier(ServiceClient):
         The model's URL as its platform shows it (``https://...``), or a ``vislab serve`` URL
         of a local model (``http://127.0.0.1:8765/vislab/generic/v1/classify/imagenet``).
         Without it the local ``model`` answers in-process.
-    model : str
-        The local model (only without ``url``).
-    qps, max_workers, timeout, retries, cache, progress, fit, verify, transport
-        See :class:`vislab.services.client.ServiceClient`.  The API documents no
-        authentication, so there are no keys.
+    model : str, default "imagenet"
+        The local model (only without ``url``): the backbone's 1000 ImageNet classes.
+    **kwargs
+        The options of every client, as for :class:`vislab.baidu.ImageClassify`: ``qps``,
+        ``max_workers``, ``timeout``, ``retries``, ``cache``, ``progress``, ``fit``,
+        ``verify``, ``errors``, ``transport``.  The API documents no authentication, so there
+        are no keys.
 
     Examples
     --------

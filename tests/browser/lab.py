@@ -90,7 +90,7 @@ def write_notebook(path: Path, cells: list[str]) -> Path:
             for i, src in enumerate(cells)
         ],
         "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
         },
         "nbformat": 4,
         "nbformat_minor": 5,

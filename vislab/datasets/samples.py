@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from vislab.datasets.easydl_samples import cells, defects, shelf  # noqa: F401 (re-exported)
 from vislab.geometry import box_iou
 
 __all__ = ["sample_detections", "SampleDetections", "SAMPLE_CLASSES"]
@@ -88,18 +89,36 @@ def _paste(canvas: np.ndarray, obj: np.ndarray, x: int, y: int) -> None:
 
 @dataclass
 class SampleDetections:
-    """What :func:`sample_detections` returns.
+    """What :func:`sample_detections` returns: pictures, truth boxes and noisy detections.
 
-    Attributes
+    Every parameter is kept as the attribute of the same name.
+
+    Parameters
     ----------
     images : dict
-        Image name -> RGB ``uint8`` array.
+        Image name (``"sample_000.jpg"`` ...) -> RGB ``uint8`` array of shape
+        ``(height, width, 3)``.
     truth : DataFrame
-        Truth boxes ``image, label, x, y, w, h, id``.
+        Truth boxes ``image, label, x, y, w, h, id`` (pixels, top-left origin);
+        ``attrs["images"]`` lists every image, also those without objects.
     pred : DataFrame
         Boxes frame ``image, label, score, x, y, w, h, error_code, error_msg`` (a failed
         image has one row with the error filled and no box).
-    classes : tuple
+    classes : tuple of str, default SAMPLE_CLASSES
+        The classes the set draws from: ``("person", "cat", "cup", "rocket", "coin")``.
+
+    Examples
+    --------
+    >>> s = sample_detections(3, seed=1)
+    >>> s.truth[["image", "label", "x", "y", "w", "h"]].head(2)
+                image   label      x      y     w     h
+    0  sample_000.jpg  person  264.0  144.0  41.0  74.0
+    1  sample_001.jpg  rocket  152.0   81.0  14.0  71.0
+    >>> s.pred.loc[s.pred["error_code"].notna(), ["image", "error_msg"]]  # a failed call
+                image           error_msg
+    1  sample_001.jpg  image format error
+    >>> s.images["sample_000.jpg"].shape
+    (240, 320, 3)
     """
 
     images: dict

@@ -65,7 +65,7 @@ class EmulatorApp:
         self.home = home
         self.state: dict[str, Any] = {}  # per-app engine state (stores), made lazily
         self.state_lock = threading.Lock()
-        self._formats = {s.id: reply_format(s) for s in catalogue.services()}
+        self._formats: dict[str, Any] = {}  # service id -> reply format, made on first use
 
     def __repr__(self) -> str:
         return f"EmulatorApp(auth={'on' if self.auth_required else 'off'})"
@@ -105,9 +105,11 @@ class EmulatorApp:
             return self.unknown(path)
         ep, path_params = found
         service = catalogue.service(ep.service)
-        fmt = self._formats[service.id]
+        func = handler_for(service, ep.name)  # loads the family's module (and its format)
+        fmt = self._formats.get(service.id)
+        if fmt is None:
+            fmt = self._formats.setdefault(service.id, reply_format(service))
         try:
-            func = handler_for(service, ep.name)
             if func is None:
                 return self.unknown(path)
             if method != "POST":

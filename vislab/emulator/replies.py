@@ -14,7 +14,7 @@ from typing import Any
 
 from vislab.emulator.registry import WireError
 
-__all__ = ["JSON", "json_reply", "ReplyFormat", "reply_format"]
+__all__ = ["JSON", "json_reply", "ReplyFormat", "reply_format", "register_format"]
 
 JSON = "application/json;charset=utf-8"
 
@@ -77,9 +77,37 @@ class GenericReplyFormat(ReplyFormat):
         return json_reply(err.status or 200, {"code": err.code, "message": self.message(err)})
 
 
-_FORMATS = {"baidu": ReplyFormat, "pai": PaiReplyFormat, "generic": GenericReplyFormat}
+_FORMATS: dict[str, type[ReplyFormat]] = {
+    "baidu": ReplyFormat,
+    "pai": PaiReplyFormat,
+    "generic": GenericReplyFormat,
+}
+
+
+def register_format(name: str):
+    """Decorator: a family's own reply format, registered by its emulator module (so a new
+    wire format edits no core module).
+
+    Examples
+    --------
+    >>> @register_format("doc-example")
+    ... class DocFormat(ReplyFormat):
+    ...     pass
+    >>> _FORMATS["doc-example"] is DocFormat
+    True
+    """
+
+    def deco(cls):
+        known = _FORMATS.get(name)
+        if known is not None and known is not cls:
+            raise ValueError(f"reply format {name!r} registered twice")
+        _FORMATS[name] = cls
+        return cls
+
+    return deco
 
 
 def reply_format(service) -> ReplyFormat:
-    """The reply format of a catalogue ``Service`` (by its ``envelope``)."""
+    """The reply format of a catalogue ``Service`` (by its ``envelope``; a family's own format
+    is registered by its emulator module, which must be loaded first)."""
     return _FORMATS[service.envelope](service.errors)

@@ -35,11 +35,49 @@ BOX_COLUMNS = ("x", "y", "w", "h")
 
 
 class ScoreScaleWarning(UserWarning):
-    """Scores fall outside [0, 1]: the service may use another scale (e.g. 0-100)."""
+    """Scores fall outside [0, 1]: the service may use another scale (e.g. 0-100).
+
+    Only a warning: every metric needs the order of the scores, not their scale, so the
+    numbers stay right; thresholds are then on the service's scale.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from vislab.evaluate import threshold_sweep
+    >>> truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "dog"]})
+    >>> pred = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "dog"],
+    ...                      "score": [87.0, 12.5]})       # a service that reports percent
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     sweep = threshold_sweep(truth, pred)
+    >>> [w.category.__name__ for w in caught]
+    ['ScoreScaleWarning']
+    >>> sweep.at(50.0)[["tp", "fn"]].tolist()               # threshold 50 on that scale
+    [1.0, 1.0]
+    """
 
 
 class UnknownLabelWarning(UserWarning):
-    """Predictions use labels that never occur in the truth (they can only be false positives)."""
+    """Predictions use labels that never occur in the truth (they can only be false positives).
+
+    Usually a spelling or a vocabulary mismatch (map the service's labels with
+    :func:`vislab.evaluate.map_labels`); the numbers are still well defined.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from vislab.evaluate import threshold_sweep
+    >>> truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "dog"]})
+    >>> pred = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "dgo"], "score": [0.9, 0.8]})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     sweep = threshold_sweep(truth, pred)
+    >>> print(caught[0].message)  # doctest: +NORMALIZE_WHITESPACE
+    predictions use 1 label(s) that never occur in the truth: 'dgo'; they can only be false
+    positives (check spelling or label mapping)
+    >>> sweep.at(0.5)[["tp", "fp"]].tolist()
+    [1.0, 1.0]
+    """
 
 
 def plain(df: pd.DataFrame) -> pd.DataFrame:

@@ -35,9 +35,12 @@ _STAT_TITLES = {
 
 @dataclass
 class CocoResult:
-    """What :func:`coco_eval` returns.
+    """What :func:`coco_eval` returns: COCO's 12 numbers, per-class AP and the raw arrays.
 
-    Attributes
+    Built by :func:`vislab.evaluate.coco_eval`, not by hand; every parameter is kept as the
+    attribute of the same name.
+
+    Parameters
     ----------
     stats : pandas.Series
         The 12 summary numbers named ``AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs,
@@ -47,16 +50,44 @@ class CocoResult:
         number of (non-crowd) true boxes and of predictions.
     precision : ndarray, shape (T, R, K, A, M)
         pycocotools' ``eval["precision"]``: IoU thresholds x recall thresholds x classes x area
-        ranges x maxDets.
+        ranges x maxDets (-1 where a class has no truth).
     recall : ndarray, shape (T, K, A, M)
+        pycocotools' ``eval["recall"]``: the recall at the end of the ranked list (within
+        the maxDets cap).
     scores : ndarray, shape (T, R, K, A, M)
         Score of the detection at which each precision value is reached.
     labels : pandas.Index
         The classes along axis K.
-    iou_thresholds, recall_thresholds, area_ranges, max_dets
-        The parameters along the other axes.
-    unknown_labels, failed_images : list
-        Predicted labels absent from the truth; images whose prediction failed.
+    iou_thresholds : ndarray, shape (T,)
+        IoU thresholds (COCO's 0.50:0.05:0.95 by default).
+    recall_thresholds : ndarray, shape (R,)
+        Recall thresholds (COCO's 101 points 0:0.01:1 by default).
+    area_ranges : dict
+        Area range name -> ``(lo, hi)`` in square pixels, along axis A.
+    max_dets : tuple of int
+        Caps on detections per image and class, along axis M.
+    class_aware : bool, default True
+        ``False`` when all classes were pooled (pycocotools' ``useCats = 0``); ``labels``
+        is then ``["(all)"]``.
+    unknown_labels : list, optional
+        Predicted labels absent from the truth.
+    failed_images : list, optional
+        Images whose prediction failed (rows with ``error_code`` set): counted as images with
+        no predictions.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from vislab.evaluate import coco_eval
+    >>> truth = pd.DataFrame({"image": ["a", "a"], "label": ["cat", "dog"], "x": [0, 50],
+    ...                       "y": [0, 50], "w": [40, 30], "h": [40, 30]})
+    >>> r = coco_eval(truth, truth.assign(score=[0.9, 0.3], x=[0, 60]))
+    >>> r                        # the dog box overlaps its truth with IoU 0.5 exactly
+    CocoResult(AP=0.5500, AP50=1.0000, classes=2)
+    >>> r.per_class["AP"].round(3).tolist()
+    [1.0, 0.1]
+    >>> r.precision.shape        # IoU x recall x class x area x maxDets
+    (10, 101, 2, 4, 3)
     """
 
     stats: pd.Series
@@ -75,6 +106,12 @@ class CocoResult:
 
     def summary(self) -> str:
         """The summary block pycocotools prints, one line per number.
+
+        Returns
+        -------
+        str
+            Twelve lines, ``Average Precision (AP) @[ IoU=0.50:0.95 | area= all |
+            maxDets=100 ] = 0.xxx`` and so on, in :data:`COCO_STAT_NAMES` order.
 
         Examples
         --------

@@ -106,9 +106,10 @@ def _codes(values, order: pd.Index) -> np.ndarray:
 class Outcomes:
     """Per-prediction and per-object outcomes of one matching, readable at any threshold.
 
-    Built by a sweep (``threshold_sweep(truth, pred).outcomes``), never by hand.
+    Built by a sweep (``threshold_sweep(truth, pred).outcomes``), never by hand; the
+    parameters are kept as the attributes of the same name (indexes reset).
 
-    Attributes
+    Parameters
     ----------
     predictions : DataFrame
         One row per counted prediction: ``image, label, score`` (+ ``x, y, w, h, iou,
@@ -119,10 +120,13 @@ class Outcomes:
         as the ``fn`` row it becomes when missed (``image, label``, ``score`` NaN, ``match``
         ``"fn"``, + boxes, ``iou`` and ``truth_id`` for detection), and ``found_at`` — the
         score of the prediction that finds it (NaN: never found).
-    images : list
-        Every image, truth images first (in truth order), then images only predicted.
     kind : str
         ``"detection"`` or ``"classification"``.
+
+    Attributes
+    ----------
+    images : list
+        Every image, truth images first (in truth order), then images only predicted.
 
     Examples
     --------
@@ -167,19 +171,90 @@ class Outcomes:
 
     # -- masks -------------------------------------------------------------------------------
     def kept(self, threshold, rows=None) -> np.ndarray:
-        """Whether each prediction (or each of ``rows``) is kept at ``threshold``."""
+        """Whether each prediction (or each of ``rows``) is kept at ``threshold``.
+
+        Parameters
+        ----------
+        threshold : float or mapping label -> float
+            A prediction is kept when ``score >= threshold`` (of its class, with a mapping;
+            a class the mapping does not name keeps nothing).
+        rows : array of int, optional
+            Row positions in :attr:`predictions` (e.g. from :meth:`rows_of`); default all.
+
+        Returns
+        -------
+        ndarray of bool
+            One value per row of :attr:`predictions` (or per entry of ``rows``).
+
+        Examples
+        --------
+        >>> from vislab.evaluate import threshold_sweep
+        >>> truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "dog"]})
+        >>> pred = pd.DataFrame({"image": ["a", "a", "b"], "label": ["cat", "dog", "dog"],
+        ...                      "score": [0.9, 0.6, 0.3]})
+        >>> o = threshold_sweep(truth, pred).outcomes
+        >>> o.kept(0.5).tolist(), o.kept({"cat": 0.95, "dog": 0.2}).tolist()
+        ([True, True, False], [False, True, True])
+        """
         if rows is None:
             return self._p_score >= thresholds_per_row(self._p_label, threshold)
         return self._p_score[rows] >= thresholds_per_row(self._p_label[rows], threshold)
 
     def missed(self, threshold, rows=None) -> np.ndarray:
-        """Whether each true object (or each of ``rows``) is missed at ``threshold``."""
+        """Whether each true object (or each of ``rows``) is missed at ``threshold``.
+
+        A true object is missed unless the prediction that found it scores ``>= threshold``.
+
+        Parameters
+        ----------
+        threshold : float or mapping label -> float
+            One threshold, or one per class (a class not named finds nothing).
+        rows : array of int, optional
+            Row positions in :attr:`truth` (e.g. from :meth:`rows_of`); default all.
+
+        Returns
+        -------
+        ndarray of bool
+            One value per row of :attr:`truth` (or per entry of ``rows``).
+
+        Examples
+        --------
+        >>> from vislab.evaluate import threshold_sweep
+        >>> truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "dog"]})
+        >>> pred = pd.DataFrame({"image": ["a", "a", "b"], "label": ["cat", "dog", "dog"],
+        ...                      "score": [0.9, 0.6, 0.3]})
+        >>> threshold_sweep(truth, pred).outcomes.missed(0.5).tolist()   # b's dog: 0.3
+        [False, True]
+        """
         if rows is None:
             return ~(self._t_found >= thresholds_per_row(self._t_label, threshold))
         return ~(self._t_found[rows] >= thresholds_per_row(self._t_label[rows], threshold))
 
     def rows_of(self, image) -> tuple[np.ndarray, np.ndarray]:
-        """Row positions of ``image`` in :attr:`predictions` and in :attr:`truth`."""
+        """Row positions of ``image`` in :attr:`predictions` and in :attr:`truth`.
+
+        Parameters
+        ----------
+        image : object
+            An image identifier (as in the frames' ``image`` column).
+
+        Returns
+        -------
+        (ndarray of int, ndarray of int)
+            Positions in :attr:`predictions` and in :attr:`truth`; both empty for an unknown
+            image.  Pass them as ``rows=`` to :meth:`kept` and :meth:`missed`.
+
+        Examples
+        --------
+        >>> from vislab.evaluate import threshold_sweep
+        >>> truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "dog"]})
+        >>> pred = pd.DataFrame({"image": ["a", "a", "b"], "label": ["cat", "dog", "dog"],
+        ...                      "score": [0.9, 0.6, 0.3]})
+        >>> o = threshold_sweep(truth, pred).outcomes
+        >>> p_rows, t_rows = o.rows_of("a")
+        >>> p_rows.tolist(), t_rows.tolist(), o.kept(0.7, rows=p_rows).tolist()
+        ([0, 1], [0], [True, False])
+        """
         i = self._image_index.get_indexer(pd.Index([image], dtype=object))[0]
         if i < 0:
             return _EMPTY, _EMPTY
@@ -199,6 +274,16 @@ class Outcomes:
         -------
         DataFrame
             The columns of :attr:`predictions` (``score`` NaN for missed objects).
+
+        Examples
+        --------
+        >>> from vislab.evaluate import threshold_sweep
+        >>> truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "dog"]})
+        >>> pred = pd.DataFrame({"image": ["a", "a", "b"], "label": ["cat", "dog", "dog"],
+        ...                      "score": [0.9, 0.6, 0.3]})
+        >>> threshold_sweep(truth, pred).outcomes.at(0.5, images=["b"])
+          image label  score match
+        0     b   dog    NaN    fn
         """
         p_sel = self.kept(threshold)
         t_sel = self.missed(threshold)
@@ -213,7 +298,28 @@ class Outcomes:
         return pd.concat(parts, ignore_index=True) if parts else kept.reset_index(drop=True)
 
     def error_images(self, threshold) -> list:
-        """Images with a kept false positive or a missed object at ``threshold``, in order."""
+        """Images with a kept false positive or a missed object at ``threshold``, in order.
+
+        Parameters
+        ----------
+        threshold : float or mapping label -> float
+            One threshold, or one per class.
+
+        Returns
+        -------
+        list
+            Image identifiers in :attr:`images` order.
+
+        Examples
+        --------
+        >>> from vislab.evaluate import threshold_sweep
+        >>> truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "dog"]})
+        >>> pred = pd.DataFrame({"image": ["a", "a", "b"], "label": ["cat", "dog", "dog"],
+        ...                      "score": [0.9, 0.6, 0.3]})
+        >>> o = threshold_sweep(truth, pred).outcomes
+        >>> o.error_images(0.5), o.error_images(0.7)   # a: the dog at 0.6; b: dog missed
+        (['a', 'b'], ['b'])
+        """
         wrong = (self._p_match == "fp") & self.kept(threshold)
         bad = np.zeros(len(self.images), dtype=bool)
         bad[self._p_image[wrong]] = True
@@ -221,7 +327,31 @@ class Outcomes:
         return [img for img, b in zip(self.images, bad, strict=True) if b]
 
     def counts(self, threshold) -> dict:
-        """``{tp, fp, fn}`` at ``threshold`` (equal to the sweep's by construction)."""
+        """``{tp, fp, fn}`` at ``threshold`` (equal to the sweep's by construction).
+
+        Parameters
+        ----------
+        threshold : float or mapping label -> float
+            One threshold, or one per class.
+
+        Returns
+        -------
+        dict
+            ``{"tp": int, "fp": int, "fn": int}``; predictions marked ``ignore`` (on crowd
+            regions) count in none.
+
+        Examples
+        --------
+        >>> from vislab.evaluate import threshold_sweep
+        >>> truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "dog"]})
+        >>> pred = pd.DataFrame({"image": ["a", "a", "b"], "label": ["cat", "dog", "dog"],
+        ...                      "score": [0.9, 0.6, 0.3]})
+        >>> sweep = threshold_sweep(truth, pred)
+        >>> sweep.outcomes.counts(0.5)
+        {'tp': 1, 'fp': 1, 'fn': 1}
+        >>> sweep.at(0.5)[["tp", "fp", "fn"]].tolist()
+        [1.0, 1.0, 1.0]
+        """
         kept = self.kept(threshold)
         return {
             "tp": int(((self._p_match == "tp") & kept).sum()),

@@ -71,9 +71,10 @@ def _key(v) -> str:
 class Hits:
     """Search hits with the relevance rule applied: one row per (query, item), best score.
 
-    Build with :meth:`from_matches`.
+    Build with :meth:`from_matches`, which applies the rule; the parameters are kept as the
+    attributes of the same name.
 
-    Attributes
+    Parameters
     ----------
     frame : DataFrame
         One row per distinct (query, item), highest score first: ``query, item, score, rank,
@@ -83,8 +84,11 @@ class Hits:
         Every query: those with hits, those only listed as relevant, failed ones.
     failed_queries : list
         Queries whose call failed (rows with ``error_code`` set).
-    n_relevant : Series
-        Relevant items per query (0 for queries with none), or None without relevant pairs.
+    n_relevant : Series or None
+        Relevant items per query (0 for queries with none), indexed by query; ``None``
+        without relevant pairs.
+    n_relevant_pairs : int
+        Distinct relevant (query, item) pairs: the positives of a retrieval sweep.
 
     Examples
     --------
@@ -125,9 +129,31 @@ class Hits:
             Matches frame (``query, rank, cont_sign, brief, score, tags``), one row per hit;
             rows with ``error_code`` set are failed queries.
         relevant : DataFrame, optional
-            Relevant (query, item) pairs: columns ``query`` and ``item``.
+            Relevant (query, item) pairs: columns ``query`` and the ``item`` column.
         item : str, default "cont_sign"
             Column identifying a gallery item.
+
+        Returns
+        -------
+        Hits
+            One row per distinct (query, item) in :attr:`frame`, relevance marked.
+
+        Examples
+        --------
+        Item 7 comes back twice for ``q1`` and counts once, at 0.9; ``"7"`` in the truth is
+        the same item:
+
+        >>> matches = pd.DataFrame({"query": ["q1", "q1", "q2", "q1"],
+        ...                         "cont_sign": [7, 8, 9, 7], "score": [0.9, 0.6, 0.8, 0.5]})
+        >>> relevant = pd.DataFrame({"query": ["q1", "q2"], "cont_sign": ["7", "4"]})
+        >>> hits = Hits.from_matches(matches, relevant=relevant)
+        >>> hits.frame[["query", "item", "score", "relevant"]]
+          query item  score  relevant
+        0    q1    7    0.9      True
+        1    q2    9    0.8     False
+        2    q1    8    0.6     False
+        >>> hits.n_relevant.tolist(), hits.n_relevant_pairs
+        ([1, 1], 2)
         """
         ok, failed = prediction_rows(matches, ["query", item, "score"], name="matches")
         scores = check_scores(ok, name="matches")
@@ -185,21 +211,73 @@ class Hits:
         return cls(frame, queries, list(failed), n_relevant, n_pairs)
 
     def kept(self, cutoff: float) -> np.ndarray:
-        """Whether each hit (row of :attr:`frame`) is kept: ``score >= cutoff``."""
+        """Whether each hit (row of :attr:`frame`) is kept: ``score >= cutoff``.
+
+        Parameters
+        ----------
+        cutoff : float
+            Similarity cutoff, on the service's score scale.
+
+        Returns
+        -------
+        ndarray of bool
+            One value per row of :attr:`frame` (kept hits come first: it is sorted by score).
+
+        Examples
+        --------
+        >>> matches = pd.DataFrame({"query": ["q1", "q1", "q2"], "cont_sign": [7, 8, 9],
+        ...                         "score": [0.9, 0.6, 0.8]})
+        >>> Hits.from_matches(matches).kept(0.7).tolist()
+        [True, True, False]
+        """
         return self._score >= float(cutoff)
 
     def n_kept(self, cutoff: float) -> int:
-        """Number of hits kept at ``cutoff`` (a binary search)."""
+        """Number of hits kept at ``cutoff`` (a binary search).
+
+        Parameters
+        ----------
+        cutoff : float
+            Similarity cutoff: hits with ``score >= cutoff`` are kept.
+
+        Returns
+        -------
+        int
+            Hits kept over all queries (equal to ``kept(cutoff).sum()``).
+
+        Examples
+        --------
+        >>> matches = pd.DataFrame({"query": ["q1", "q1", "q2"], "cont_sign": [7, 8, 9],
+        ...                         "score": [0.9, 0.6, 0.8]})
+        >>> hits = Hits.from_matches(matches)
+        >>> hits.n_kept(0.7), hits.n_kept(0.8), hits.n_kept(0.95)
+        (2, 2, 0)
+        """
         return int(np.searchsorted(self._neg_score, -float(cutoff), side="right"))
 
     def at(self, cutoff: float) -> pd.DataFrame:
         """Hits kept per query at ``cutoff`` (and relevant ones, with relevant pairs).
 
+        Parameters
+        ----------
+        cutoff : float
+            Similarity cutoff: hits with ``score >= cutoff`` are kept.
+
         Returns
         -------
         DataFrame
-            One row per query (:attr:`queries` order): ``query, hits`` and, with relevant
-            pairs, ``relevant_kept, relevant``.
+            One row per query (:attr:`queries` order, failed queries with 0 hits):
+            ``query, hits`` and, with relevant pairs, ``relevant_kept`` (relevant hits kept)
+            and ``relevant`` (relevant items of the query).
+
+        Examples
+        --------
+        >>> matches = pd.DataFrame({"query": ["q1", "q1", "q2"], "cont_sign": [7, 8, 9],
+        ...                         "score": [0.9, 0.6, 0.8]})
+        >>> Hits.from_matches(matches).at(0.5)
+          query  hits
+        0    q1     2
+        1    q2     1
         """
         n = self.n_kept(cutoff)  # the frame is sorted by score: the kept hits come first
         code = self._query_code[:n]
@@ -220,6 +298,15 @@ class Hits:
 class RetrievalSweep(Sweep):
     """A :class:`~vislab.evaluate.Sweep` over (query, hit) pairs, plus ranked-list metrics.
 
+    Built by :func:`retrieval_sweep`, which sets the attributes below; a hit is a positive
+    when it is relevant, so ``n_pred`` is the number of hits returned at a cutoff.
+
+    Parameters
+    ----------
+    curve, class_curves, by_class, kind, meta
+        As for :class:`~vislab.evaluate.Sweep` (:func:`retrieval_sweep` passes the curve of
+        all hits, no classes and ``kind="retrieval"``).
+
     Attributes
     ----------
     at_k : DataFrame
@@ -231,6 +318,22 @@ class RetrievalSweep(Sweep):
         ``recall_at_k`` for the largest ``k``.
     hits : Hits
         The hits as the sweep counts them (one rule for widgets and metrics).
+
+    Examples
+    --------
+    >>> matches = pd.DataFrame({"query": ["q1", "q1", "q2"], "cont_sign": ["a", "b", "c"],
+    ...                         "score": [0.9, 0.6, 0.8]})
+    >>> relevant = pd.DataFrame({"query": ["q1", "q2"], "cont_sign": ["a", "d"]})
+    >>> s = retrieval_sweep(relevant, matches, k=[1, 2])
+    >>> s.frame[["threshold", "n_pred", "tp", "precision", "recall"]]
+       threshold  n_pred  tp  precision  recall
+    0        0.9       1   1   1.000000     0.5
+    1        0.8       2   1   0.500000     0.5
+    2        0.6       3   1   0.333333     0.5
+    >>> s.per_query
+      query  n_relevant  n_hits  precision_at_2  recall_at_2
+    0    q1           1       2             0.5          1.0
+    1    q2           1       1             0.0          0.0
     """
 
     at_k: pd.DataFrame
@@ -239,6 +342,16 @@ class RetrievalSweep(Sweep):
 
     def hits_at(self, cutoff: float) -> pd.DataFrame:
         """Hits kept per query at ``cutoff`` (see :meth:`Hits.at`).
+
+        Parameters
+        ----------
+        cutoff : float
+            Similarity cutoff: hits with ``score >= cutoff`` are kept.
+
+        Returns
+        -------
+        DataFrame
+            One row per query: ``query, hits, relevant_kept, relevant``.
 
         Examples
         --------

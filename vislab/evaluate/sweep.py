@@ -35,8 +35,22 @@ _SCALARS = (float, int, np.float64, np.float32, np.int64)
 class Sweep:
     """Precision, recall and F1 at every score threshold, overall and per class.
 
-    Built by :func:`threshold_sweep` (or :func:`vislab.evaluate.retrieval_sweep`); build
-    once in O(N log N), query in O(log N).
+    Built by :func:`threshold_sweep` (or :func:`vislab.evaluate.retrieval_sweep`, or
+    :meth:`from_arrays` / :meth:`from_frame` — the constructor takes the private curve
+    objects those build); build once in O(N log N), query in O(log N).
+
+    Parameters
+    ----------
+    curve : vislab.evaluate._curve.Curve
+        Counts at every distinct score of all predictions.
+    class_curves : dict
+        Label -> the curve of that class's predictions (empty for sweeps without classes).
+    by_class : bool, default False
+        Whether :attr:`frame` is the per-class view (else the overall one).
+    kind : str, default ""
+        What was swept (see the ``kind`` attribute).
+    meta : dict, optional
+        Facts of the evaluation kept beside the numbers (e.g. ``failed_images``).
 
     Attributes
     ----------
@@ -111,6 +125,15 @@ class Sweep:
             Class of each prediction, for per-class curves.
         n_pos_by_label : mapping, optional
             Positives per class (classes without predictions included).
+        by_class : bool, default False
+            Make :attr:`frame` the per-class view.
+        kind : str, default ""
+            ``"detection"``, ``"classification"`` or ``"retrieval"``, for the reader.
+
+        Returns
+        -------
+        Sweep
+            Predictions that are neither TP nor FP left out.
 
         Examples
         --------
@@ -145,6 +168,21 @@ class Sweep:
         Lets a frame that was saved, filtered or built elsewhere be queried with the same rule
         as a sweep (:meth:`at`): the counts of the lowest listed threshold at or above ``t``.
 
+        Parameters
+        ----------
+        frame : DataFrame
+            Columns ``threshold, tp, fp, fn`` (one row per threshold; ``tp + fn`` is the
+            number of positives and must be the same on every row of a class), and
+            ``label`` for a per-class frame (the overall curve is then the classes' counts
+            summed at every threshold).
+        kind : str, default ""
+            ``"detection"``, ``"classification"`` or ``"retrieval"``, for the reader.
+
+        Returns
+        -------
+        Sweep
+            Per-class (``by_class=True``) when ``frame`` has a ``label`` column.
+
         Examples
         --------
         >>> s = Sweep.from_arrays([0.9, 0.8, 0.3], tp=[1, 0, 1], n_pos=2)
@@ -175,10 +213,12 @@ class Sweep:
     # ----------------------------------------------------------------- queries
     @property
     def labels(self) -> list:
+        """Classes of the sweep, in the order of its per-class rows (empty without classes)."""
         return list(self._classes)
 
     @property
     def n_pos(self) -> int:
+        """Number of positives: true objects, true labels or relevant (query, item) pairs."""
         return self._curve.n_pos
 
     @property
@@ -199,6 +239,17 @@ class Sweep:
     def curve(self, label=None) -> pd.DataFrame:
         """The sweep frame of one class (or of all predictions): one row per distinct score.
 
+        Parameters
+        ----------
+        label : optional
+            A class of :attr:`labels`; ``None`` (default): all predictions.
+
+        Returns
+        -------
+        DataFrame
+            ``threshold, n_pred, tp, fp, fn, precision, recall, f1``, highest threshold
+            first.
+
         Examples
         --------
         >>> s = Sweep.from_arrays([0.9, 0.8, 0.3], tp=[1, 0, 1], n_pos=2,
@@ -214,6 +265,16 @@ class Sweep:
         ``sum((R_n - R_(n-1)) * P_n)`` over the distinct thresholds, recall counted against
         every positive (objects never predicted lower it, as they should).  COCO's AP
         interpolates instead: see :meth:`vislab.evaluate.CocoResult.average_precision`.
+
+        Parameters
+        ----------
+        label : optional
+            A class of :attr:`labels`; ``None`` (default): all predictions.
+
+        Returns
+        -------
+        float
+            NaN when there are no predictions or no positives.
 
         Examples
         --------
@@ -336,6 +397,19 @@ class Sweep:
     def at_many(self, thresholds, *, label=None) -> pd.DataFrame:
         """Counts and metrics at many thresholds at once (vectorised).
 
+        Parameters
+        ----------
+        thresholds : array-like of float
+            Thresholds in any order; each keeps the predictions with ``score >= threshold``.
+        label : optional
+            A class of :attr:`labels`; ``None`` (default): all predictions.
+
+        Returns
+        -------
+        DataFrame
+            One row per threshold, in the order given: ``threshold, n_pred, tp, fp, fn,
+            precision, recall, f1``.
+
         Examples
         --------
         >>> s = Sweep.from_arrays([0.9, 0.8, 0.3], tp=[1, 0, 1], n_pos=2)
@@ -349,12 +423,14 @@ class Sweep:
     # ----------------------------------------------------------------- frames
     @property
     def overall(self) -> pd.DataFrame:
+        """The sweep frame of all predictions: one row per distinct score, highest first."""
         if self._overall is None:
             self._overall = pd.DataFrame(self._curve.table())
         return self._overall
 
     @property
     def per_class(self) -> pd.DataFrame:
+        """The sweep frames of every class, one after the other, with a ``label`` column."""
         if self._per_class is None:
             parts = []
             for name, c in self._classes.items():
@@ -369,6 +445,7 @@ class Sweep:
 
     @property
     def frame(self) -> pd.DataFrame:
+        """:attr:`per_class` when built with ``by_class=True``, else :attr:`overall`."""
         return self.per_class if self.by_class else self.overall
 
     @property
@@ -396,13 +473,16 @@ class Sweep:
         Parameters
         ----------
         threshold : float or mapping label -> float
+            One threshold, or one per class (a class not named keeps nothing).
         images : sequence, optional
             Only these images (fast for drawing one image).
 
         Returns
         -------
-        DataFrame like :func:`vislab.evaluate.match_detections` (labels: ``image, label,
-        score, match``).
+        DataFrame
+            Like :func:`vislab.evaluate.match_detections`: the kept predictions, then the
+            missed objects (``match == "fn"``, ``score`` NaN); for labels sweeps the columns
+            are ``image, label, score, match``.
 
         Examples
         --------

@@ -54,6 +54,24 @@ def _refuse(ident: str, message: str, *, rule: str, value=None):
 def array_to_pil(arr: np.ndarray, ident: str) -> Image.Image:
     """A numpy array as a PIL image, by the rule of this module.
 
+    Parameters
+    ----------
+    arr : numpy.ndarray
+        ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)`` of bool, integer or float
+        values (the table above says how each dtype becomes 8-bit).
+    ident : str
+        The image's identifier, named in the error message.
+
+    Returns
+    -------
+    PIL.Image.Image
+        8-bit ``"L"`` (grey), ``"RGB"`` or ``"RGBA"`` image.
+
+    Raises
+    ------
+    vislab.errors.InvalidImage
+        Rule ``"type"`` for a wrong shape or dtype, ``"values"`` for values out of range.
+
     Examples
     --------
     >>> array_to_pil(np.zeros((8, 8), bool), "mask").mode
@@ -66,30 +84,48 @@ def array_to_pil(arr: np.ndarray, ident: str) -> Image.Image:
     a = np.asarray(arr)
     shape = tuple(a.shape)
     if a.dtype == object or a.dtype.kind not in "biuf":
-        _refuse(ident, f"a {a.dtype} array is not an image; pass numbers (uint8 RGB)",
-                rule="type", value=str(a.dtype))
+        _refuse(
+            ident,
+            f"a {a.dtype} array is not an image; pass numbers (uint8 RGB)",
+            rule="type",
+            value=str(a.dtype),
+        )
     if a.size == 0:
         _refuse(ident, f"the array is empty (shape {shape})", rule="type", value=shape)
     if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (1, 3, 4))):
-        _refuse(ident, f"array of shape {shape} is not an image; expected HxW, HxWx3 or HxWx4",
-                rule="type", value=shape)
+        _refuse(
+            ident,
+            f"array of shape {shape} is not an image; expected HxW, HxWx3 or HxWx4",
+            rule="type",
+            value=shape,
+        )
     if a.dtype.kind == "b":
         a = a.astype(np.uint8) * 255
     elif a.dtype.kind == "f":
         if not np.isfinite(a).all():
             bad = int((~np.isfinite(a)).sum())
-            _refuse(ident, f"{bad} of {a.size} values are NaN or infinite", rule="values",
-                    value=bad)
+            _refuse(
+                ident, f"{bad} of {a.size} values are NaN or infinite", rule="values", value=bad
+            )
         lo, hi = float(a.min()), float(a.max())
         if lo < 0 or hi > 255:
-            _refuse(ident, f"float values must lie in 0..1 or 0..255, got {lo:g}..{hi:g}; "
-                           "normalise the array first", rule="values", value=(lo, hi))
+            _refuse(
+                ident,
+                f"float values must lie in 0..1 or 0..255, got {lo:g}..{hi:g}; "
+                "normalise the array first",
+                rule="values",
+                value=(lo, hi),
+            )
         a = np.rint(a * 255.0 if hi <= 1.0 else a).astype(np.uint8)
     elif a.dtype != np.uint8:
         lo, hi = int(a.min()), int(a.max())
         if lo < 0 or hi > 65535:
-            _refuse(ident, f"integer values must lie in 0..255 (or 0..65535 for 16-bit data), "
-                           f"got {lo}..{hi}", rule="values", value=(lo, hi))
+            _refuse(
+                ident,
+                f"integer values must lie in 0..255 (or 0..65535 for 16-bit data), got {lo}..{hi}",
+                rule="values",
+                value=(lo, hi),
+            )
         a = a.astype(np.uint8) if hi <= 255 else scale_bit_depth(a)
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]

@@ -8,42 +8,37 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from vislab.errors import InvalidImage
+from vislab.images.header import read_header
 from vislab.images.limits import FORMAT_ALIASES
 from vislab.images.prepare import MAX_DECODE_PIXELS, to_rgb
 
 __all__ = ["read_header", "decode_pixels"]
 
 
-def read_header(data: bytes) -> tuple[int, int, str]:
-    """Width, height and format of image bytes, from the header alone (nothing decoded).
-
-    Checking the size first is what keeps a decompression bomb (a 1.5 MB PNG of
-    20000 x 20000 px) from being decoded at all.  EXIF orientation is not applied: a rotated
-    photo's sides are swapped, which changes no side or aspect rule.
-
-    Raises :class:`InvalidImage` (rule ``"decode"``) when the bytes are not an image.
-
-    Examples
-    --------
-    >>> buf = io.BytesIO(); Image.new("RGB", (32, 16), "blue").save(buf, "PNG")
-    >>> read_header(buf.getvalue())
-    (32, 16, 'PNG')
-    """
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
-            fmt = FORMAT_ALIASES.get(img.format or "", img.format or "")
-    except Exception:
-        raise InvalidImage("not a readable image", rule="decode") from None
-    return int(width), int(height), fmt
-
-
 def decode_pixels(data: bytes) -> tuple[np.ndarray, str]:
     """Decode image bytes to an RGB uint8 array (EXIF orientation applied) and its format.
 
-    Used by the emulator, which receives the bytes a client sent.  Raises
-    :class:`InvalidImage` (rule ``"decode"``) when the bytes are not a readable image, and
-    (rule ``"pixels"``) when the header announces more than ``MAX_DECODE_PIXELS`` pixels.
+    Used by the emulator, which receives the bytes a client sent.  The size is read from the
+    header first (:func:`read_header`), so a decompression bomb is refused before decoding.
+    An animated image gives its first frame; other modes become 8-bit RGB.
+
+    Parameters
+    ----------
+    data : bytes
+        An encoded image file (JPEG, PNG, BMP, GIF, WEBP, TIFF ...).
+
+    Returns
+    -------
+    pixels : numpy.ndarray
+        ``uint8`` array of shape ``(height, width, 3)``, EXIF orientation applied.
+    format : str
+        The file's format as services name it (``"JPEG"``, ``"PNG"`` ...).
+
+    Raises
+    ------
+    vislab.errors.InvalidImage
+        Rule ``"decode"`` when the bytes are not a readable image, rule ``"pixels"`` when the
+        header announces more than ``MAX_DECODE_PIXELS`` pixels.
 
     Examples
     --------
@@ -54,8 +49,12 @@ def decode_pixels(data: bytes) -> tuple[np.ndarray, str]:
     """
     w, h, _ = read_header(data)
     if w * h > MAX_DECODE_PIXELS:
-        raise InvalidImage(f"{w}x{h} px is more than vislab decodes", rule="pixels",
-                           limit=MAX_DECODE_PIXELS, value=w * h)
+        raise InvalidImage(
+            f"{w}x{h} px is more than vislab decodes",
+            rule="pixels",
+            limit=MAX_DECODE_PIXELS,
+            value=w * h,
+        )
     try:
         img = Image.open(io.BytesIO(data))
         img.load()

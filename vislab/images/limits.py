@@ -10,8 +10,15 @@ from dataclasses import dataclass, field
 __all__ = ["ImageLimits", "PreparedImage", "encoded_size", "FORMAT_ALIASES"]
 
 # PIL format name -> the names services use in their docs.
-FORMAT_ALIASES = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "BMP": "BMP", "GIF": "GIF",
-                  "WEBP": "WEBP", "TIFF": "TIFF"}
+FORMAT_ALIASES = {
+    "JPEG": "JPEG",
+    "MPO": "JPEG",
+    "PNG": "PNG",
+    "BMP": "BMP",
+    "GIF": "GIF",
+    "WEBP": "WEBP",
+    "TIFF": "TIFF",
+}
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,10 @@ class ImageLimits:
 class PreparedImage:
     """An image ready to send: the bytes and what we learnt on the way.
 
-    Attributes
+    Made by :func:`vislab.images.prepare_image`; every parameter is kept as the attribute of
+    the same name.
+
+    Parameters
     ----------
     id : str
         The caller's identifier (path as given, URL, or an explicit key).
@@ -60,8 +70,10 @@ class PreparedImage:
         PIL format of ``data``.
     width, height : int
         Pixel size of ``data`` (after EXIF orientation).
-    note : str
+    note : str, default ""
         What was changed to fit the rules ("" when the original bytes are sent).
+    sha256 : str, optional
+        Hex SHA-256 of ``data``; computed when not given (the reply cache keys on it).
 
     Examples
     --------
@@ -83,7 +95,18 @@ class PreparedImage:
             self.sha256 = hashlib.sha256(self.data).hexdigest()
 
     def b64(self) -> str:
-        """The payload as the base64 text services expect (no data-URI header)."""
+        """The payload as the base64 text services expect (no data-URI header).
+
+        Returns
+        -------
+        str
+            ``data`` in standard base64 (ASCII), without line breaks.
+
+        Examples
+        --------
+        >>> PreparedImage("a", b"GIF89a", "GIF", 1, 1).b64()
+        'R0lGODlh'
+        """
         return base64.b64encode(self.data).decode("ascii")
 
 
@@ -94,12 +117,22 @@ def encoded_size(data: bytes, counts: str = "base64") -> int:
     ----------
     data : bytes
         The image file bytes.
-    counts : {"raw", "base64", "base64+urlencode"}
+    counts : {"raw", "base64", "base64+urlencode"}, default "base64"
+        How the service measures it: the file bytes, their base64 text, or that text
+        URL-encoded (``+``, ``/`` and ``=`` become three characters each).
+
+    Returns
+    -------
+    int
+        The size in bytes that the endpoint's ``max_encoded_bytes`` limit is compared with.
 
     Examples
     --------
     >>> encoded_size(b"abc"), encoded_size(b"abc", "raw")
     (4, 3)
+    >>> data = bytes([251, 255])                       # base64 "+/8=": 3 characters to escape
+    >>> encoded_size(data, "base64"), encoded_size(data, "base64+urlencode")
+    (4, 10)
     """
     if counts == "raw":
         return len(data)

@@ -26,6 +26,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from vislab.errors import InvalidImage
 from vislab.images.arrays import scale_bit_depth
+from vislab.images.header import read_header
 from vislab.images.limits import FORMAT_ALIASES, ImageLimits, PreparedImage, encoded_size
 from vislab.images.sources import MAX_READ_BYTES, image_id, load_bytes
 
@@ -104,11 +105,17 @@ def _open(data: bytes, ident: str, limits: ImageLimits, fit: bool) -> tuple[Imag
         img = Image.open(io.BytesIO(data))
         w, h = img.size
     except Image.DecompressionBombError:
-        # PIL's own guard fires on open beyond ~179 Mpx, before the size can be read.
+        # PIL's own guard fires on open beyond ~179 Mpx; read the header without it.
+        w, h, _ = read_header(data)
         raise InvalidImage(
-            f"{ident} has more pixels than PIL will open; vislab decodes at most "
-            f"{MAX_DECODE_PIXELS / 1e6:.0f} Mpx per image (a decompression-bomb guard)",
-            rule="pixels", limit=MAX_DECODE_PIXELS, image=ident) from None
+            f"{ident} is {w}x{h} px ({w * h / 1e6:.0f} Mpx); vislab decodes at most "
+            f"{MAX_DECODE_PIXELS / 1e6:.0f} Mpx per image (a decompression-bomb guard). "
+            "Shrink it first.",
+            rule="pixels",
+            limit=MAX_DECODE_PIXELS,
+            value=w * h,
+            image=ident,
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         _decode_error(ident, data, exc)
     long_ = max(w, h)
@@ -116,7 +123,10 @@ def _open(data: bytes, ident: str, limits: ImageLimits, fit: bool) -> tuple[Imag
         raise InvalidImage(
             f"{ident} is {w}x{h} px; longest side {long_} exceeds {limits.max_side} px. "
             "Pass fit=True to shrink it automatically.",
-            rule="max_side", limit=limits.max_side, value=long_, image=ident,
+            rule="max_side",
+            limit=limits.max_side,
+            value=long_,
+            image=ident,
         )
     reduced = False
     if img.format == "JPEG" and (long_ > limits.max_side or w * h > MAX_DECODE_PIXELS):
@@ -135,7 +145,10 @@ def _open(data: bytes, ident: str, limits: ImageLimits, fit: bool) -> tuple[Imag
         raise InvalidImage(
             f"{ident} is {w}x{h} px ({w * h / 1e6:.0f} Mpx); vislab decodes at most "
             f"{MAX_DECODE_PIXELS / 1e6:.0f} Mpx per image (a decompression-bomb guard). "
-            "Shrink it first.", rule="pixels", limit=MAX_DECODE_PIXELS, value=w * h,
+            "Shrink it first.",
+            rule="pixels",
+            limit=MAX_DECODE_PIXELS,
+            value=w * h,
             image=ident,
         )
     try:
@@ -150,8 +163,9 @@ def _decode_error(ident: str, data: bytes, exc: Exception):
         what = "is not an image file (or not one PIL can read)"
     else:
         what = f"is a damaged image file ({exc})"
-    raise InvalidImage(f"{ident} {what}; re-export it as JPEG or PNG", rule="decode",
-                       image=ident) from None
+    raise InvalidImage(
+        f"{ident} {what}; re-export it as JPEG or PNG", rule="decode", image=ident
+    ) from None
 
 
 def _loaded_pil(img: Image.Image, ident: str) -> Image.Image:
@@ -159,9 +173,12 @@ def _loaded_pil(img: Image.Image, ident: str) -> Image.Image:
     try:
         img.load()
     except (OSError, ValueError, SyntaxError) as exc:
-        raise InvalidImage(f"{ident}: the PIL image cannot be read ({type(exc).__name__}: "
-                           f"{exc}); its file may be closed or truncated", rule="decode",
-                           image=ident) from None
+        raise InvalidImage(
+            f"{ident}: the PIL image cannot be read ({type(exc).__name__}: "
+            f"{exc}); its file may be closed or truncated",
+            rule="decode",
+            image=ident,
+        ) from None
     if img.width == 0 or img.height == 0:
         raise InvalidImage(f"{ident} is an empty image (0 pixels)", rule="empty", image=ident)
     return img
@@ -246,13 +263,18 @@ def prepare_image(
         raise InvalidImage(
             f"{ident} is {w}x{h} px; its shortest side {short} is below the minimum "
             f"{limits.min_side} px. Use a larger image.",
-            rule="min_side", limit=limits.min_side, value=short, image=ident,
+            rule="min_side",
+            limit=limits.min_side,
+            value=short,
+            image=ident,
         )
     if limits.max_aspect is not None and long_ / short > limits.max_aspect:
         raise InvalidImage(
             f"{ident} is {w}x{h} px; aspect ratio {long_ / short:.1f}:1 exceeds "
             f"{limits.max_aspect:g}:1. Crop it closer to square.",
-            rule="aspect_ratio", limit=limits.max_aspect, value=round(long_ / short, 3),
+            rule="aspect_ratio",
+            limit=limits.max_aspect,
+            value=round(long_ / short, 3),
             image=ident,
         )
     if long_ > limits.max_side:
@@ -260,14 +282,19 @@ def prepare_image(
             raise InvalidImage(
                 f"{ident} is {w}x{h} px; longest side {long_} exceeds {limits.max_side} px. "
                 "Pass fit=True to shrink it automatically.",
-                rule="max_side", limit=limits.max_side, value=long_, image=ident,
+                rule="max_side",
+                limit=limits.max_side,
+                value=long_,
+                image=ident,
             )
         new = scaled_size(w, h, limits.max_side / long_)
         if min(new) < limits.min_side:
             raise InvalidImage(
                 f"{ident} cannot be shrunk to {limits.max_side} px without its short side "
                 f"dropping below {limits.min_side} px",
-                rule="aspect_ratio", limit=limits.max_aspect, value=round(long_ / short, 3),
+                rule="aspect_ratio",
+                limit=limits.max_aspect,
+                value=round(long_ / short, 3),
                 image=ident,
             )
         img = img.resize(new, Image.Resampling.LANCZOS)
@@ -278,7 +305,10 @@ def prepare_image(
             raise InvalidImage(
                 f"{ident} is {src_format}; this endpoint accepts {', '.join(limits.formats)}. "
                 "Pass fit=True to re-encode it.",
-                rule="format", limit=limits.formats, value=src_format, image=ident,
+                rule="format",
+                limit=limits.formats,
+                value=src_format,
+                image=ident,
             )
         notes.append(f"re-encoded {src_format}")
         original = None
@@ -293,12 +323,19 @@ def prepare_image(
             raise InvalidImage(
                 f"{ident} is {size} bytes as the service counts it ({limits.counts}); the "
                 f"limit is {limits.max_encoded_bytes}. Pass fit=True to shrink it.",
-                rule="encoded_size", limit=limits.max_encoded_bytes, value=size, image=ident,
+                rule="encoded_size",
+                limit=limits.max_encoded_bytes,
+                value=size,
+                image=ident,
             )
         data, fmt, img = _shrink_to_fit(img, limits, ident)
         notes.append(f"shrunk to {img.size[0]}x{img.size[1]} to fit {limits.max_encoded_bytes} B")
     return PreparedImage(
-        id=ident, data=data, format=fmt, width=img.size[0], height=img.size[1],
+        id=ident,
+        data=data,
+        format=fmt,
+        width=img.size[0],
+        height=img.size[1],
         note="; ".join(notes),
     )
 
@@ -319,5 +356,7 @@ def _shrink_to_fit(img: Image.Image, limits: ImageLimits, ident: str):
         work = work.resize(new, Image.Resampling.LANCZOS)
     raise InvalidImage(
         f"{ident} cannot be made smaller than {limits.max_encoded_bytes} bytes",
-        rule="encoded_size", limit=limits.max_encoded_bytes, image=ident,
+        rule="encoded_size",
+        limit=limits.max_encoded_bytes,
+        image=ident,
     )

@@ -27,8 +27,15 @@ from vislab.errors import InvalidImage
 from vislab.images.arrays import array_to_pil
 from vislab.images.download import DownloadError, download
 
-__all__ = ["image_id", "expand_images", "load_bytes", "read_file", "fetch_url",
-           "MAX_READ_BYTES", "URL_DEADLINE"]
+__all__ = [
+    "image_id",
+    "expand_images",
+    "load_bytes",
+    "read_file",
+    "fetch_url",
+    "MAX_READ_BYTES",
+    "URL_DEADLINE",
+]
 
 #: Largest file or download read by default (a camera JPEG is 5-20 MB; 64 MiB leaves room for
 #: big PNGs that ``fit=True`` will shrink, and bounds what a wrong path can cost).
@@ -41,6 +48,18 @@ _GLOB_CHARS = set("*?[")
 
 def image_id(source: Any, index: int) -> str:
     """The identifier a frame shows for ``source`` (paths and URLs as given).
+
+    Parameters
+    ----------
+    source : object
+        One image: a path (``str`` or ``Path``), URL, bytes, PIL image or array.
+    index : int
+        Its position in the batch, for sources that carry no name.
+
+    Returns
+    -------
+    str
+        The path or URL as given, else ``"image-<index>"``.
 
     Examples
     --------
@@ -69,7 +88,8 @@ def _glob(pattern: str) -> list[tuple[str, str]]:
     if not matches:
         raise InvalidImage(
             f"the pattern {pattern!r} matches no file; check the folder and extension",
-            rule="missing", value=pattern,
+            rule="missing",
+            value=pattern,
         )
     return [(m, m) for m in matches]
 
@@ -82,19 +102,32 @@ def expand_images(images: Any) -> list[tuple[str, Any]]:
     almost always a typo).  Duplicated identifiers get ``#2``, ``#3`` suffixes so every input
     keeps its own row.
 
+    Parameters
+    ----------
+    images : object
+        One image (path, URL, bytes, PIL image, array), a glob pattern, a list or tuple of
+        those (patterns expand in place), a pandas Series (its values; the index is not used)
+        or a mapping ``{identifier: image}``.  A whole DataFrame is refused (``TypeError``):
+        pass one of its columns.
+
+    Returns
+    -------
+    list of (str, object)
+        ``(identifier, source)`` per image, in input order; nothing is read yet.
+
     Examples
     --------
     >>> expand_images(["a.jpg", "b.jpg"])
     [('a.jpg', 'a.jpg'), ('b.jpg', 'b.jpg')]
     >>> expand_images({"cat": b"..."})
     [('cat', b'...')]
+    >>> expand_images(["a.jpg", b"...", "a.jpg"])
+    [('a.jpg', 'a.jpg'), ('image-1', b'...'), ('a.jpg#2', 'a.jpg')]
     """
     import pandas as pd  # local: keeps `vislab.images` importable by the pandas-free emulator
 
     if isinstance(images, pd.DataFrame):
-        raise TypeError(
-            "pass one column of the DataFrame (e.g. df['path']), not the whole frame"
-        )
+        raise TypeError("pass one column of the DataFrame (e.g. df['path']), not the whole frame")
     if isinstance(images, Mapping):
         pairs = [(str(k), v) for k, v in images.items()]
     elif isinstance(images, pd.Series):
@@ -132,41 +165,62 @@ def read_file(path: str | Path, *, ident: str, max_bytes: int = MAX_READ_BYTES) 
     except FileNotFoundError:
         raise InvalidImage(f"no such file: {text}", rule="missing", image=ident) from None
     except (OSError, ValueError) as exc:  # name too long, permission, embedded NUL...
-        raise InvalidImage(f"cannot open {text[:120]}: {type(exc).__name__}: {exc}",
-                           rule="unreadable", image=ident) from None
+        raise InvalidImage(
+            f"cannot open {text[:120]}: {type(exc).__name__}: {exc}", rule="unreadable", image=ident
+        ) from None
     if stat.S_ISDIR(st.st_mode):
         raise InvalidImage(
             f"{text} is a folder, not an image; pass a file or a pattern like "
-            f"'{text.rstrip('/')}/*.jpg'", rule="not_a_file", image=ident,
+            f"'{text.rstrip('/')}/*.jpg'",
+            rule="not_a_file",
+            image=ident,
         )
     if not stat.S_ISREG(st.st_mode):
-        raise InvalidImage(f"{text} is not a regular file (a device, FIFO or socket); pass an "
-                           "image file", rule="not_a_file", image=ident)
+        raise InvalidImage(
+            f"{text} is not a regular file (a device, FIFO or socket); pass an image file",
+            rule="not_a_file",
+            image=ident,
+        )
     if st.st_size > max_bytes:
-        raise InvalidImage(f"{text} is {st.st_size} bytes, more than the {max_bytes} vislab "
-                           "reads; shrink it first", rule="file_size", limit=max_bytes,
-                           value=st.st_size, image=ident)
+        raise InvalidImage(
+            f"{text} is {st.st_size} bytes, more than the {max_bytes} vislab "
+            "reads; shrink it first",
+            rule="file_size",
+            limit=max_bytes,
+            value=st.st_size,
+            image=ident,
+        )
     try:
         with open(Path(text).expanduser(), "rb") as f:
             data = f.read(max_bytes + 1)
     except OSError as exc:
-        raise InvalidImage(f"cannot read {text}: {exc}", rule="unreadable", image=ident) \
-            from None
+        raise InvalidImage(f"cannot read {text}: {exc}", rule="unreadable", image=ident) from None
     if len(data) > max_bytes:  # it grew while we looked
-        raise InvalidImage(f"{text} is more than {max_bytes} bytes", rule="file_size",
-                           limit=max_bytes, image=ident)
+        raise InvalidImage(
+            f"{text} is more than {max_bytes} bytes", rule="file_size", limit=max_bytes, image=ident
+        )
     return data
 
 
-_DOWNLOAD_RULES = {"status": "url", "type": "url", "failed": "url", "size": "url_size",
-                   "timeout": "url_timeout"}
-_DOWNLOAD_ADVICE = {"status": "check the address", "type": "pass the image's own URL",
-                    "failed": "check the address and network",
-                    "size": "download and shrink it first", "timeout": "the host is too slow"}
+_DOWNLOAD_RULES = {
+    "status": "url",
+    "type": "url",
+    "failed": "url",
+    "size": "url_size",
+    "timeout": "url_timeout",
+}
+_DOWNLOAD_ADVICE = {
+    "status": "check the address",
+    "type": "pass the image's own URL",
+    "failed": "check the address and network",
+    "size": "download and shrink it first",
+    "timeout": "the host is too slow",
+}
 
 
-def fetch_url(url: str, *, ident: str, max_bytes: int = MAX_READ_BYTES,
-              deadline: float = URL_DEADLINE) -> bytes:
+def fetch_url(
+    url: str, *, ident: str, max_bytes: int = MAX_READ_BYTES, deadline: float = URL_DEADLINE
+) -> bytes:
     """Download an image: http(s), at most ``max_bytes``, within ``deadline`` seconds in all.
 
     Examples
@@ -179,16 +233,40 @@ def fetch_url(url: str, *, ident: str, max_bytes: int = MAX_READ_BYTES,
     try:
         return download(url, max_bytes=max_bytes, deadline=deadline, images_only=True)
     except DownloadError as exc:
-        raise InvalidImage(f"{exc}; {_DOWNLOAD_ADVICE[exc.kind]}", rule=_DOWNLOAD_RULES[exc.kind],
-                           value=exc.value, image=ident) from None
+        raise InvalidImage(
+            f"{exc}; {_DOWNLOAD_ADVICE[exc.kind]}",
+            rule=_DOWNLOAD_RULES[exc.kind],
+            value=exc.value,
+            image=ident,
+        ) from None
 
 
-def load_bytes(source: Any, *, ident: str = "", max_bytes: int = MAX_READ_BYTES
-               ) -> bytes | Image.Image:
+def load_bytes(
+    source: Any, *, ident: str = "", max_bytes: int = MAX_READ_BYTES
+) -> bytes | Image.Image:
     """Read a source into encoded bytes, or a PIL image for in-memory inputs.
 
-    Raises :class:`InvalidImage` for a missing file, a folder, a non-regular file, an empty or
-    too large file and an unreachable URL.
+    Parameters
+    ----------
+    source : object
+        A path (``str`` or ``Path``; only regular files are read), an ``http(s)://`` URL
+        (downloaded with a byte cap and the :data:`URL_DEADLINE`), bytes, a PIL image or a
+        numpy array (converted by :func:`vislab.images.array_to_pil`).
+    ident : str, optional
+        The identifier named in errors; default :func:`image_id` of ``source``.
+    max_bytes : int, default MAX_READ_BYTES
+        Largest file or download read (64 MiB); a bigger one is refused, not read.
+
+    Returns
+    -------
+    bytes or PIL.Image.Image
+        The encoded file bytes (paths, URLs, bytes), or a PIL image (PIL images and arrays).
+
+    Raises
+    ------
+    vislab.errors.InvalidImage
+        For a missing file, a folder, a non-regular file, an empty or too large file, an
+        unreachable URL, or a source of another type.
 
     Examples
     --------
@@ -212,7 +290,9 @@ def load_bytes(source: Any, *, ident: str = "", max_bytes: int = MAX_READ_BYTES
         raise InvalidImage(
             f"cannot use a {type(source).__name__} as an image; pass a path, URL, bytes, "
             "PIL image or numpy array",
-            rule="type", value=type(source).__name__, image=ident,
+            rule="type",
+            value=type(source).__name__,
+            image=ident,
         )
     if not data:
         raise InvalidImage(f"{ident} is empty (0 bytes)", rule="empty", value=0, image=ident)

@@ -17,8 +17,9 @@ Every number is read from :mod:`vislab.evaluate`; nothing is computed here.
 
 from vislab.plot.boxes import MATCH_COLORS, draw_boxes
 from vislab.plot.confusion import ConfusionMatrixDisplay
-from vislab.plot.curves import PrecisionRecallDisplay, ThresholdDisplay
+from vislab.plot.curves import PrecisionRecallDisplay
 from vislab.plot.cutoff import CutoffDisplay
+from vislab.plot.threshold import ThresholdDisplay
 
 __all__ = [
     "draw_boxes",

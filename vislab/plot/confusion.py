@@ -19,7 +19,9 @@ class ConfusionMatrixDisplay:
         A frame from :func:`vislab.evaluate.confusion_matrix` (labels come with it) or an
         array.
     display_labels : sequence, optional
-        Row labels for an array (and columns if square).
+        Row labels for an array (and columns if square); default ``0 .. n-1``.
+    cell : (true label, predicted label), optional
+        A cell to frame when plotted (see :meth:`set_cell`).
 
     Attributes
     ----------
@@ -60,6 +62,28 @@ class ConfusionMatrixDisplay:
     def from_predictions(cls, truth, pred, *, labels=None, normalize=None, ax=None, **plot_kw):
         """Compute the matrix with :func:`vislab.evaluate.confusion_matrix` and plot it.
 
+        Parameters
+        ----------
+        truth : DataFrame or mapping
+            Truth labels ``image, label``, or a mapping image -> label (it comes first).
+        pred : DataFrame
+            Labels frame; the rank-1 label of each image is its prediction (images without
+            one land in a ``"(no prediction)"`` column).
+        labels : sequence, optional
+            Classes, in order (default: all, sorted).
+        normalize : {None, "true", "pred", "all"}, optional
+            As in scikit-learn: counts, or divided by row sums, column sums or the total.
+        ax : matplotlib Axes, optional
+            Where to draw (default: a new figure).
+        **plot_kw
+            Options of :meth:`plot` (``cmap``, ``include_values``, ``values_format``,
+            ``colorbar``, ``xticks_rotation``).
+
+        Returns
+        -------
+        ConfusionMatrixDisplay
+            Plotted: ``im_``, ``text_``, ``ax_``, ``figure_`` are set.
+
         Examples
         --------
         >>> import matplotlib
@@ -87,6 +111,27 @@ class ConfusionMatrixDisplay:
         xticks_rotation=45,
     ):
         """Draw the matrix; returns ``self``.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw (default: a new figure).
+        cmap : str or Colormap, default "Blues"
+            Colour map of the cells.
+        include_values : bool, default True
+            Write each cell's value in it (the text colour contrasts with the cell).
+        values_format : str, optional
+            Format spec of the values; default ``".2g"`` for floats, ``"d"`` for counts.
+        colorbar : bool, default True
+            Draw a colour bar beside the matrix.
+        xticks_rotation : float, default 45
+            Rotation of the predicted-label ticks, in degrees.
+
+        Returns
+        -------
+        ConfusionMatrixDisplay
+            ``self``, with ``im_``, ``text_`` (None without values), ``colorbar_`` (None
+            without), ``highlight_``, ``ax_`` and ``figure_`` set.
 
         Examples
         --------
@@ -135,7 +180,19 @@ class ConfusionMatrixDisplay:
         """Frame the cell ``(true label, predicted label)`` (``None``: no frame); returns self.
 
         The operating point of a confusion matrix is the cell a person looks at: the widget's
-        selection, drawn in its static rendering.
+        selection, drawn in its static rendering.  Call it after :meth:`plot`.
+
+        Parameters
+        ----------
+        cell : (true label, predicted label) or None
+            A row label of ``display_labels`` and a column label of
+            ``predicted_labels``; ``None`` hides the frame.  An unknown cell raises
+            ``KeyError``.
+
+        Returns
+        -------
+        ConfusionMatrixDisplay
+            ``self``, with ``highlight_`` (a matplotlib ``Rectangle``) moved or hidden.
 
         Examples
         --------

@@ -1,9 +1,10 @@
-"""Curves of a sweep with a movable operating point: precision-recall, metrics vs threshold.
+"""Precision against recall with a movable operating point — :class:`PrecisionRecallDisplay`.
 
 Every number comes from :mod:`vislab.evaluate`: a Display keeps the sweep it was built from
 and reads its operating point with :meth:`vislab.evaluate.Sweep.at`, so
 ``display.set_threshold(t)`` moves the fitted marker artists to exactly the numbers a table
-beside it shows.
+beside it shows.  The drawing helpers here (colours, one class's curve, thinning) are shared
+with :mod:`vislab.plot.threshold` and :mod:`vislab.plot.cutoff`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pandas as pd
 
 from vislab.plot._common import as_sweep, axes_or_new, point_at
 
-__all__ = ["PrecisionRecallDisplay", "ThresholdDisplay"]
+__all__ = ["PrecisionRecallDisplay"]
 
 _COLORS = {"precision": "#1f77b4", "recall": "#ff7f0e", "f1": "#2ca02c"}
 _MARK = "#d62728"
@@ -115,6 +116,29 @@ class PrecisionRecallDisplay:
         drawn curve (a million-row sweep draws as fast as a small one); the operating point
         is always exact.
 
+        Parameters
+        ----------
+        sweep : Sweep or DataFrame
+            A :func:`vislab.evaluate.threshold_sweep` result, or a sweep frame
+            (``threshold, precision, recall`` and, to place points, ``tp, fp, fn``).
+        label : optional
+            One class of the sweep; default: all predictions.
+        threshold : float or mapping label -> float, optional
+            The operating point to mark (see :meth:`set_threshold`).
+        name : str, optional
+            Legend entry; default: the class name, if any.
+        max_points : int, optional
+            Draw at most this many points of the curve (first and last kept).
+        ax : matplotlib Axes, optional
+            Where to draw (default: a new figure).
+        **plot_kw
+            Options of :meth:`plot` (``drawstyle`` and matplotlib line properties).
+
+        Returns
+        -------
+        PrecisionRecallDisplay
+            Plotted: ``line_``, ``point_`` (None without ``threshold``), ``ax_``, ``figure_``.
+
         Examples
         --------
         >>> import matplotlib
@@ -146,6 +170,27 @@ class PrecisionRecallDisplay:
     def from_predictions(cls, truth, pred, *, iou=0.5, label=None, threshold=None, **kw):
         """Sweep ``pred`` against ``truth`` (:func:`vislab.evaluate.threshold_sweep`), plot.
 
+        Parameters
+        ----------
+        truth : DataFrame
+            Truth boxes (``image, label, x, y, w, h``) or truth labels (``image, label``).
+        pred : DataFrame
+            Boxes frame for detection, or labels frame (scored one-vs-rest).
+        iou : float, default 0.5
+            Detection only: minimum IoU for a match.
+        label : optional
+            One class; default: all predictions.
+        threshold : float or mapping label -> float, optional
+            The operating point to mark.
+        **kw
+            Options of :meth:`from_sweep` (``name``, ``max_points``, ``ax``, and those of
+            :meth:`plot`).
+
+        Returns
+        -------
+        PrecisionRecallDisplay
+            Plotted, with ``sweep`` set so that :meth:`set_threshold` can move the point.
+
         Examples
         --------
         >>> import matplotlib
@@ -164,6 +209,31 @@ class PrecisionRecallDisplay:
     @classmethod
     def from_coco(cls, result, *, iou=0.5, label=None, name=None, ax=None, **plot_kw):
         """COCO's interpolated curve (101 recall points) of a :func:`coco_eval` result.
+
+        The legend shows COCO's AP at that IoU
+        (:meth:`vislab.evaluate.CocoResult.average_precision`).  The curve has no thresholds,
+        so it has no movable point.
+
+        Parameters
+        ----------
+        result : CocoResult
+            A :func:`vislab.evaluate.coco_eval` result.
+        iou : float, default 0.5
+            One of the evaluated IoU thresholds.
+        label : optional
+            One class; default: the mean over classes with truth (what AP averages).
+        name : str, optional
+            Legend entry; default ``"COCO, IoU=<iou>"``.
+        ax : matplotlib Axes, optional
+            Where to draw (default: a new figure).
+        **plot_kw
+            Matplotlib line properties, passed to :meth:`plot` (drawn with
+            ``drawstyle="default"``: the points are interpolated, not steps).
+
+        Returns
+        -------
+        PrecisionRecallDisplay
+            Plotted; ``precision`` and ``recall`` hold the 101 points.
 
         Examples
         --------
@@ -187,6 +257,23 @@ class PrecisionRecallDisplay:
 
     def plot(self, *, ax=None, name=None, drawstyle="steps-post", **line_kw):
         """Draw the curve; returns ``self``.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw (default: a new figure).
+        name : str, optional
+            Legend entry (default: the display's ``name``); the AP follows it.
+        drawstyle : str, default "steps-post"
+            Matplotlib draw style: steps, as precision holds between thresholds.
+        **line_kw
+            Matplotlib ``Line2D`` properties of the curve (``color``, ``lw`` ...).
+
+        Returns
+        -------
+        PrecisionRecallDisplay
+            ``self``, with ``line_``, ``point_`` (from ``operating_point``, else None),
+            ``ax_`` and ``figure_`` set.
 
         Examples
         --------
@@ -239,6 +326,19 @@ class PrecisionRecallDisplay:
         ``threshold`` may be a mapping ``{label: threshold}`` for a display of all classes of
         a sweep: the point is then the classes' combined counts (:meth:`Sweep.at`).
 
+        Parameters
+        ----------
+        threshold : float or mapping label -> float
+            Predictions with ``score >= threshold`` are kept.  Needs a display with
+            thresholds (built by :meth:`from_sweep` or given ``thresholds``), else
+            ``ValueError``.
+
+        Returns
+        -------
+        PrecisionRecallDisplay
+            ``self``, with ``point_`` at (recall, precision) and ``operating_point`` set to
+            ``(recall, precision, threshold)`` (threshold NaN for a mapping).
+
         Examples
         --------
         >>> import matplotlib
@@ -279,173 +379,5 @@ class PrecisionRecallDisplay:
             texts[handles.index(self.point_)].set_text(self.point_.get_label())
         else:
             self.ax_.legend(loc="lower left", fontsize=8)
-
-    set_operating_point = set_threshold
-
-
-class ThresholdDisplay:
-    """Precision, recall and F1 against the score threshold, with the operating point.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        A sweep frame (``threshold, precision, recall, f1``, ...).
-    threshold : float, optional
-        The operating point to mark.
-    name : str, optional
-    sweep : Sweep, optional
-        Where :meth:`set_threshold` reads the numbers (default: ``frame`` itself).
-    label : optional
-        The class of ``sweep`` the curves show.
-
-    Attributes
-    ----------
-    lines_ : dict of Line2D
-        One per metric.
-    vline_ : Line2D or None
-    text_ : Text or None
-        The operating point's numbers; :meth:`set_threshold` moves both.
-    ax_, figure_
-
-    Examples
-    --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> from vislab.evaluate import Sweep
-    >>> sweep = Sweep.from_arrays([0.9, 0.8, 0.3], tp=[1, 0, 1], n_pos=2)
-    >>> disp = ThresholdDisplay.from_sweep(sweep, rule="f1")
-    >>> disp.threshold, sorted(disp.lines_)
-    (0.3, ['f1', 'precision', 'recall'])
-    >>> disp.set_threshold(0.85).text_.get_text()
-    't=0.85: P=1.00, R=0.50, F=0.67 '
-    """
-
-    def __init__(self, frame: pd.DataFrame, *, threshold=None, name=None, sweep=None, label=None):
-        self.frame = frame
-        self.threshold = threshold
-        self.name = name
-        self.sweep = sweep
-        self.label = label
-
-    @classmethod
-    def from_sweep(
-        cls, sweep, *, threshold=None, rule=None, label=None, max_points=None, ax=None, **plot_kw
-    ):
-        """Plot a sweep; ``rule`` (see :func:`vislab.evaluate.best_threshold`) picks the point.
-
-        Examples
-        --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> from vislab.evaluate import Sweep
-        >>> d = ThresholdDisplay.from_sweep(Sweep.from_arrays([0.9, 0.3], tp=[1, 0], n_pos=1),
-        ...                                 threshold=0.5)
-        >>> round(d.vline_.get_xdata()[0], 2)
-        0.5
-        """
-        frame = _sweep_frame(sweep, label)
-        if rule is not None and threshold is None:
-            from vislab.evaluate import best_threshold
-
-            threshold = best_threshold(sweep, rule=rule, label=label)["threshold"]
-            threshold = None if pd.isna(threshold) else float(threshold)
-        disp = cls(
-            _thin(frame, max_points), threshold=threshold, name=label, sweep=sweep, label=label
-        )
-        return disp.plot(ax=ax, **plot_kw)
-
-    @classmethod
-    def from_predictions(cls, truth, pred, *, iou=0.5, label=None, **kw):
-        """Sweep ``pred`` against ``truth`` (:func:`vislab.evaluate.threshold_sweep`), plot.
-
-        Examples
-        --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "dog"]})
-        >>> pred = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "cat"],
-        ...                      "score": [0.9, 0.4]})
-        >>> ThresholdDisplay.from_predictions(truth, pred, rule="f1").threshold
-        0.9
-        """
-        from vislab.evaluate import threshold_sweep
-
-        return cls.from_sweep(threshold_sweep(truth, pred, iou=iou), label=label, **kw)
-
-    def plot(self, *, ax=None, metrics=("precision", "recall", "f1")):
-        """Draw the curves; returns ``self``.
-
-        Examples
-        --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> f = pd.DataFrame({"threshold": [0.9, 0.5], "precision": [1.0, 0.5],
-        ...                   "recall": [0.5, 1.0], "f1": [0.67, 0.67]})
-        >>> ThresholdDisplay(f).plot().vline_ is None
-        True
-        """
-        ax = axes_or_new(ax)
-        f = self.frame.sort_values("threshold")
-        self.metrics = tuple(metrics)
-        self.lines_ = {}
-        for m in metrics:
-            (self.lines_[m],) = ax.plot(
-                f["threshold"], f[m], label=m, color=_COLORS.get(m), drawstyle="steps-post"
-            )
-        self.vline_ = None
-        self.text_ = None
-        self.ax_ = ax
-        self.figure_ = ax.figure
-        title = "score threshold" if self.name is None else f"score threshold ({self.name})"
-        ax.set(xlabel=title, ylabel="value", ylim=(-0.02, 1.02))
-        ax.grid(alpha=0.3)
-        ax.legend(loc="lower left", fontsize=8)
-        if self.threshold is not None:
-            self.set_threshold(self.threshold)
-        return self
-
-    def set_threshold(self, threshold: float):
-        """Move the marker line and its numbers to ``threshold``; returns ``self``.
-
-        Examples
-        --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> from vislab.evaluate import Sweep
-        >>> d = ThresholdDisplay.from_sweep(Sweep.from_arrays([0.9, 0.3], tp=[1, 0], n_pos=1))
-        >>> d.set_threshold(0.4).vline_.get_xdata()
-        [0.4, 0.4]
-        """
-        t = float(threshold)
-        self.threshold = t
-        if self.vline_ is None:
-            self.vline_ = self.ax_.axvline(t, color=_MARK, ls="--", lw=1.2)
-        else:
-            self.vline_.set_xdata([t, t])
-        source = self.sweep if self.sweep is not None else self.frame
-        row = point_at(source, self.frame, t, label=self.label)
-        summary = ", ".join(
-            f"{m[0].upper()}={0.0 if pd.isna(row[m]) else float(row[m]):.2f}" for m in self.metrics
-        )
-        # Written beside the line, on the side with room: it never runs off the plot.
-        lo, hi = sorted(self.ax_.get_xlim())
-        right_half = hi > lo and (t - lo) / (hi - lo) > 0.5
-        text = f"t={t:.2f}: {summary} " if right_half else f" t={t:.2f}: {summary}"
-        x = min(max(t, lo), hi)
-        if self.text_ is None:
-            self.text_ = self.ax_.text(
-                x,
-                1.02,
-                text,
-                color=_MARK,
-                fontsize=8,
-                va="bottom",
-                transform=self.ax_.get_xaxis_transform(),
-            )
-        else:
-            self.text_.set_x(x)
-            self.text_.set_text(text)
-        self.text_.set_ha("right" if right_half else "left")
-        return self
 
     set_operating_point = set_threshold

@@ -47,6 +47,29 @@ class CutoffDisplay:
     def from_sweep(cls, sweep, *, cutoff=None, rule=None, max_points=None, ax=None, **plot_kw):
         """Plot a :func:`vislab.evaluate.retrieval_sweep`; ``rule`` picks the cutoff.
 
+        Parameters
+        ----------
+        sweep : Sweep or DataFrame
+            A :func:`vislab.evaluate.retrieval_sweep` result (or any sweep), or its frame
+            (``threshold, n_pred, precision, recall, f1``).
+        cutoff : float, optional
+            The cutoff to mark.
+        rule : str, mapping or callable, optional
+            Used when ``cutoff`` is not given (see :func:`vislab.evaluate.best_threshold`:
+            ``"f1"``, ``"precision>=0.9"`` ...); no line when no cutoff satisfies it.
+        max_points : int, optional
+            Draw at most this many points of the curves (first and last kept).
+        ax : matplotlib Axes, optional
+            Where to draw (default: a new figure).
+        **plot_kw
+            Passed to :meth:`plot`, which takes no option but ``ax`` today: any other
+            keyword raises ``TypeError``.
+
+        Returns
+        -------
+        CutoffDisplay
+            Plotted: ``lines_``, ``count_line_``, ``vline_`` (None without a cutoff), ``ax_``.
+
         Examples
         --------
         >>> import matplotlib
@@ -68,6 +91,24 @@ class CutoffDisplay:
     def from_predictions(cls, relevant, matches, *, k=None, item="cont_sign", **kw):
         """Sweep ``matches`` against ``relevant`` (:func:`vislab.evaluate.retrieval_sweep`).
 
+        Parameters
+        ----------
+        relevant : DataFrame
+            The truth: relevant (query, item) pairs, columns ``query`` and ``item``.
+        matches : DataFrame
+            Matches frame ``query, rank, cont_sign, brief, score, tags`` (one row per hit).
+        k : int or sequence of int, optional
+            Cut-offs of the sweep's precision@k / recall@k (not drawn).
+        item : str, default "cont_sign"
+            Column identifying a gallery item.
+        **kw
+            Options of :meth:`from_sweep` (``cutoff``, ``rule``, ``max_points``, ``ax``).
+
+        Returns
+        -------
+        CutoffDisplay
+            Plotted.
+
         Examples
         --------
         >>> import matplotlib
@@ -84,6 +125,17 @@ class CutoffDisplay:
 
     def plot(self, *, ax=None):
         """Draw the curves and the hits returned; returns ``self``.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw (default: a new figure); the hits returned go on a twin axis.
+
+        Returns
+        -------
+        CutoffDisplay
+            ``self``, with ``lines_``, ``ax_count_``, ``count_line_``, ``vline_`` (set when
+            ``cutoff`` is), ``ax_`` and ``figure_``.
 
         Examples
         --------
@@ -125,6 +177,16 @@ class CutoffDisplay:
 
     def set_cutoff(self, cutoff: float):
         """Move the cutoff line to ``cutoff``; returns ``self``.
+
+        Parameters
+        ----------
+        cutoff : float
+            Similarity cutoff, on the scores' scale.
+
+        Returns
+        -------
+        CutoffDisplay
+            ``self``, with ``vline_`` at ``cutoff``.
 
         Examples
         --------

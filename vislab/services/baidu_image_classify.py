@@ -31,11 +31,32 @@ class ImageClassify(ServiceClient):
         Baidu AI console credentials (or ``VISLAB_BAIDU_API_KEY`` / ``VISLAB_BAIDU_SECRET_KEY``).
         Without them the client runs offline on the local engine.
     base_url : str, optional
-        A `vislab serve` URL (or another server speaking the same wire format); defaults to
-        Baidu's cloud when keys are given.
-    **kwargs
-        ``qps``, ``max_workers``, ``timeout``, ``retries``, ``cache``, ``progress``, ``fit``,
-        ``verify``: see :class:`vislab.services.client.ServiceClient`.
+        A ``vislab serve`` URL (or another server speaking the same wire format); defaults to
+        Baidu's cloud when keys are given.  It must start with ``http://`` or ``https://``.
+    qps : float, optional
+        Requests per second for this client, shared by its threads (default: no limit).
+    max_workers : int, default 4
+        Concurrent requests in a batch.
+    timeout : float, default 30.0
+        Seconds per request.
+    retries : int, default 3
+        Retries of transient failures (Baidu's codes 1, 2, 4, 18, 282000, 336000, HTTP 5xx,
+        timeouts and connection resets), with exponential backoff and jitter.
+    cache : str or Path, optional
+        Folder of a reply cache keyed by backend, endpoint, parameters and image bytes, so a
+        re-run notebook does not pay twice.
+    progress : bool, default True
+        Show a progress bar for batches.
+    fit : bool, default True
+        Shrink or re-encode images that break the endpoint's size or format rules instead of
+        failing them.
+    verify : bool, default True
+        TLS certificate verification.
+    errors : {"row", "raise"}, default "row"
+        Default of every call: failed images as error rows plus one warning, or raise the
+        first failure (:mod:`vislab.services.failures`).
+    transport : Transport, optional
+        A ready transport (overrides ``base_url``; the credentials still apply).
 
     Examples
     --------

@@ -181,17 +181,17 @@ class ImageSearch(GalleryOperations, ServiceClient):
     api_key, secret_key : str, optional
         Baidu AI console credentials (or ``VISLAB_BAIDU_API_KEY`` / ``VISLAB_BAIDU_SECRET_KEY``).
         Without them the client runs offline on the local engine's galleries.
-    base_url : str, optional
-        A ``vislab serve`` URL (or another server speaking the cloud's wire format).
     ledger : bool or path-like, default True
         Keep the record of adds/updates/deletes (``True``: ``<VISLAB_HOME>/ledger.sqlite``;
         a path: that file; ``False``: none).
     filter_deleted : bool, default True
         Drop hits whose image was deleted through this client (cloud deletion is delayed).
     **kwargs
-        ``qps``, ``max_workers``, ``timeout``, ``retries``, ``cache``, ``progress``, ``fit``,
-        ``verify``: see :class:`vislab.services.client.ServiceClient`.  The reply cache only
-        ever serves searches: adds, updates and deletes always reach the service.
+        The options of every client, as for :class:`vislab.baidu.ImageClassify`:
+        ``base_url`` (a ``vislab serve`` URL, or another server speaking the cloud's wire
+        format), ``qps``, ``max_workers``, ``timeout``, ``retries``, ``cache``, ``progress``,
+        ``fit``, ``verify``, ``errors``, ``transport``.  The reply cache only ever serves
+        searches: adds, updates and deletes always reach the service.
 
     Examples
     --------

@@ -21,7 +21,14 @@ from vislab.errors import (
 )
 from vislab.transport.wire import WireReply
 
-__all__ = ["Envelope", "BaiduEnvelope", "PaiEnvelope", "GenericEnvelope", "envelope_for"]
+__all__ = [
+    "Envelope",
+    "BaiduEnvelope",
+    "PaiEnvelope",
+    "GenericEnvelope",
+    "envelope_for",
+    "register_envelope",
+]
 
 
 class Envelope:
@@ -216,7 +223,30 @@ class GenericEnvelope(Envelope):
         )
 
 
-_ENVELOPES = {cls.name: cls for cls in (BaiduEnvelope, PaiEnvelope, GenericEnvelope)}
+_ENVELOPES: dict[str, type[Envelope]] = {
+    cls.name: cls for cls in (BaiduEnvelope, PaiEnvelope, GenericEnvelope)
+}
+
+
+def register_envelope(cls: type[Envelope]) -> type[Envelope]:
+    """Add a family's own reply envelope (a class with a unique ``name``); usable as a
+    decorator in the family's client module, so a new wire format edits no core module.
+
+    Examples
+    --------
+    >>> @register_envelope
+    ... class DocEnvelope(Envelope):
+    ...     name = "doc-example"
+    ...     def decode(self, reply):
+    ...         return self.json(reply)
+    >>> envelope_for("doc-example")
+    DocEnvelope()
+    """
+    known = _ENVELOPES.get(cls.name)
+    if not cls.name or (known is not None and known is not cls):
+        raise ValueError(f"reply envelope name {cls.name!r} is empty or taken")
+    _ENVELOPES[cls.name] = cls
+    return cls
 
 
 def envelope_for(kind: str, table: CodeTable | None = None) -> Envelope:

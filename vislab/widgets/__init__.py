@@ -38,7 +38,7 @@ _WHERE = {
     "ThresholdTuner": "vislab.widgets.threshold",
     "SimilarityCutoff": "vislab.widgets.similarity",
     "ConfusionMatrixView": "vislab.widgets.confusion",
-    "ReportView": "vislab.widgets.confusion",
+    "ReportView": "vislab.widgets.report",
     "BoxAnnotator": "vislab.widgets.annotate",
 }
 

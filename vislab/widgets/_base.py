@@ -23,6 +23,7 @@ import pandas as pd
 from vislab.errors import InvalidFrame, InvalidImage
 
 __all__ = [
+    "state_property",
     "StaticFallback",
     "Debouncer",
     "ImageSource",
@@ -78,6 +79,41 @@ def figure_jpeg(fig, *, quality: int = 85, dpi: float | None = None) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(rgba[..., :3]).save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
+
+
+def state_property(name: str, doc: str) -> property:
+    """A read-only property of a view that reads ``self.state.<name>``, documented by ``doc``.
+
+    A view shows its state; what the state knows, the view tells (``help()`` shows ``doc``).
+
+    Parameters
+    ----------
+    name : str
+        Attribute of the view's ``state`` to read.
+    doc : str
+        The property's docstring (also its getter's, which documentation tools read).
+
+    Returns
+    -------
+    property
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> class View:
+    ...     kind = state_property("kind", "What is evaluated.")
+    ...     def __init__(self):
+    ...         self.state = SimpleNamespace(kind="detection")
+    >>> View().kind, View.kind.__doc__
+    ('detection', 'What is evaluated.')
+    """
+
+    def read(self):
+        return getattr(self.state, name)
+
+    read.__name__ = name
+    read.__doc__ = doc
+    return property(read, doc=doc)
 
 
 class StaticFallback:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import traitlets
 
-from vislab.widgets._base import StaticFallback, escape, shorten
+from vislab.widgets._base import StaticFallback, escape, shorten, state_property
 from vislab.widgets._static import ImageGrid, Tile, new_figure
 from vislab.widgets.annotate_state import AnnotationState, box_dicts
 
@@ -42,6 +42,8 @@ class BoxAnnotator(StaticFallback, widgets.VBox):
         Labels not in ``labels`` are added to the choices.
     min_score : float, optional
         With ``boxes`` holding a ``score`` column, pre-fill only boxes scoring at least this.
+    **kwargs
+        Passed to ``ipywidgets.VBox`` (e.g. ``layout=``).
 
     Attributes
     ----------
@@ -105,37 +107,138 @@ class BoxAnnotator(StaticFallback, widgets.VBox):
         self._show(None)
 
     # -- what the state knows ----------------------------------------------------------------
-    labels = property(lambda self: self.state.labels)
-    images = property(lambda self: self.state.images)
-    current_image = property(lambda self: self.state.current_image)
-    status = property(lambda self: self.state.status)
-    progress = property(lambda self: self.state.progress)
-    metrics = property(lambda self: self.state.metrics)
-    annotated_images = property(lambda self: self.state.annotated_images)
-    annotations = property(lambda self: self.state.annotations)
+    labels = state_property("labels", "The classes to choose from (labels of loaded boxes added).")
+    images = state_property("images", "The identifiers of the queue, in order.")
+    current_image = state_property("current_image", "Identifier of the image on screen.")
+    status = state_property(
+        "status", "One row per queued image: ``image, status`` (todo / done / skipped), ``boxes``."
+    )
+    progress = state_property("progress", "``{done, skipped, todo, total}`` image counts.")
+    metrics = state_property(
+        "metrics", "The progress as one row: ``done, skipped, todo, total, boxes`` (saved boxes)."
+    )
+    annotated_images = state_property(
+        "annotated_images", "Images saved so far (with or without boxes), in queue order."
+    )
+    annotations = state_property(
+        "annotations",
+        "Truth boxes frame ``image, label, x, y, w, h`` of the saved images; every saved "
+        'image (also one without boxes) is listed in ``attrs["images"]``.',
+    )
 
     def to_frame(self) -> pd.DataFrame:
-        """The annotations so far: a truth boxes frame (see :attr:`annotations`)."""
+        """The annotations so far: a truth boxes frame (see :attr:`annotations`).
+
+        Returns
+        -------
+        DataFrame
+            ``image, label, x, y, w, h`` (pixels) of every saved image, ready for
+            :func:`vislab.evaluate.coco_eval` or :func:`vislab.datasets.write_coco`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> photos = {"a": np.zeros((60, 80, 3), np.uint8), "b": np.zeros((60, 80, 3), np.uint8)}
+        >>> ann = BoxAnnotator(photos, labels=["cat", "dog"])
+        >>> ann.set_boxes([{"x": 5, "y": 6, "w": 20, "h": 10, "label": "cat"}])
+        >>> ann.submit()
+        >>> ann.to_frame()
+          image label    x    y     w     h
+        0     a   cat  5.0  6.0  20.0  10.0
+        """
         return self.state.to_frame()
 
     def go_to(self, image) -> None:
-        """Show ``image`` (an identifier from the queue, or a position)."""
+        """Show ``image`` (an identifier from the queue, or a position).
+
+        Parameters
+        ----------
+        image : str or int
+            An identifier of :attr:`images`, or its position; ``KeyError`` for an identifier
+            not queued, ``traitlets.TraitError`` for a position out of range.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> photos = {"a": np.zeros((60, 80, 3), np.uint8), "b": np.zeros((60, 80, 3), np.uint8)}
+        >>> ann = BoxAnnotator(photos, labels=["cat", "dog"])
+        >>> ann.go_to("b")
+        >>> ann.index, ann.current_image
+        (1, 'b')
+        """
         self.state.go_to(image)
 
     def next(self) -> None:
-        """Move to the next image without changing the status of this one."""
+        """Move to the next image without changing the status of this one.
+
+        The last image stays on screen.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> photos = {"a": np.zeros((60, 80, 3), np.uint8), "b": np.zeros((60, 80, 3), np.uint8)}
+        >>> ann = BoxAnnotator(photos, labels=["cat", "dog"])
+        >>> ann.next()
+        >>> ann.current_image, ann.status["status"].tolist()
+        ('b', ['todo', 'todo'])
+        """
         self.state.next()
 
     def previous(self) -> None:
-        """Move back one image."""
+        """Move back one image (the first image stays on screen).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> photos = {"a": np.zeros((60, 80, 3), np.uint8), "b": np.zeros((60, 80, 3), np.uint8)}
+        >>> ann = BoxAnnotator(photos, labels=["cat", "dog"])
+        >>> ann.go_to("b")
+        >>> ann.previous()
+        >>> ann.current_image
+        'a'
+        """
         self.state.previous()
 
     def submit(self, *_) -> None:
-        """Save the boxes on screen as this image's truth and move to the next image."""
+        """Save the boxes on screen as this image's truth and move to the next image.
+
+        The next image is the first one still to do after this one (else before it).
+
+        Parameters
+        ----------
+        *_
+            Ignored, so the method can be any widget's callback
+            (``button.on_click(ann.submit)`` passes the button).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> photos = {"a": np.zeros((60, 80, 3), np.uint8), "b": np.zeros((60, 80, 3), np.uint8)}
+        >>> ann = BoxAnnotator(photos, labels=["cat", "dog"])
+        >>> ann.set_boxes([{"x": 5, "y": 6, "w": 20, "h": 10, "label": "cat"}])
+        >>> ann.submit()
+        >>> ann.current_image, ann.annotated_images
+        ('b', ['a'])
+        """
         self.state.submit(self.bbox.bboxes)
 
     def skip(self, *_) -> None:
-        """Leave this image out of the annotations and move on."""
+        """Leave this image out of the annotations and move on.
+
+        Parameters
+        ----------
+        *_
+            Ignored, so the method can be any widget's callback.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> photos = {"a": np.zeros((60, 80, 3), np.uint8), "b": np.zeros((60, 80, 3), np.uint8)}
+        >>> ann = BoxAnnotator(photos, labels=["cat", "dog"])
+        >>> ann.skip()
+        >>> ann.current_image, ann.progress
+        ('b', {'done': 0, 'skipped': 1, 'todo': 1, 'total': 2})
+        """
         self.state.skip()
 
     def set_boxes(self, boxes, *, image=None) -> None:
@@ -147,25 +250,126 @@ class BoxAnnotator(StaticFallback, widgets.VBox):
             Rows / dicts with ``x, y, w, h, label`` (``width``/``height`` also accepted).
         image : str, optional
             Identifier in the queue.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> photos = {"a": np.zeros((60, 80, 3), np.uint8), "b": np.zeros((60, 80, 3), np.uint8)}
+        >>> ann = BoxAnnotator(photos, labels=["cat", "dog"])
+        >>> ann.set_boxes([{"x": 1, "y": 2, "width": 30, "height": 20, "label": "bird"}],
+        ...               image="b")
+        >>> ann.labels                 # a new label becomes a choice
+        ['cat', 'dog', 'bird']
         """
         self.state.set_boxes(boxes, image=image)
 
     def boxes_of(self, image=None) -> pd.DataFrame:
-        """The boxes currently held for ``image`` (default: the one on screen), as a frame."""
+        """The boxes currently held for ``image`` (default: the one on screen), as a frame.
+
+        Parameters
+        ----------
+        image : str, optional
+            Identifier in the queue.
+
+        Returns
+        -------
+        DataFrame
+            Truth boxes ``image, label, x, y, w, h`` held for it, saved or not.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> photos = {"a": np.zeros((60, 80, 3), np.uint8), "b": np.zeros((60, 80, 3), np.uint8)}
+        >>> ann = BoxAnnotator(photos, labels=["cat", "dog"])
+        >>> ann.set_boxes([{"x": 5, "y": 6, "w": 20, "h": 10, "label": "cat"}])
+        >>> ann.boxes_of()
+          image label    x    y     w     h
+        0     a   cat  5.0  6.0  20.0  10.0
+        >>> len(ann.boxes_of("b"))
+        0
+        """
         return self.state.boxes_of(image)
 
     def image_sizes(self) -> dict[str, tuple[int, int]]:
-        """``{identifier: (width, height)}`` of every queued image (reads each image once)."""
+        """``{identifier: (width, height)}`` of every queued image (reads each image once).
+
+        Returns
+        -------
+        dict
+            Identifier -> ``(width, height)`` in pixels, after EXIF orientation (the
+            coordinates boxes are drawn in).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> photos = {"a": np.zeros((60, 80, 3), np.uint8), "b": np.zeros((60, 80, 3), np.uint8)}
+        >>> ann = BoxAnnotator(photos, labels=["cat", "dog"])
+        >>> ann.image_sizes()
+        {'a': (80, 60), 'b': (80, 60)}
+        """
         return self.state.image_sizes()
 
     def save_coco(self, path) -> Path:
-        """Write the saved images and their boxes as a COCO detection JSON file (see
-        :meth:`AnnotationState.save_coco`)."""
+        """Write the saved images and their boxes as a COCO detection JSON file.
+
+        See :meth:`vislab.widgets.annotate_state.AnnotationState.save_coco`: image
+        ``file_name`` is the identifier, ids follow the queue and ``labels`` orders.
+
+        Parameters
+        ----------
+        path : str or Path
+            The JSON file to write.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> photos = {"a": np.zeros((60, 80, 3), np.uint8), "b": np.zeros((60, 80, 3), np.uint8)}
+        >>> ann = BoxAnnotator(photos, labels=["cat", "dog"])
+        >>> ann.set_boxes([{"x": 5, "y": 6, "w": 20, "h": 10, "label": "cat"}])
+        >>> ann.submit()
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = ann.save_coco(f"{folder}/boxes.json")
+        ...     fresh = BoxAnnotator(photos, labels=["cat", "dog"])
+        ...     fresh.load_coco(path)
+        >>> path.name, fresh.annotated_images
+        ('boxes.json', ['a'])
+        """
         return self.state.save_coco(path)
 
     def load_coco(self, path) -> None:
-        """Load boxes from a COCO JSON file onto the queue (see
-        :meth:`AnnotationState.load_coco`)."""
+        """Load boxes from a COCO JSON file onto the queue; its images count as saved.
+
+        See :meth:`vislab.widgets.annotate_state.AnnotationState.load_coco`: images are found
+        in the queue by ``file_name`` (or by base name when unique); others are ignored.
+
+        Parameters
+        ----------
+        path : str or Path
+            A COCO detection JSON file (e.g. written by :meth:`save_coco`).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> photos = {"a": np.zeros((60, 80, 3), np.uint8), "b": np.zeros((60, 80, 3), np.uint8)}
+        >>> ann = BoxAnnotator(photos, labels=["cat", "dog"])
+        >>> ann.set_boxes([{"x": 5, "y": 6, "w": 20, "h": 10, "label": "cat"}])
+        >>> ann.submit()
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     fresh = BoxAnnotator(photos, labels=["cat"])
+        ...     fresh.load_coco(ann.save_coco(f"{folder}/boxes.json"))
+        >>> fresh.annotations
+          image label    x    y     w     h
+        0     a   cat  5.0  6.0  20.0  10.0
+        >>> fresh.progress
+        {'done': 1, 'skipped': 0, 'todo': 1, 'total': 2}
+        """
         self.state.load_coco(path)
 
     # -- display -----------------------------------------------------------------------------
@@ -199,10 +403,49 @@ class BoxAnnotator(StaticFallback, widgets.VBox):
         )
 
     def summary(self) -> str:
+        """One line: the queue's progress and the image on screen (also the plain repr).
+
+        Returns
+        -------
+        str
+            ``BoxAnnotator(N images: s saved, k skipped, t to do; showing '...')``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> photos = {"a": np.zeros((60, 80, 3), np.uint8), "b": np.zeros((60, 80, 3), np.uint8)}
+        >>> ann = BoxAnnotator(photos, labels=["cat", "dog"])
+        >>> ann.summary()
+        "BoxAnnotator(2 images: 0 saved, 0 skipped, 2 to do; showing 'a')"
+        """
         return self.state.summary()
 
     def static_figure(self, *, max_images: int = 8):
-        """A figure of the queue around the current image with the boxes held for each."""
+        """A figure of the queue around the current image with the boxes held for each.
+
+        What the notebook shows where widgets cannot render (:meth:`show_static`).
+
+        Parameters
+        ----------
+        max_images : int, default 8
+            Images of the queue to draw (four per row), starting at the one on screen (the
+            last ``max_images`` near the end of the queue).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            Each image with its boxes coloured by label, titled with its status
+            (✓ saved, – skipped, · to do).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> photos = {"a": np.zeros((60, 80, 3), np.uint8), "b": np.zeros((60, 80, 3), np.uint8)}
+        >>> ann = BoxAnnotator(photos, labels=["cat", "dog"])
+        >>> ann.set_boxes([{"x": 5, "y": 6, "w": 20, "h": 10, "label": "cat"}])
+        >>> ann.static_figure(max_images=2).get_size_inches().tolist()   # one row of two
+        [5.2, 2.8]
+        """
         from vislab.widgets._base import ImageSource
 
         start = max(0, min(self.index, len(self.state.queue) - max_images))

@@ -1,9 +1,9 @@
-"""ConfusionMatrixView and ReportView: classification results a person can click and sort.
+"""ConfusionMatrixView: a confusion matrix a person can click to see the images in a cell.
 
 :class:`ConfusionMatrixView` shows :func:`vislab.evaluate.confusion_matrix` as a grid of
 buttons (counts, or normalised by true class); clicking a cell — or setting
-``.selected_cell`` from Python — shows the images in it.  :class:`ReportView` shows
-:func:`vislab.evaluate.classification_report` as a sortable table with bars.
+``.selected_cell`` from Python — shows the images in it.  Its companion
+:class:`~vislab.widgets.ReportView` (:mod:`vislab.widgets.report`) sorts the per-class report.
 """
 
 from __future__ import annotations
@@ -14,18 +14,18 @@ import pandas as pd
 import traitlets
 
 from vislab.widgets._base import (
-    TABLE_STYLE,
     Debouncer,
     ImageSource,
     StaticFallback,
     escape,
     shorten,
+    state_property,
 )
 from vislab.widgets._pillow_grid import PillowGrid
-from vislab.widgets._static import FP_COLOR, TP_COLOR, ImageGrid, Tile, new_figure, table_text
-from vislab.widgets.confusion_state import ConfusionState, ReportState
+from vislab.widgets._static import FP_COLOR, TP_COLOR, ImageGrid, Tile, new_figure
+from vislab.widgets.confusion_state import ConfusionState
 
-__all__ = ["ConfusionMatrixView", "ReportView"]
+__all__ = ["ConfusionMatrixView"]
 
 
 def _heat(value: float) -> str:
@@ -52,6 +52,8 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
         Classes in order (default: all, sorted).
     normalize : {None, "true"}, default None
         Show counts, or shares of each true class (the toggle in the widget).
+    **kwargs
+        Passed to ``ipywidgets.VBox`` (e.g. ``layout=``).
 
     Attributes
     ----------
@@ -113,9 +115,11 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
         self._build_cells()
         self._on_select({"new": self.state.selected_cell})
 
-    counts = property(lambda self: self.state.counts)
-    normalized = property(lambda self: self.state.normalized)
-    per_image = property(lambda self: self.state.per_image)
+    counts = state_property("counts", "The confusion matrix of counts (rows: true label).")
+    normalized = state_property("normalized", "The matrix as shares of each true class.")
+    per_image = state_property(
+        "per_image", "``image, true, predicted`` of every truth image: what the matrix counts."
+    )
 
     @property
     def matrix(self) -> pd.DataFrame:
@@ -133,7 +137,26 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
         return self.state.cell_images
 
     def to_frame(self) -> pd.DataFrame:
-        """``image, true, predicted`` for every truth image (what the matrix counts)."""
+        """``image, true, predicted`` for every truth image (what the matrix counts).
+
+        Returns
+        -------
+        DataFrame
+            A copy of :attr:`per_image`; an image without a prediction is predicted
+            ``"(no prediction)"``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> truth = {"a": "cat", "b": "dog", "c": "dog"}
+        >>> pred = pd.DataFrame({"image": ["a", "b", "c"], "rank": [1, 1, 1],
+        ...                      "label": ["cat", "cat", "dog"], "score": [0.9, 0.6, 0.8]})
+        >>> ConfusionMatrixView(truth, pred).to_frame()
+          image true predicted
+        0     a  cat       cat
+        1     b  dog       cat
+        2     c  dog       dog
+        """
         return self.state.to_frame()
 
     def _on_toggle(self, change) -> None:
@@ -220,7 +243,23 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
         self._grid_view.layout.display = "" if keys else "none"
 
     def flush(self) -> None:
-        """Redraw the images now if a redraw is waiting."""
+        """Redraw the images now if a redraw is waiting.
+
+        In a running kernel the images of a newly selected cell are drawn after a short
+        pause; outside one they are drawn at once.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> truth = {"a": "cat", "b": "dog", "c": "dog"}
+        >>> pred = pd.DataFrame({"image": ["a", "b", "c"], "rank": [1, 1, 1],
+        ...                      "label": ["cat", "cat", "dog"], "score": [0.9, 0.6, 0.8]})
+        >>> view = ConfusionMatrixView(truth, pred)
+        >>> view.selected_cell = ("dog", "dog")
+        >>> view.flush()           # the images of the cell are on show
+        >>> view.cell_images
+        ['c']
+        """
         self._redraw.flush()
 
     def _show_error(self, exc: BaseException) -> None:
@@ -229,10 +268,48 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
         self._info.value = self._info.value.split("<div class='vislab-error'")[0] + error_html(exc)
 
     def summary(self) -> str:
+        """One line: classes, images, accuracy and the selected cell (also the plain repr).
+
+        Returns
+        -------
+        str
+            ``ConfusionMatrixView(N classes, M images, accuracy=..., selected=(...))``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> truth = {"a": "cat", "b": "dog", "c": "dog"}
+        >>> pred = pd.DataFrame({"image": ["a", "b", "c"], "rank": [1, 1, 1],
+        ...                      "label": ["cat", "cat", "dog"], "score": [0.9, 0.6, 0.8]})
+        >>> ConfusionMatrixView(truth, pred).summary()
+        "ConfusionMatrixView(2 classes, 3 images, accuracy=0.6667, selected=('dog', 'cat'))"
+        """
         return self.state.summary()
 
     def static_figure(self):
-        """The matrix (as shown) and the images of the selected cell."""
+        """The matrix (as shown) and the images of the selected cell.
+
+        What the notebook shows where widgets cannot render (:meth:`show_static`).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The matrix drawn by :class:`vislab.plot.ConfusionMatrixDisplay`, the selected
+            cell framed, and a row of up to six of its images (no row without a selection).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> truth = {"a": "cat", "b": "dog", "c": "dog"}
+        >>> pred = pd.DataFrame({"image": ["a", "b", "c"], "rank": [1, 1, 1],
+        ...                      "label": ["cat", "cat", "dog"], "score": [0.9, 0.6, 0.8]})
+        >>> view = ConfusionMatrixView(truth, pred)
+        >>> view.static_figure().get_size_inches().tolist()   # matrix and a row of images
+        [11.0, 6.8]
+        >>> view.selected_cell = None
+        >>> view.static_figure().get_size_inches().tolist()
+        [11.0, 4.6]
+        """
         keys = self.cell_images[:6]
         cm = self.matrix
         fig = new_figure((11, 4.6 + (2.2 if keys else 0)))
@@ -267,168 +344,4 @@ class ConfusionMatrixView(StaticFallback, widgets.VBox):
             bottom.suptitle(
                 f"true {t}, predicted {p}: {len(self.cell_images)} image(s)", fontsize=9
             )
-        return fig
-
-
-class ReportView(StaticFallback, widgets.VBox):
-    """The per-class classification report as a sortable table with bars.
-
-    Parameters
-    ----------
-    truth : DataFrame or mapping
-        Truth labels ``image, label`` (or ``{image: label}``).
-    pred : DataFrame
-        Labels frame; the rank-1 label is the prediction (``top_k`` widens that).
-    labels : sequence, optional
-    top_k : int, default 1
-    sort_by : str, default "f1"
-        ``"label"``, ``"precision"``, ``"recall"``, ``"f1"`` or ``"support"``.
-    ascending : bool, default True
-        Worst classes first by default: they are the ones to look at.
-
-    Attributes
-    ----------
-    report : DataFrame
-        :func:`vislab.evaluate.classification_report`, classes sorted as shown, averages last.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> truth = {"a": "cat", "b": "dog", "c": "dog"}
-    >>> pred = pd.DataFrame({"image": ["a", "b", "c"], "rank": [1, 1, 1],
-    ...                      "label": ["cat", "cat", "dog"], "score": [0.9, 0.6, 0.8]})
-    >>> view = ReportView(truth, pred, sort_by="recall")
-    >>> view.report.index.tolist()[:2]
-    ['dog', 'cat']
-    >>> view.sort_by = "support"
-    >>> view.ascending = False
-    >>> view.report.index.tolist()[:2]
-    ['dog', 'cat']
-    """
-
-    sort_by = traitlets.Enum(["label", "precision", "recall", "f1", "support"], default_value="f1")
-    ascending = traitlets.Bool(True)
-
-    def __init__(
-        self,
-        truth,
-        pred,
-        *,
-        labels=None,
-        top_k: int = 1,
-        sort_by: str = "f1",
-        ascending: bool = True,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.state = ReportState(
-            truth, pred, labels=labels, top_k=top_k, sort_by=sort_by, ascending=ascending
-        )
-        self._sort = widgets.Dropdown(
-            options=["label", "precision", "recall", "f1", "support"], description="sort by"
-        )
-        self._order = widgets.ToggleButtons(options=["ascending", "descending"])
-        self._sort.observe(lambda c: setattr(self, "sort_by", c["new"]), names="value")
-        self._order.observe(
-            lambda c: setattr(self, "ascending", c["new"] == "ascending"), names="value"
-        )
-        self._table = widgets.HTML()
-        self._table.add_class("vislab-report")
-        note = self.state.note
-        if note.startswith("No truth"):
-            note = "<b>" + note.replace(":", "</b>:", 1)
-        self.children = [widgets.HBox([self._sort, self._order]), widgets.HTML(note), self._table]
-        self.add_class("vislab-report-view")
-        for name in ("sort_by", "ascending"):
-            traitlets.link((self.state, name), (self, name))
-        self.state.observe(self._on_sort, names=["sort_by", "ascending"])
-        self._on_sort(None)
-
-    full = property(lambda self: self.state.full)
-
-    @property
-    def report(self) -> pd.DataFrame:
-        """Classes sorted as shown, then the micro / macro / weighted averages."""
-        return self.state.report
-
-    @property
-    def metrics(self) -> pd.DataFrame:
-        """The report as shown (the numbers a person reads)."""
-        return self.state.metrics
-
-    def to_frame(self) -> pd.DataFrame:
-        """The report as shown (a copy)."""
-        return self.state.to_frame()
-
-    def _on_sort(self, change) -> None:
-        self._sort.value = self.state.sort_by
-        self._order.value = "ascending" if self.state.ascending else "descending"
-        self._table.value = self._html()
-
-    def _html(self) -> str:
-        rep = self.report
-        max_support = max(1, int(rep["support"].max())) if len(rep) else 1
-        head = "<tr><th>class</th><th>precision</th><th>recall</th><th>f1</th><th>support</th></tr>"
-        body = []
-        for name, r in rep.iterrows():
-            avg = str(name).endswith(" avg")
-            cells = []
-            for col, color in (("precision", "#1f77b4"), ("recall", "#ff7f0e"), ("f1", "#2ca02c")):
-                v = float(r[col])
-                cells.append(
-                    f"<td class='vislab-{col}' data-value='{v!r}'>"
-                    f"<div style='display:flex;align-items:center;gap:6px'>"
-                    f"<div style='width:90px;background:#eee;height:10px'>"
-                    f"<div style='width:{v * 90:.0f}px;background:{color};height:10px'></div>"
-                    f"</div>{v:.3f}</div></td>"
-                )
-            support = int(r["support"])
-            bar = f"<div style='width:{support / max_support * 60:.0f}px;background:#999;height:8px;display:inline-block'></div>"
-            style = " style='border-top:1px solid #999;font-style:italic'" if avg else ""
-            body.append(
-                f"<tr class='{'vislab-avg' if avg else 'vislab-class'}'{style}>"
-                f"<th style='text-align:left'>{escape(name)}</th>{''.join(cells)}"
-                f"<td class='vislab-support' data-value='{support}'>{bar} {support}</td></tr>"
-            )
-        return (
-            TABLE_STYLE + "<table class='vislab-table vislab-report-table'>"
-            f"<thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
-        )
-
-    def summary(self) -> str:
-        return self.state.summary()
-
-    def static_figure(self):
-        """Grouped horizontal bars of precision / recall / F1 per class, in the shown order."""
-        rep = self.report
-        classes = [i for i in rep.index if not str(i).endswith(" avg")][:25]
-        fig = new_figure((10, 1.2 + 0.32 * max(len(classes), 3)))
-        ax, ax_t = fig.subplots(1, 2, width_ratios=[2, 1])
-        y = np.arange(len(classes))
-        for k, (col, color) in enumerate(
-            (("precision", "#1f77b4"), ("recall", "#ff7f0e"), ("f1", "#2ca02c"))
-        ):
-            ax.barh(
-                y + (k - 1) * 0.27,
-                rep.loc[classes, col].astype(float),
-                height=0.26,
-                color=color,
-                label=col,
-            )
-        ax.set_yticks(y, [shorten(c, 16) for c in classes], fontsize=8)
-        ax.invert_yaxis()
-        ax.set_xlim(0, 1)
-        ax.legend(fontsize=8, ncols=3, loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)
-        ax.grid(axis="x", alpha=0.3)
-        avg = rep[[str(i).endswith(" avg") for i in rep.index]]
-        table_text(
-            ax_t,
-            [
-                [str(i), f"{r.precision:.3f}", f"{r.recall:.3f}", f"{r.f1:.3f}"]
-                for i, r in avg.iterrows()
-            ],
-            header=["", "P", "R", "F1"],
-        )
-        fig.suptitle(self.summary(), fontsize=9)
-        fig.tight_layout()
         return fig

@@ -25,14 +25,14 @@ from vislab.widgets._base import (
     figure_png,
     metric_cell,
     slider_echo,
+    state_property,
 )
+from vislab.widgets._cutoff_figure import IRRELEVANT_COLOR, CutoffFigure
 from vislab.widgets._pillow_grid import PillowGrid
 from vislab.widgets._static import FP_COLOR, NEUTRAL_COLOR, TP_COLOR, ImageGrid, Tile, new_figure
 from vislab.widgets.similarity_state import CutoffState
 
 __all__ = ["SimilarityCutoff"]
-
-_IRRELEVANT_COLOR = "#d62728"
 
 
 class SimilarityCutoff(StaticFallback, widgets.VBox):
@@ -58,8 +58,10 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         by default — is looked up by that value.
     cutoff : float, optional
         Starting cutoff; default: best F1 with ``relevant``, else the median hit score.
-    k : sequence of int, optional
+    k : sequence of int, default (1, 5, 10)
         Ranks for precision@k / recall@k (shown below the table).
+    **kwargs
+        Passed to ``ipywidgets.VBox`` (e.g. ``layout=``).
 
     Attributes
     ----------
@@ -117,11 +119,15 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         self.state.observe(self._on_numbers, names="revision")
         self._on_numbers(None)
 
-    sweep = property(lambda self: self.state.sweep)
-    relevant = property(lambda self: self.state.relevant)
-    item = property(lambda self: self.state.item)
-    image_column = property(lambda self: self.state.image_column)
-    per_query = property(lambda self: self.state.per_query)
+    sweep = state_property("sweep", "The :func:`vislab.evaluate.retrieval_sweep`, or None.")
+    relevant = state_property("relevant", "The relevant pairs as given (None: counts only).")
+    item = state_property("item", "The column identifying a gallery item.")
+    image_column = state_property(
+        "image_column", "The column naming each hit's picture (``item`` if ``matches`` lacks it)."
+    )
+    per_query = state_property(
+        "per_query", "Hits kept per query at the cutoff (and relevant ones, with pairs)."
+    )
 
     @property
     def metrics(self) -> pd.DataFrame:
@@ -129,18 +135,81 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         return self.state.metrics
 
     def to_frame(self) -> pd.DataFrame:
-        """The hits kept at the cutoff (rows of failed queries stay: frames keep every input)."""
+        """The hits kept at the cutoff (rows of failed queries stay: frames keep every input).
+
+        Returns
+        -------
+        DataFrame
+            The rows of ``matches`` with ``score >= cutoff``, ``attrs["cutoff"]`` set.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> matches = pd.DataFrame({"query": ["q1", "q1", "q2"], "cont_sign": ["a", "b", "c"],
+        ...                         "score": [0.95, 0.60, 0.80]})
+        >>> relevant = pd.DataFrame({"query": ["q1", "q2"], "cont_sign": ["a", "d"]})
+        >>> SimilarityCutoff(relevant, matches, cutoff=0.7).to_frame()
+          query cont_sign  score
+        0    q1         a   0.95
+        2    q2         c   0.80
+        """
         return self.state.to_frame()
 
     def neighbours(self, n: int = 6) -> tuple[np.ndarray, np.ndarray]:
-        """Row positions (in score order) of the ``n`` hits just above and just below."""
+        """Row positions (in score order) of the ``n`` hits just above and just below.
+
+        What moving the cutoff would drop (above) or add (below); the thumbnails show them.
+
+        Parameters
+        ----------
+        n : int, default 6
+            Hits on each side.
+
+        Returns
+        -------
+        above, below : ndarray of int
+            Rows of ``state.hits.frame`` (one row per (query, item), highest score first),
+            nearest to the cutoff first: the lowest kept hits, and the highest dropped ones.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> matches = pd.DataFrame({"query": ["q1", "q1", "q2"], "cont_sign": ["a", "b", "c"],
+        ...                         "score": [0.95, 0.60, 0.80]})
+        >>> relevant = pd.DataFrame({"query": ["q1", "q2"], "cont_sign": ["a", "d"]})
+        >>> view = SimilarityCutoff(relevant, matches, cutoff=0.7)
+        >>> above, below = view.neighbours(2)
+        >>> view.state.hits.frame.loc[above, "score"].tolist(), below.tolist()
+        ([0.8, 0.95], [2])
+        """
         return self.state.neighbours(n)
 
     def apply_rule(self, rule: str) -> float | None:
         """Move the cutoff to the one :func:`vislab.evaluate.best_threshold` picks.
 
-        Returns ``None`` (and says so) when no cutoff satisfies ``rule`` or there are no
-        relevant pairs.
+        Parameters
+        ----------
+        rule : str
+            ``"f1"``, ``"precision>=0.9"``, ``"recall>=0.8"`` ... (any rule of
+            :func:`~vislab.evaluate.best_threshold`).
+
+        Returns
+        -------
+        float or None
+            The cutoff chosen; ``None`` (the message line says so, nothing moves) when no
+            cutoff satisfies ``rule`` or there are no relevant pairs.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> matches = pd.DataFrame({"query": ["q1", "q1", "q2"], "cont_sign": ["a", "b", "c"],
+        ...                         "score": [0.95, 0.60, 0.80]})
+        >>> relevant = pd.DataFrame({"query": ["q1", "q2"], "cont_sign": ["a", "d"]})
+        >>> view = SimilarityCutoff(relevant, matches, cutoff=0.7)
+        >>> view.apply_rule("f1"), view.metrics["f1"].round(4).tolist()
+        (0.95, [0.6667])
+        >>> SimilarityCutoff(None, matches).apply_rule("f1") is None    # no pairs known
+        True
         """
         t = self.state.apply_rule(rule)
         if t is None:
@@ -182,7 +251,7 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         self._grid_view.add_class("vislab-grid")
         legend = (
             f"<span style='color:{TP_COLOR}'>■ relevant</span> &nbsp;"
-            f"<span style='color:{_IRRELEVANT_COLOR}'>■ not relevant</span> &nbsp;"
+            f"<span style='color:{IRRELEVANT_COLOR}'>■ not relevant</span> &nbsp;"
             if self.state.hit_relevant is not None
             else ""
         )
@@ -264,7 +333,23 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
 
     # -- pictures ----------------------------------------------------------------------------
     def flush(self) -> None:
-        """Redraw the figures now if a redraw is waiting."""
+        """Redraw the figures now if a redraw is waiting.
+
+        In a running kernel the plots and thumbnails are redrawn once the slider rests (the
+        numbers follow every step); outside one they are redrawn at once.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> matches = pd.DataFrame({"query": ["q1", "q1", "q2"], "cont_sign": ["a", "b", "c"],
+        ...                         "score": [0.95, 0.60, 0.80]})
+        >>> relevant = pd.DataFrame({"query": ["q1", "q2"], "cont_sign": ["a", "d"]})
+        >>> view = SimilarityCutoff(relevant, matches, cutoff=0.7)
+        >>> view.cutoff = 0.9
+        >>> view.flush()           # the plots and thumbnails now show cutoff 0.9
+        >>> view.per_query["hits"].tolist()
+        [1, 0]
+        """
         self._redraw.flush()
 
     def _tiles(self, n: int = 6) -> list[Tile]:
@@ -279,7 +364,7 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
                 i = rows[j]
                 pixels, size = self._source.get(st.hit_picture[i])
                 rel = None if st.hit_relevant is None else bool(st.hit_relevant[i])
-                color = NEUTRAL_COLOR if rel is None else TP_COLOR if rel else _IRRELEVANT_COLOR
+                color = NEUTRAL_COLOR if rel is None else TP_COLOR if rel else IRRELEVANT_COLOR
                 mark = "" if rel is None else (" ✓" if rel else " ✗")
                 w, h = size if size is not None else (100, 100)
                 tiles.append(
@@ -298,7 +383,7 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
 
     def _draw_figures(self) -> None:
         if self._figure is None:
-            self._figure = _CutoffFigure(self.state)
+            self._figure = CutoffFigure(self.state)
         self._figure.update(self.cutoff)
         self._plots.value = figure_png(self._figure.figure)
         if self._grid is None:
@@ -312,13 +397,48 @@ class SimilarityCutoff(StaticFallback, widgets.VBox):
         ] + error_html(exc)
 
     def summary(self) -> str:
+        """One line: the cutoff, the hits kept and, with pairs, P / R / F1 (the plain repr).
+
+        Returns
+        -------
+        str
+            ``SimilarityCutoff(cutoff=...: N hits kept, precision=..., recall=..., f1=...)``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> matches = pd.DataFrame({"query": ["q1", "q1", "q2"], "cont_sign": ["a", "b", "c"],
+        ...                         "score": [0.95, 0.60, 0.80]})
+        >>> relevant = pd.DataFrame({"query": ["q1", "q2"], "cont_sign": ["a", "d"]})
+        >>> SimilarityCutoff(None, matches, cutoff=0.7).summary()
+        'SimilarityCutoff(cutoff=0.700: 2 hits kept)'
+        """
         return self.state.summary()
 
     def static_figure(self):
-        """Plots at the cutoff and the hits just above and below it."""
+        """Plots at the cutoff and the hits just above and below it.
+
+        What the notebook shows where widgets cannot render (:meth:`show_static`).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            Score histograms and P / R / F1 (or hits kept) against the cutoff, over two rows
+            of six thumbnails: the kept hits nearest the cutoff, then the dropped ones.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> matches = pd.DataFrame({"query": ["q1", "q1", "q2"], "cont_sign": ["a", "b", "c"],
+        ...                         "score": [0.95, 0.60, 0.80]})
+        >>> relevant = pd.DataFrame({"query": ["q1", "q2"], "cont_sign": ["a", "d"]})
+        >>> fig = SimilarityCutoff(relevant, matches, cutoff=0.7).static_figure()
+        >>> fig.get_size_inches().tolist()
+        [11.5, 7.4]
+        """
         fig = new_figure((11.5, 7.4))
         top, bottom = fig.subfigures(2, 1, height_ratios=[3, 4])
-        _CutoffFigure(self.state, figure=top, top=0.8).update(self.cutoff)
+        CutoffFigure(self.state, figure=top, top=0.8).update(self.cutoff)
         axes = bottom.subplots(2, 6).ravel()
         ImageGrid(axes=axes).draw(self._tiles())
         bottom.suptitle("above the cutoff (kept) / below (dropped)", fontsize=9)
@@ -330,61 +450,3 @@ def _short(value, n: int = 15) -> str:
     """A name that fits under a thumbnail: base name, cut with an ellipsis."""
     text = str(value).rsplit("/", 1)[-1]
     return text if len(text) <= n else text[: n - 1] + "…"
-
-
-class _CutoffFigure:
-    """Score histograms (relevant vs not, or all hits) and P/R/F1 vs cutoff; a moving line."""
-
-    def __init__(self, state: CutoffState, *, figure=None, top: float = 0.88):
-        if figure is None:
-            figure = new_figure((10, 3.0), dpi=90)
-        self.figure = figure
-        ax_h, ax_c = figure.subplots(1, 2)
-        # Room on the right for the hits-returned axis (its ticks and label), and on top for
-        # a title over the figure (static renderings).
-        figure.subplots_adjust(left=0.07, right=0.92, bottom=0.17, top=top, wspace=0.3)
-        scores = state.hit_score
-        bins = np.linspace(*state.score_range, 41)
-        if state.hit_relevant is not None:
-            ax_h.hist(
-                scores[state.hit_relevant], bins=bins, alpha=0.6, color=TP_COLOR, label="relevant"
-            )
-            ax_h.hist(
-                scores[~state.hit_relevant],
-                bins=bins,
-                alpha=0.6,
-                color=_IRRELEVANT_COLOR,
-                label="not relevant",
-            )
-            ax_h.legend(fontsize=8)
-        else:
-            ax_h.hist(scores, bins=bins, color=NEUTRAL_COLOR, alpha=0.7, label="hits")
-        ax_h.set_xlabel("similarity score")
-        ax_h.set_ylabel("hits")
-        ax_h.set_title("score histogram", fontsize=9)
-        self.hist_line = ax_h.axvline(0, color="k", ls="--", lw=1.2)
-        self.display = None
-        if state.sweep is not None:
-            from vislab.plot import CutoffDisplay
-
-            # Thinned for drawing only; the numbers come from the sweep.
-            self.display = CutoffDisplay.from_sweep(
-                state.sweep, cutoff=state.cutoff, max_points=2000, ax=ax_c
-            )
-            ax_c.set_title("P / R / F1 and hits returned vs cutoff", fontsize=9)
-            return
-        s = np.sort(scores)[::-1]
-        n_q = max(1, len(state.queries))
-        ax_c.plot(s, np.arange(1, len(s) + 1) / n_q, color=NEUTRAL_COLOR)
-        ax_c.set_ylabel("hits kept per query")
-        ax_c.set_title("hits kept vs cutoff", fontsize=9)
-        ax_c.set_xlabel("cutoff")
-        ax_c.grid(alpha=0.3)
-        self.count_line = ax_c.axvline(0, color="k", ls="--", lw=1.2)
-
-    def update(self, cutoff: float) -> None:
-        self.hist_line.set_xdata([cutoff, cutoff])
-        if self.display is not None:
-            self.display.set_cutoff(cutoff)
-        else:
-            self.count_line.set_xdata([cutoff, cutoff])

@@ -16,30 +16,23 @@ import pandas as pd
 import traitlets
 
 from vislab.widgets._base import (
-    TABLE_STYLE,
     Debouncer,
     ImageSource,
     StaticFallback,
     error_html,
     escape,
-    exact_text,
     figure_png,
-    metric_cell,
     shorten,
     slider_echo,
+    state_property,
 )
 from vislab.widgets._curves import CurveFigure
 from vislab.widgets._pillow_grid import PillowGrid
 from vislab.widgets._static import FN_COLOR, FP_COLOR, TP_COLOR, ImageGrid, new_figure, table_text
-from vislab.widgets.threshold_state import METRIC_COLUMNS, ThresholdState
+from vislab.widgets._threshold_text import map_html, metric_rows, status_html, table_html
+from vislab.widgets.threshold_state import ThresholdState
 
 __all__ = ["ThresholdTuner"]
-
-_MAP_WHY = (
-    "mAP does not depend on the threshold: it averages precision over every recall level of "
-    "the whole ranked list of predictions, so it rates the ranking, not one operating point."
-)
-_SHOWN_CLASSES = 12
 
 
 class ThresholdTuner(StaticFallback, widgets.VBox):
@@ -67,6 +60,8 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         Images per page of the grid.
     show_map : bool, default True
         Compute COCO mAP once (detection only) to show next to the threshold-dependent numbers.
+    **kwargs
+        Passed to ``ipywidgets.VBox`` (e.g. ``layout=``).
 
     Attributes
     ----------
@@ -132,7 +127,7 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         self._curve_fig = None
         self._grid = None
         self._build_controls(*self.state.score_range)
-        self._status = self._status_message()  # threshold-free: computed once
+        self._status = status_html(self.state)  # threshold-free: computed once
         for name in ("threshold", "thresholds", "page", "only_errors"):
             traitlets.link((self.state, name), (self, name))
         self.state.observe(self._on_numbers, names="revision")
@@ -140,13 +135,15 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         self._on_numbers(None)
 
     # -- what the state knows ----------------------------------------------------------------
-    sweep = property(lambda self: self.state.sweep)
-    kind = property(lambda self: self.state.kind)
-    labels = property(lambda self: self.state.labels)
-    map = property(lambda self: self.state.map)
-    iou = property(lambda self: self.state.iou)
-    per_class = property(lambda self: self.state.per_class)
-    page_size = property(lambda self: self.state.page_size)
+    sweep = state_property("sweep", "The :func:`vislab.evaluate.threshold_sweep` behind it.")
+    kind = state_property("kind", 'What is evaluated: ``"detection"`` or ``"classification"``.')
+    labels = state_property("labels", "The classes, in the order of the metrics' rows.")
+    map = state_property(
+        "map", "COCO's 12 numbers (a Series; detection with ``show_map``), or None."
+    )
+    iou = state_property("iou", "Minimum IoU for a detection to count as found.")
+    per_class = state_property("per_class", "Whether each class has its own threshold.")
+    page_size = state_property("page_size", "Images per page of the grid.")
 
     @property
     def metrics(self) -> pd.DataFrame:
@@ -159,12 +156,43 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         Returns
         -------
         DataFrame
-            The rows of ``pred`` with ``score >= threshold`` of their class.
+            The rows of ``pred`` with ``score >= threshold`` of their class, ``attrs`` kept
+            and ``attrs["threshold"]`` set.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "cat"],
+        ...                       "x": [0, 0], "y": [0, 0], "w": [10, 10], "h": [10, 10]})
+        >>> tuner = ThresholdTuner(truth, truth.assign(score=[0.9, 0.4]), threshold=0.5,
+        ...                        show_map=False)
+        >>> tuner.to_frame()[["image", "label", "score"]]
+          image label  score
+        0     a   cat    0.9
         """
         return self.state.to_frame()
 
     def set_class_threshold(self, label, value: float) -> None:
-        """Set the threshold of one class (``per_class`` tuners; others follow ``.threshold``)."""
+        """Set the threshold of one class (``per_class`` tuners; others follow ``.threshold``).
+
+        Parameters
+        ----------
+        label : object
+            A class of :attr:`labels` (an unknown one raises ``KeyError``).
+        value : float
+            Its new threshold; the metrics, curves and grid follow.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "dog"],
+        ...                       "x": [0, 0], "y": [0, 0], "w": [10, 10], "h": [10, 10]})
+        >>> tuner = ThresholdTuner(truth, truth.assign(score=[0.9, 0.4]), per_class=True,
+        ...                        show_map=False)
+        >>> tuner.set_class_threshold("dog", 0.5)
+        >>> tuner.thresholds["dog"], tuner.metrics["tp"].tolist()   # cat, dog, all
+        (0.5, [1, 0, 1])
+        """
         self.state.set_class_threshold(label, value)
 
     def apply_rule(self, rule: str) -> float | None:
@@ -179,7 +207,22 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         -------
         float or None
             The overall threshold chosen (``None`` when no threshold satisfies the rule; the
-            message line says so and nothing moves).
+            message line says so and nothing moves).  Per-class tuners also move each class
+            to its own choice.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "cat"],
+        ...                       "x": [0, 0], "y": [0, 0], "w": [10, 10], "h": [10, 10]})
+        >>> pred = truth.assign(score=[0.9, 0.4])
+        >>> tuner = ThresholdTuner(truth, pred, threshold=0.5, show_map=False)
+        >>> tuner.apply_rule("recall>=1"), tuner.threshold
+        (0.4, 0.4)
+        >>> false_alarm = pred.iloc[:1].assign(x=50, score=0.95)
+        >>> ThresholdTuner(truth, pd.concat([pred, false_alarm]),
+        ...                show_map=False).apply_rule("precision>=1") is None
+        True
         """
         t = self.state.apply_rule(rule)
         if t is None:
@@ -189,7 +232,26 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         return t
 
     def grid_images(self) -> list[str]:
-        """Images on the current page of the grid."""
+        """Images on the current page of the grid (``.page``; ``.only_errors`` filters).
+
+        Returns
+        -------
+        list of str
+            At most ``page_size`` image identifiers; the page label follows.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "cat"],
+        ...                       "x": [0, 0], "y": [0, 0], "w": [10, 10], "h": [10, 10]})
+        >>> tuner = ThresholdTuner(truth, truth.assign(score=[0.9, 0.4]), page_size=1,
+        ...                        show_map=False)
+        >>> tuner.grid_images()
+        ['a']
+        >>> tuner.page = 1
+        >>> tuner.grid_images()
+        ['b']
+        """
         self._page_label.value = self.state.page_text()
         return self.state.grid_images()
 
@@ -240,7 +302,7 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         self._message.add_class("vislab-message")
         self._table = widgets.HTML()
         self._table.add_class("vislab-metrics-view")
-        self._map = widgets.HTML(self._map_html(), layout=widgets.Layout(max_width="900px"))
+        self._map = widgets.HTML(map_html(self.state), layout=widgets.Layout(max_width="900px"))
         self._curves = widgets.Image(format="png")
         self._curves.add_class("vislab-curves")
         self._grid_view = widgets.Image(format="jpeg")
@@ -286,21 +348,6 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         self.children = children
         self.add_class("vislab-threshold-tuner")
 
-    def _map_html(self) -> str:
-        if self.map is not None:
-            ap_name = {0.5: "AP50", 0.75: "AP75"}.get(round(self.iou, 2), "AP")
-            return (
-                f"<div class='vislab-map'><b>mAP@IoU{'' if ap_name == 'AP' else '=' + str(self.iou)}"
-                f"{'[.5:.95]' if ap_name == 'AP' else ''} = {self.map[ap_name]:.4f}</b> "
-                f"(COCO AP@[.5:.95] = {self.map['AP']:.4f}). {escape(_MAP_WHY)}</div>"
-            )
-        if self.kind == "classification":
-            return (
-                "<div class='vislab-map'>Average precision is threshold-free for the same "
-                "reason as mAP: it summarises the whole ranking, not one operating point.</div>"
-            )
-        return ""
-
     def _on_slider(self, change) -> None:
         # The front end's first render sends back the value snapped to the step: not a move.
         if not self._syncing and not slider_echo(self._slider, self.threshold, change["new"]):
@@ -324,80 +371,32 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
     # -- numbers -----------------------------------------------------------------------------
     def _on_numbers(self, change) -> None:
         self._sync_sliders()
-        self._table.value = self._table_html(self.state.values)
+        self._table.value = table_html(self.labels, self.state.values)
         self._message.value = self._status
         self._request_redraw()
-
-    def _status_message(self) -> str:
-        f = self.state.facts
-        n_pred, n_truth = f["n_pred"], f["n_truth"]
-        if n_pred == 0 and n_truth == 0:
-            return "<b>No predictions and no truth</b>: there is nothing to evaluate yet."
-        if n_pred == 0:
-            return (
-                f"<b>No predictions</b>: every one of the {n_truth} true objects is missed at "
-                "any threshold (recall 0); precision is undefined."
-            )
-        if n_truth == 0:
-            return (
-                f"<b>No truth</b>: every one of the {n_pred} predictions is a false positive; "
-                "recall is undefined."
-            )
-        what = "boxes" if self.kind == "detection" else "labels"
-        failed = f["failed_images"]
-        extra = (
-            f" {len(failed)} image(s) failed at the service and count as empty." if failed else ""
-        )
-        return (
-            f"{n_pred} predicted {what} on {f['n_images']} images, "
-            f"{n_truth} true {'objects' if self.kind == 'detection' else 'labels'}"
-            + (f", IoU ≥ {self.iou:g}" if self.kind == "detection" else ", one-vs-rest")
-            + "."
-            + extra
-        )
-
-    def _table_html(self, values: np.ndarray) -> str:
-        """The metrics table, formatted straight from the state's array (fast path)."""
-        labels = self.labels
-        shown = min(len(labels), _SHOWN_CLASSES)
-        head = "".join(f"<th>{c}</th>" for c in ["", *METRIC_COLUMNS])
-        rows = [(len(labels), "all")] + [(i, labels[i]) for i in range(shown)]
-        body = []
-        for i, lab in rows:
-            t, tp, fp, fn, p, r, f1 = values[i].tolist()
-            overall = lab == "all"
-            body.append(
-                f"<tr class='{'vislab-overall' if overall else 'vislab-class'}'"
-                + (" style='font-weight:bold;border-bottom:1px solid #999'" if overall else "")
-                + f"><th>{escape(lab)}</th>"
-                + metric_cell("threshold", t, digits=None)
-                + metric_cell("tp", int(tp))
-                + metric_cell("fp", int(fp))
-                + metric_cell("fn", int(fn))
-                + metric_cell("precision", p)
-                + metric_cell("recall", r)
-                + metric_cell("f1", f1)
-                + "</tr>"
-            )
-        more = len(labels) - shown
-        note = (
-            f"<tr><td colspan=8>… {more} more classes in <code>.metrics</code></td></tr>"
-            if more > 0
-            else ""
-        )
-        return (
-            TABLE_STYLE
-            + f"<table class='vislab-metrics' data-threshold='{float(values[-1, 0])!r}' "
-            "style='border-collapse:collapse;font-variant-numeric:tabular-nums'>"
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}{note}</tbody></table>"
-        )
 
     # -- figures -----------------------------------------------------------------------------
     def _request_redraw(self) -> None:
         self._redraw()
 
     def flush(self) -> None:
-        """Redraw the figures now if a redraw is waiting (the slider moved moments ago)."""
+        """Redraw the figures now if a redraw is waiting (the slider moved moments ago).
+
+        In a running kernel the curves and images are redrawn once the slider rests (the
+        numbers follow every step); outside one (scripts, tests) they are redrawn at once and
+        there is nothing to flush.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "cat"],
+        ...                       "x": [0, 0], "y": [0, 0], "w": [10, 10], "h": [10, 10]})
+        >>> tuner = ThresholdTuner(truth, truth.assign(score=[0.9, 0.4]), show_map=False)
+        >>> tuner.threshold = 0.3
+        >>> tuner.flush()          # the figures now show threshold 0.3
+        >>> tuner.metrics.loc["all", "recall"]
+        np.float64(1.0)
+        """
         self._redraw.flush()
 
     def _draw_figures(self) -> None:
@@ -435,10 +434,50 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         ] + error_html(exc)
 
     def summary(self) -> str:
+        """One line: the threshold and the counts and metrics there (also the plain repr).
+
+        Returns
+        -------
+        str
+            ``ThresholdTuner(threshold=...: tp=..., fp=..., fn=..., precision=..., ...)``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "cat"],
+        ...                       "x": [0, 0], "y": [0, 0], "w": [10, 10], "h": [10, 10]})
+        >>> tuner = ThresholdTuner(truth, truth.assign(score=[0.9, 0.4]), threshold=0.5,
+        ...                        show_map=False)
+        >>> print(tuner.summary())  # doctest: +NORMALIZE_WHITESPACE
+        ThresholdTuner(threshold=0.500: tp=1, fp=0, fn=1, precision=1.0000, recall=0.5000,
+        f1=0.6667)
+        """
         return self.state.summary()
 
     def static_figure(self, *, max_images: int = 8):
-        """Curves, the metrics table and a page of images at the current threshold."""
+        """Curves, the metrics table and a page of images at the current threshold.
+
+        What the notebook shows where widgets cannot render (:meth:`show_static`).
+
+        Parameters
+        ----------
+        max_images : int, default 8
+            Images of the current page to draw (four per row), boxes coloured TP/FP/FN.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            Precision-recall and metrics-vs-threshold curves, the metrics table, the images.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> truth = pd.DataFrame({"image": ["a", "b"], "label": ["cat", "cat"],
+        ...                       "x": [0, 0], "y": [0, 0], "w": [10, 10], "h": [10, 10]})
+        >>> tuner = ThresholdTuner(truth, truth.assign(score=[0.9, 0.4]), show_map=False)
+        >>> tuner.static_figure(max_images=2).get_size_inches().tolist()   # one row of images
+        [12.0, 6.2]
+        """
         keys = self.grid_images()[:max_images]
         ncols = 4
         nrows = max(1, -(-len(keys) // ncols))
@@ -446,23 +485,9 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
         top, bottom = fig.subfigures(2, 1, height_ratios=[3.6, 2.6 * nrows])
         ax_pr, ax_t, ax_table = top.subplots(1, 3, width_ratios=[1, 1, 1.1])
         self._update_curves(CurveFigure(self.sweep, axes=(ax_pr, ax_t)))
-        m = self.metrics
-        rows = [
-            [
-                shorten(lab, 12),
-                "—" if pd.isna(r["threshold"]) else exact_text(r["threshold"]),
-                str(int(r["tp"])),
-                str(int(r["fp"])),
-                str(int(r["fn"])),
-                _fmt(r["precision"]),
-                _fmt(r["recall"]),
-                _fmt(r["f1"]),
-            ]
-            for lab, r in list(m.iloc[[-1]].iterrows()) + list(m.iloc[:-1].head(8).iterrows())
-        ]
         table_text(
             ax_table,
-            rows,
+            metric_rows(self.metrics),
             header=["", "t", "tp", "fp", "fn", "P", "R", "F1"],
             title="at the operating point",
         )
@@ -483,7 +508,3 @@ class ThresholdTuner(StaticFallback, widgets.VBox):
             ImageGrid(axes=axes[: len(keys)]).draw(self._tiles(keys))
             bottom.subplots_adjust(left=0.01, right=0.99, top=0.92, bottom=0.01, wspace=0.04)
         return fig
-
-
-def _fmt(v) -> str:
-    return "—" if pd.isna(v) else f"{float(v):.3f}"

@@ -8,18 +8,23 @@ form fields, wire codes or pandas — the emulator maps wire requests onto it an
 
 The package, one concern per module:
 
-``records``   :class:`ImageFeatures`, :class:`GalleryEntry`, :class:`GalleryHit`,
-              :class:`SearchResult`
-``features``  signatures, hashes, embeddings (batched), picture-book views, texture
-``policy``    per-product policies built from the catalogue's ``Product`` (paging, brief and
-              category rules) plus the engine's own choices (copy verification, page views,
-              texture weight, scores)
-``protocols`` the ``VectorIndex`` seam (filters, matches, rows) a vector database can fill
-``index``     :class:`NumpyIndex` (vectors in memory, tag groups as contiguous runs)
-``scoring``   the row-by-query products of a search (shared by two threads when large)
-``store``     the ``MetadataStore`` protocol and :class:`SQLiteStore` (WAL, one transaction
-              per change)
-``facade``    :class:`Gallery`, which ties them together
+``records``
+    :class:`ImageFeatures`, :class:`GalleryEntry`, :class:`GalleryHit`, :class:`SearchResult`
+``features``
+    signatures, hashes, embeddings (batched), picture-book views, texture
+``policy``
+    per-product policies built from the catalogue's ``Product`` (paging, brief and category
+    rules) plus the engine's own choices (copy verification, page views, texture weight, scores)
+``protocols``
+    the ``VectorIndex`` seam (filters, matches, rows) a vector database can fill
+``index``
+    :class:`NumpyIndex` (vectors in memory, tag groups as contiguous runs)
+``scoring``
+    the row-by-query products of a search (shared by two threads when large)
+``store``
+    the ``MetadataStore`` protocol and :class:`SQLiteStore` (WAL, one transaction per change)
+``facade``
+    :class:`Gallery`, which ties them together
 
 Storage is ``<VISLAB_HOME>/galleries/<product>/<name>.sqlite`` (see :mod:`vislab.engine.paths`).
 Embeddings are stored as float16 (half the disk; the measured effect on the top-300 is in
