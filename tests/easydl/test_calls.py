@@ -204,3 +204,25 @@ def test_a_killed_writer_leaves_every_committed_call_readable(tmp_path):
         assert hashlib.sha256(raw).hexdigest() == row[5]
     ids = [r[0] for r in rows]
     assert ids == sorted(ids) == list(range(1, len(ids) + 1))
+
+
+def test_boxes_reviewed_in_the_box_annotator_become_a_new_dataset(home):
+    from vislab.widgets import BoxAnnotator
+
+    easydl.log_calls("cells")
+    images, _ = trained_models.blob_images(2, seed=21)
+    baidu.EasyDL("cells", progress=False, qps=0).detect({"p": images[0], "q": images[1]})
+    log = easydl.calls("cells")
+    queue = dict(zip(log["image"], log["path"], strict=False))  # one entry per logged image
+    ann = BoxAnnotator(queue, labels=["blob"], boxes=log, min_score=0.3)
+    first = ann.current_image
+    kept = log[(log["image"] == first) & (log["score"] >= 0.3)]
+    ann.submit()  # the model's boxes accepted as they are
+    ann.set_boxes([{"x": 4, "y": 5, "w": 20, "h": 21, "label": "blob"}])  # redrawn by hand
+    ann.submit()
+    new = easydl.to_dataset(ann.annotations)
+    assert new.kind == "detection" and sorted(new.images) == sorted(queue)
+    frame = new.frame.set_index("image")
+    assert len(frame.loc[[first]]) == len(kept)
+    second = next(i for i in queue if i != first)
+    assert frame.loc[[second], ["x", "y", "w", "h"]].values.tolist() == [[4, 5, 20, 21]]
