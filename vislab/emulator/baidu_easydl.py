@@ -20,8 +20,12 @@ answered call is written to the call log (image hash and bytes, time, prediction
 
 from __future__ import annotations
 
+import logging
+
 from vislab.catalogue.baidu_easydl import ID, UNKNOWN_SUFFIX
 from vislab.emulator.registry import WireError, handler
+
+log = logging.getLogger("vislab.serve")
 
 # Trained versions are immutable once saved, so a loaded one can be kept: (name, version) ->
 # TrainedModel, per app (the runtime is rebuilt only when the registry names another version).
@@ -65,9 +69,15 @@ def _unknown(kind: str, suffix: str) -> WireError:
 
 
 def _log(app, model, image, results) -> None:
+    import sqlite3
+
     from vislab.engine import call_log
 
-    call_log.record(model.name, model.version, model.kind, image.data, results, home=app.home)
+    try:
+        call_log.record(model.name, model.version, model.kind, image.data, results, home=app.home)
+    except (OSError, sqlite3.Error) as exc:
+        # The caller gets its answer: a full disk must not turn predictions into errors.
+        log.warning("call log of %s not written: %s", model.name, exc)
 
 
 def _location(x, y, w, h) -> dict:

@@ -114,6 +114,8 @@ class EasyDL(ServiceClient):
                 self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             base = f"{parts.scheme}://{parts.netloc}"
             super().__init__(api_key, secret_key, base_url=base, **kwargs)
+            if self.mode == "http" and base == self.spec.cloud_url:
+                self.mode = "cloud"  # Baidu's own host: the console's URL, not a local server
             return
         if api_key or secret_key:
             raise InvalidParameter(
