@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import http.server
 import io
 import json
+import threading
+import time
 
 import pytest
 import requests
@@ -146,3 +149,40 @@ def test_ctrl_c_stops_cleanly():
     server.proc.send_signal(signal.SIGINT)
     assert server.proc.wait(15) == 0
     assert "vislab serve stopped" in server.proc.stdout.read()
+
+
+class _EndlessImage(http.server.BaseHTTPRequestHandler):
+    """An image URL whose body never ends: the emulator's fetch must stop at its byte cap."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        self.end_headers()
+        chunk = b"\xff" * 65536
+        try:
+            for _ in range(16 * 1024):  # 1 GiB at most, far beyond any endpoint's cap
+                self.wfile.write(chunk)
+        except OSError:
+            pass
+
+
+def test_url_inputs_are_capped_and_checked(served, token):
+    too_long = "http://127.0.0.1/" + "a" * 1100
+    assert post(served, GENERAL, {"url": too_long}, token)["error_code"] == 282114
+    assert post(served, GENERAL, {"url": "ftp://127.0.0.1/x.jpg"}, token)["error_code"] == 282111
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EndlessImage)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/endless.jpg"
+        t0 = time.monotonic()
+        reply = post(served, GENERAL, {"url": url}, token)
+        assert reply["error_code"] == 216202, reply  # refused at the byte cap, not read to the end
+        assert "bytes" in reply["error_msg"]
+        assert time.monotonic() - t0 < 10
+    finally:
+        server.shutdown()
+        server.server_close()

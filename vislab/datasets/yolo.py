@@ -107,6 +107,18 @@ def write_yolo_names(classes, folder) -> list[Path]:
     ``data.yaml`` says ``path: .``, ``train: images`` and ``val: images`` (the layout
     :meth:`vislab.easydl.Dataset.to_yolo` writes) and ``names`` as an id map.
 
+    Parameters
+    ----------
+    classes : sequence of str
+        Class names in id order (id 0 first).
+    folder : str or Path
+        Where to write; created if missing.
+
+    Returns
+    -------
+    list of Path
+        The two files written, ``classes.txt`` then ``data.yaml``.
+
     Examples
     --------
     >>> import tempfile

@@ -294,6 +294,15 @@ class Dataset(DatasetIO):
         """What :meth:`load` reads for ``image``: its path (a string), or the bytes, array or
         PIL image it was given.
 
+        Parameters
+        ----------
+        image : str
+            An identifier of :attr:`images`.
+
+        Returns
+        -------
+        str, bytes, numpy.ndarray or PIL.Image.Image
+
         Examples
         --------
         >>> import numpy as np, pandas as pd
@@ -317,6 +326,16 @@ class Dataset(DatasetIO):
         DatasetError
             No such image in the dataset.
 
+        Parameters
+        ----------
+        image : str
+            An identifier of :attr:`images`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``uint8`` ``(H, W, 3)``.
+
         Examples
         --------
         >>> import numpy as np, pandas as pd
@@ -339,6 +358,11 @@ class Dataset(DatasetIO):
         boxes and file bytes (the pixels of in-memory arrays), independent of image order.
 
         Two datasets with the same hash train the same model; training records it.
+
+        Returns
+        -------
+        str
+            64 hexadecimal digits.
 
         Examples
         --------
@@ -375,6 +399,10 @@ class Dataset(DatasetIO):
         images : iterable of str
             Identifiers; each must be in the dataset.
 
+        Returns
+        -------
+        Dataset
+
         Examples
         --------
         >>> import numpy as np, pandas as pd
@@ -393,6 +421,10 @@ class Dataset(DatasetIO):
 
     def usable(self) -> Dataset:
         """The dataset without the images that cannot be read (``frame["error"]`` set).
+
+        Returns
+        -------
+        Dataset
 
         Examples
         --------
@@ -450,6 +482,16 @@ class Dataset(DatasetIO):
 
         An image of ``other`` whose identifier is taken is renamed ``name~2.jpg``.
 
+        Parameters
+        ----------
+        other : Dataset
+            A dataset of the same kind.
+
+        Returns
+        -------
+        Dataset
+            A new dataset; neither input changes.
+
         Examples
         --------
         >>> import numpy as np, pandas as pd
@@ -491,6 +533,19 @@ class Dataset(DatasetIO):
 
     def check(self, *, model_kind: str | None = None, decode: bool = False) -> pd.DataFrame:
         """Every EasyDL data rule this dataset breaks: see :func:`vislab.easydl.rules.check`.
+
+        Parameters
+        ----------
+        model_kind : {"classification", "detection"}, optional
+            The kind of model to be trained; a dataset of another kind is an ``error`` row.
+        decode : bool, default False
+            Decode every image fully (slower; finds damage past the header).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per broken rule: ``severity, rule, image, label, limit, value, message``
+            (``severity`` is ``"error"`` where EasyDL would refuse, else ``"warning"``).
 
         Examples
         --------
