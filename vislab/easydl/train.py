@@ -20,8 +20,8 @@ parameters, metrics, timings, recommended threshold), ``dataset.json`` (each ima
 identifier, label or boxes, source path and split), ``evaluation.json`` (the held-out truth
 and predictions the report is computed from), for classification ``features.npz`` (the
 features of every image, so a later version built on this one does not embed them again) and
-for detection ``images/`` (copies of the images, so a later version can retrain on them;
-a classifier copies only the images it was given as pixels or bytes, not files).
+``images/`` (a copy of every image, so a later version can retrain on them when the
+caller's files are gone).
 
 ``base_version="V1"`` trains on V1's data plus the new dataset (EasyDL's iteration, F5):
 V1's images keep their train/test split, the new images are split by ``test_size`` (all go
@@ -134,7 +134,7 @@ def _digest(dataset, image) -> str:
 
 
 def _record(train_ds, test_ds, kind) -> tuple[dict, dict]:
-    """``dataset.json`` and, for detection, the image copies kept with the version."""
+    """``dataset.json`` and the image copies kept with the version."""
     rows, files = [], {}
     for split, ds in (("train", train_ds), ("test", test_ds)):
         truth = ds.truth()
@@ -154,13 +154,12 @@ def _record(train_ds, test_ds, kind) -> tuple[dict, dict]:
                     [str(b.label), float(b.x), float(b.y), float(b.w), float(b.h)]
                     for b in boxes.itertuples()
                 ]
-            # A detector retrains on its images; an image held only in memory is gone after
-            # the session: both are copied into the version.
-            if kind == "detection" or row["path"] is None:
-                data, ext = _image_bytes(ds, image)
-                fname = f"images/{len(files):05d}{ext}"
-                files[fname] = data
-                row["stored"] = fname
+            # A later version retrains on these images, and the caller's files may be gone
+            # by then (a sample dataset's temporary folder, pixels held in memory): the
+            # version keeps a copy of every image, as EasyDL keeps its dataset versions.
+            data, ext = _image_bytes(ds, image)
+            row["stored"] = fname = f"images/{len(files):05d}{ext}"
+            files[fname] = data
             rows.append(row)
     return {"kind": kind, "classes": list(train_ds.classes), "images": rows}, files
 
