@@ -12,6 +12,7 @@ from skimage import data
 
 from tests.easydl import trained_models
 from vislab import easydl
+from vislab.easydl.export import export
 from vislab.engine.training.classifier import fit_classifier
 from vislab.engine.training.features import image_features
 from vislab.engine.training.store import ModelStore
@@ -73,7 +74,7 @@ def test_classifier_export_equals_the_library(store, tmp_path, recipe, other):
         if (recipe, other) == ("general", False)
         else _fit(store, f"exp_{recipe}_{int(other)}", recipe, other=other)
     )
-    folder = easydl.export(model, tmp_path / "sdk")
+    folder = export(model, tmp_path / "sdk")
     assert sorted(p.name for p in folder.iterdir()) == [
         "label_list.txt",
         "model.onnx",
@@ -101,7 +102,7 @@ def test_classifier_export_equals_the_library(store, tmp_path, recipe, other):
 
 def test_detector_export_equals_the_library(store, tmp_path):
     model = store.load("blobs")
-    folder = easydl.export(model, tmp_path / "det")
+    folder = export(model, tmp_path / "det")
     graph = _single_graph(folder)
     assert [o.name for o in graph.output] == ["head", "density"]
     exported = easydl.load_exported(folder)
@@ -124,7 +125,7 @@ def test_detector_export_equals_the_library(store, tmp_path):
 
 
 def test_exported_model_refusals(store, tmp_path):
-    exported = easydl.load_exported(easydl.export(store.load("pets"), tmp_path / "c"))
+    exported = easydl.load_exported(export(store.load("pets"), tmp_path / "c"))
     with pytest.raises(InvalidParameter, match="classification model: it has no detect"):
         exported.detect(data.coffee())
     with pytest.raises(InvalidParameter, match="uint8"):
@@ -132,4 +133,15 @@ def test_exported_model_refusals(store, tmp_path):
     with pytest.raises(StorageError, match="not an exported model"):
         easydl.load_exported(tmp_path)
     with pytest.raises(InvalidParameter, match="trained version"):
-        easydl.export(object(), tmp_path / "x")
+        export(object(), tmp_path / "x")
+
+
+def test_model_version_export_is_the_same_export(store, tmp_path):
+    version = easydl.load("pets", "V1", home=store.root.parent)
+    folder = version.export(tmp_path / "mv")
+    exported = easydl.load_exported(folder)
+    assert (exported.name, exported.version) == ("pets", "V1")
+    expected = dict(version.model.classify(data.coffee()))
+    np.testing.assert_allclose(
+        exported.probabilities(data.coffee()), [expected[c] for c in exported.labels], atol=2e-5
+    )

@@ -1,6 +1,7 @@
 """Offline export: our counterpart of EasyDL's offline SDK (spec F7).
 
-:func:`export` writes a trained version into a folder that needs neither vislab's engine nor
+:func:`export` (what :meth:`vislab.easydl.ModelVersion.export` calls) writes a trained
+version into a folder that needs neither vislab's engine nor
 its training code to run:
 
 ``model.onnx``
@@ -32,7 +33,7 @@ from PIL import Image
 
 from vislab.errors import InvalidParameter, StorageError
 
-__all__ = ["export", "load_exported", "ExportedModel", "CLASSIFY_TOP"]
+__all__ = ["export", "export_version", "load_exported", "ExportedModel", "CLASSIFY_TOP"]
 
 #: How many classes :meth:`ExportedModel.classify` returns (the SDK's INFER / SNPE limit).
 CLASSIFY_TOP = 10
@@ -57,12 +58,14 @@ def _preprocess_args(model) -> dict:
         from vislab.engine.training.features import FINE_SIZE
 
         recipe = model.meta.get("recipe", "general")
-        args.update(recipe=recipe, crop_fraction=CROP_FRACTION, size=224)
-        if recipe == "fine":
-            args["fine_size"] = FINE_SIZE
+        args.update(recipe=recipe, size=224)
+        if recipe == "fine":  # the whole image squashed to both sizes (features._prepare)
+            args.update(crop="none", fine_size=FINE_SIZE)
+        else:  # the centred square of side crop_fraction x the shorter side
+            args.update(crop="centre", crop_fraction=CROP_FRACTION)
         return args
     from vislab.engine.training.grid import CELL
-    from vislab.engine.training.runtime import MIN_SCORE
+    from vislab.engine.training.runtime import COUNT_GATE, MIN_SCORE
 
     head = model.meta.get("head", {})
     args.update(
@@ -70,6 +73,8 @@ def _preprocess_args(model) -> dict:
         stride=STRIDE,
         cell=CELL,
         min_score=MIN_SCORE,
+        count_gate=COUNT_GATE,
+        count_gate_cells=5,
         nms_iou=float(head.get("nms_iou", 0.6)),
         max_detections=int(head.get("max_detections", 1000)),
         recommended_threshold=model.recommended_threshold,
@@ -83,8 +88,8 @@ def export(model, folder) -> Path:
     Parameters
     ----------
     model : TrainedModel or ModelVersion
-        A stored version (:class:`~vislab.engine.training.store.TrainedModel`, or a
-        ``ModelVersion`` wrapping one as ``.trained``).
+        A stored version: a :class:`~vislab.easydl.ModelVersion` or the
+        :class:`~vislab.engine.training.store.TrainedModel` it wraps (``.model``).
     folder : path-like
         Created if missing; the three files are replaced if there.
 
@@ -100,7 +105,7 @@ def export(model, folder) -> Path:
     ...
     vislab.errors.InvalidParameter: export needs a trained version (TrainedModel or ModelVersion), got str
     """
-    trained = getattr(model, "trained", model)
+    trained = getattr(model, "model", model)
     if not all(hasattr(trained, a) for a in ("kind", "classes", "arrays", "meta")):
         raise InvalidParameter(
             "export needs a trained version (TrainedModel or ModelVersion), got "
@@ -122,6 +127,28 @@ def export(model, folder) -> Path:
         tmp.write_bytes(data)
         os.replace(tmp, folder / name)
     return folder
+
+
+def export_version(version, folder) -> Path:
+    """:func:`export` for a :class:`~vislab.easydl.ModelVersion` (its ``export`` method).
+
+    Parameters
+    ----------
+    version : ModelVersion
+    folder : path-like
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> export_version(None, "/tmp/out")
+    Traceback (most recent call last):
+    ...
+    vislab.errors.InvalidParameter: export needs a trained version (TrainedModel or ModelVersion), got NoneType
+    """
+    return export(version, folder)
 
 
 def _rgb(image) -> np.ndarray:
@@ -193,6 +220,8 @@ class ExportedModel:
         return chw
 
     def _crop(self, rgb: np.ndarray, size: int) -> np.ndarray:
+        if self.args.get("crop") == "none":
+            return np.asarray(Image.fromarray(rgb).resize((size, size), Image.BILINEAR))
         height, width = rgb.shape[:2]
         crop = max(1, int(round(min(height, width) * self.args["crop_fraction"])))
         top, left = (height - crop) // 2, (width - crop) // 2
@@ -344,7 +373,8 @@ class ExportedModel:
         )
 
     def count(self, image) -> dict[str, float]:
-        """Objects per label in one image, from the density head (detection models).
+        """Objects per label in one image, from the density head (detection models), summed
+        near the cells the centre heatmap marks, as the library counts.
 
         Parameters
         ----------
@@ -359,9 +389,17 @@ class ExportedModel:
         >>> ExportedModel.count  # doctest: +ELLIPSIS
         <function ExportedModel.count at ...>
         """
-        _, density, geo = self.outputs(image)
+        from scipy.ndimage import maximum_filter
+
+        head, density, geo = self.outputs(image)
         vh, vw = geo["valid_hw"]
-        counts = np.maximum(density[:vh, :vw].reshape(-1, density.shape[-1]).sum(axis=0), 0.0)
+        k = len(self.labels)
+        # As the library counts: the density map only near cells the centre heatmap marks.
+        heat = 1.0 / (1.0 + np.exp(-head[:vh, :vw, :k]))
+        reach = int(self.args["count_gate_cells"])
+        near = maximum_filter(heat, size=(reach, reach, 1), mode="constant")
+        gated = density[:vh, :vw] * (near >= self.args["count_gate"])
+        counts = np.maximum(gated.reshape(-1, k).sum(axis=0), 0.0)
         return {name: float(c) for name, c in zip(self.labels, counts, strict=True)}
 
 

@@ -10,10 +10,10 @@ classification, recipe ``general``
     ``image (N, 3, 224, 224)`` -> backbone ``embedding`` -> L2-normalised -> standardised ->
     linear -> softmax -> (with "other") the distance rule -> ``probabilities (N, K)``.
 classification, recipe ``fine``
-    ``image (N, 3, 224, 224)`` and ``image_fine (N, 3, 448, 448)``: the embeddings of the view
-    and its mirror (summed, normalised), the mean and GeM (p = 3) pools of the 448 px view's
-    stride-32 map (normalised), concatenated, then the same head.  The backbone appears twice
-    (224 and 448 inputs) sharing one set of weights.
+    ``image (N, 3, 224, 224)`` and ``image_fine (N, 3, 448, 448)`` (the whole image squashed
+    to both sizes): the 224 px embedding and the GeM (p = 3) pool of the 448 px view's
+    stride-32 map, each normalised, concatenated, then the same head.  The backbone appears
+    twice (224 and 448 inputs) sharing one set of weights.
 detection
     ``image (1, 3, H, W)`` (the whole image resized and padded to a multiple of 32) -> the
     stride-8/16/32 maps -> per-cell features (the stride-32 projection as a 1 x 1
@@ -122,27 +122,13 @@ def _classification(g: _Graph, model, outs: dict) -> tuple[list, str]:
         return ["image"], g.unit_rows(outs["embedding"])
     if recipe != "fine":
         raise ValueError(f"cannot export the feature recipe {recipe!r}")
-    # The 224 px view and its mirror in one batch of 2N: embedding sums, as features._reduce.
+    # features._reduce: the 224 px embedding and the GeM (p = 3) pool of the 448 px view's
+    # stride-32 map, each normalised; the 448 px view runs a second copy of the backbone.
     source = onnx.GraphProto()
     source.CopyFrom(g.graph)
-    flipped = g.op(
-        "Slice",
-        [
-            "image",
-            g.const("flip_starts", np.array([-1], np.int64)),
-            g.const("flip_ends", np.array([np.iinfo(np.int64).min], np.int64)),
-            g.const("flip_axes", np.array([3], np.int64)),
-            g.const("flip_steps", np.array([-1], np.int64)),
-        ],
-    )
-    both = g.op("Concat", ["image", flipped], axis=0)
-    pair = _add_backbone_copy(g, _pruned(source, ["embedding"]), "pair/", both)
-    emb = g.op("Reshape", [pair["embedding"], g.const("pair_shape", np.array([2, -1, 1280]))])
-    whole = g.unit_rows(g.op("ReduceSum", [emb, g.const("axis0", np.array([0]))], keepdims=0))
+    whole = g.unit_rows(outs["embedding"])
     fine = _add_backbone_copy(g, _pruned(source, ["features_s32"]), "fine/", "image_fine")
-    maps = fine["features_s32"]
-    mean = g.unit_rows(g.op("ReduceMean", [maps], axes=[2, 3], keepdims=0))
-    cube = g.op("Pow", [maps, g.const("gem_p", np.float32(GEM_P))])
+    cube = g.op("Pow", [fine["features_s32"], g.const("gem_p", np.float32(GEM_P))])
     gem = g.op(
         "Pow",
         [
@@ -150,8 +136,8 @@ def _classification(g: _Graph, model, outs: dict) -> tuple[list, str]:
             g.const("gem_inv", np.float32(1.0 / GEM_P)),
         ],
     )
-    x = g.op("Concat", [whole, mean, g.unit_rows(gem)], axis=1)
-    return ["image_fine", "image"], x
+    x = g.op("Concat", [whole, g.unit_rows(gem)], axis=1)
+    return ["image", "image_fine"], x
 
 
 def _pruned(graph: onnx.GraphProto, outputs: list[str]) -> onnx.GraphProto:

@@ -11,8 +11,8 @@ two ways that back each other up:
 1. **A pool of unrelated images** (:mod:`vislab.engine.training.other_pool`: the photographs
    shipped with scikit-image and scikit-learn, cut into crops, and procedural textures) is
    added to the training data as the class ``"other"``. Pool images that look like the
-   user's own classes (closer to a training image than training images are to each other)
-   are left out, so a cat model is not taught that the scikit-image cat is "other".
+   user's own classes (those the distance rule of point 2 accepts as a known class) are
+   left out, so a cat model is not taught that the scikit-image cat is "other".
 2. **Rejection by embedding distance**: each class keeps up to 16 prototypes (k-means
    centres of its unit feature vectors). An image whose best cosine similarity to any
    prototype falls below a threshold calibrated by cross-validation on the training images
@@ -182,13 +182,22 @@ def _prototypes(x: np.ndarray, y: np.ndarray, n_classes: int, *, seed: int) -> n
 
 
 def fit_rejection(
-    x: np.ndarray, y: np.ndarray, n_classes: int, other_index: int, *, seed: int = 0, folds: int = 3
+    x: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    other_index: int,
+    *,
+    groups: np.ndarray | None = None,
+    seed: int = 0,
+    folds: int = 3,
 ) -> Rejection:
     """Prototypes of the training classes and the similarity threshold for "other".
 
     The threshold is the :data:`REJECT_QUANTILE` quantile of each training image's
     similarity to prototypes built without it (``folds``-fold cross-fitting), so about 2 %
-    of images like the training ones would be called "other".
+    of images like the training ones would be called "other". Rows of one ``groups`` value
+    (the views of one image) fall in the same fold: a mirror image must not stand in for
+    its original.
 
     Examples
     --------
@@ -199,7 +208,9 @@ def fit_rejection(
     True
     """
     rng = np.random.default_rng(seed)
-    fold = rng.permutation(len(x)) % folds
+    groups = np.arange(len(x)) if groups is None else np.asarray(groups)
+    ids, group_index = np.unique(groups, return_inverse=True)
+    fold = (rng.permutation(len(ids)) % folds)[group_index]
     unseen = np.empty(len(x), np.float32)
     for f in range(folds):
         held = fold == f
@@ -217,6 +228,7 @@ def fit_classifier(
     classes: list[str],
     *,
     other_x: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
     c: float = 1.0,
     seed: int = 0,
 ) -> LinearClassifier:
@@ -232,8 +244,11 @@ def fit_classifier(
         The user's classes (at least two, or one plus ``other_x``).
     other_x : numpy.ndarray, optional
         Features of the unrelated-image pool: adds the class ``"other"`` (last) and the
-        distance rule. Pool rows closer to a training image than the training images' median
-        nearest-neighbour similarity are dropped first (they look like the user's classes).
+        distance rule. Pool rows the distance rule would accept as one of ``classes`` are
+        dropped first (they look like the user's classes).
+    groups : numpy.ndarray, optional
+        ``(N,)`` the image each row comes from, when rows are several views of one image:
+        views of one image are not each other's neighbours, nor split across folds.
     c : float, default 1.0
         Inverse L2 strength of the logistic regression.
     seed : int
@@ -257,15 +272,15 @@ def fit_classifier(
     y = np.asarray(y, int)
     classes = list(classes)
     info: dict = {}
+    rejection = None
     if other_x is not None:
         other_x = np.asarray(other_x, np.float32)
-        ux, uo = unit_rows(x), unit_rows(other_x)
-        sim = ux @ ux.T
-        np.fill_diagonal(sim, -1.0)
-        typical = float(np.median(sim.max(axis=1)))
-        near = (uo @ ux.T).max(axis=1) >= typical
+        rejection = fit_rejection(x, y, len(classes), len(classes), groups=groups, seed=seed)
+        # A pool picture the distance rule accepts as one of the user's classes (the
+        # scikit-image cat for a cat model) must not be taught as "other".
+        near = rejection.similarity(other_x) >= rejection.threshold
+        info.update(other_pool=int(len(other_x)), other_pool_dropped=int(near.sum()))
         other_x = other_x[~near]
-        info.update(other_pool=int(len(uo)), other_pool_dropped=int(near.sum()))
         classes = classes + [OTHER]
         x_all = np.concatenate([x, other_x])
         y_all = np.concatenate([y, np.full(len(other_x), len(classes) - 1)])
@@ -284,9 +299,6 @@ def fit_classifier(
     full_b = np.full(len(classes), -1e4, np.float32)
     full_coef[model.classes_] = coef
     full_b[model.classes_] = intercept
-    rejection = None
-    if other_x is not None:
-        rejection = fit_rejection(x, y, len(classes) - 1, len(classes) - 1, seed=seed)
     return LinearClassifier(
         classes,
         mean.astype(np.float32),

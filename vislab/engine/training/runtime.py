@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import maximum_filter
 
 from vislab.engine.backbone import Backbone, get_backbone
 from vislab.engine.training import detector as det
@@ -33,10 +34,12 @@ from vislab.engine.training.features import image_features, prefetched
 from vislab.engine.training.grid import CELL, Projection, backbone_maps, cell_features
 from vislab.engine.training.mlp import MLP
 
-__all__ = ["ClassifierRuntime", "DetectorRuntime", "ImageAnalysis", "MIN_SCORE"]
+__all__ = ["ClassifierRuntime", "DetectorRuntime", "ImageAnalysis", "MIN_SCORE", "COUNT_GATE"]
 
 #: Detections below this score are never kept (thresholds apply above it).
 MIN_SCORE = 0.01
+#: The density head counts cells within two cells of a centre-heatmap value this high.
+COUNT_GATE = 0.05
 
 
 @dataclass
@@ -154,7 +157,12 @@ class DetectorRuntime:
             max_detections=self.max_detections,
             nms_iou=self.nms_iou,
         )
-        counts = self.density.count(cells[:vh, :vw])
+        # Density counts only near what the centre heatmap sees as an object (within two
+        # cells of a heatmap value >= COUNT_GATE): objects keep their mass (the density
+        # target lies within that reach), empty or unfamiliar backgrounds count zero.
+        heat = 1.0 / (1.0 + np.exp(-out[:vh, :vw, : self.n_labels]))
+        near = maximum_filter(heat, size=(5, 5, 1), mode="constant") >= COUNT_GATE
+        counts = self.density.count(cells[:vh, :vw], mask=near)
         return ImageAnalysis(boxes, scores, labels, counts)
 
     def analyse_many(

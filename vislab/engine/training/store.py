@@ -56,6 +56,8 @@ MODEL_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}")
 #: A published URL suffix (EasyDL's custom endpoint suffix): letters, digits and ``_``.
 SUFFIX_RE = re.compile(r"[A-Za-z0-9_]{1,64}")
 _VERSION_RE = re.compile(r"V([1-9][0-9]{0,5})")
+#: Further files of a version: a plain name, or one inside the ``images/`` folder.
+_FILE_RE = re.compile(r"(images/)?[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}")
 #: EasyDL's limit of published models per account (spec F6).
 MAX_PUBLISHED = 10
 KINDS = ("classification", "detection")
@@ -210,7 +212,8 @@ class ModelStore:
             JSON-serialisable metadata; must hold ``kind`` and ``classes``. ``name``,
             ``version``, ``format`` and ``created`` are filled in.
         files : mapping of str to bytes or str, optional
-            Further files of the version (plain names, e.g. ``"dataset.json"``).
+            Further files of the version: plain names (``"dataset.json"``) or names in its
+            ``images/`` folder (``"images/00001"``).
 
         Returns
         -------
@@ -246,19 +249,20 @@ class ModelStore:
                 with open(tmp / "weights.npz", "wb") as handle:
                     np.savez(handle, **{k: np.asarray(v) for k, v in arrays.items()})
                 for fname, content in (files or {}).items():
-                    if (
-                        Path(fname).name != fname
-                        or fname.startswith(".")
-                        or fname in ("meta.json", "weights.npz")
-                    ):
+                    if not _FILE_RE.fullmatch(fname) or fname in ("meta.json", "weights.npz"):
                         raise InvalidParameter(f"bad version file name {fname!r}", name="files")
                     data = content.encode() if isinstance(content, str) else bytes(content)
-                    (tmp / fname).write_bytes(data)
+                    target = tmp / fname
+                    target.parent.mkdir(exist_ok=True)
+                    target.write_bytes(data)
                 (tmp / "meta.json").write_text(
                     json.dumps(meta, indent=1, sort_keys=True, default=_json_default)
                 )
-                for path in tmp.iterdir():
-                    _fsync_file(path)
+                for path in tmp.rglob("*"):
+                    if path.is_file():
+                        _fsync_file(path)
+                    else:
+                        _fsync_dir(path)
                 _fsync_dir(tmp)
                 os.rename(tmp, folder / version)
                 _fsync_dir(folder)
@@ -307,8 +311,10 @@ class ModelStore:
 
     def read_file(self, name: str, version: str, fname: str) -> bytes | None:
         """A further file of a version (see :meth:`save`), or None if it has none."""
-        path = self.root / check_model_name(name) / version / Path(fname).name
         _version_number(version)
+        if not _FILE_RE.fullmatch(fname):
+            raise InvalidParameter(f"bad version file name {fname!r}", name="fname")
+        path = self.root / check_model_name(name) / version / fname
         return path.read_bytes() if path.is_file() else None
 
     # ----------------------------------------------------------------- published registry
