@@ -1,6 +1,7 @@
 """Baidu clients: ``vislab.baidu.ImageClassify`` (image recognition),
-``vislab.baidu.ImageSearch`` (image search galleries in Baidu's cloud) and
-``vislab.baidu.PrivateImageSearch`` (image search on a private deployment).
+``vislab.baidu.ImageSearch`` (image search galleries in Baidu's cloud),
+``vislab.baidu.PrivateImageSearch`` (image search on a private deployment) and
+``vislab.baidu.EasyDL`` (your own published EasyDL classifiers and detectors).
 
 All run offline on the local engine without credentials (or host), against ``vislab serve``
 with ``base_url=``, and against the real service with ``api_key=`` / ``secret_key=`` (the
@@ -13,9 +14,10 @@ Examples
 ImageClassify(mode='local')
 """
 
+from vislab.services.baidu_easydl import EasyDL
 from vislab.services.baidu_image_classify import ImageClassify
 from vislab.services.baidu_image_search import ImageSearch
 from vislab.services.baidu_image_search_private import PrivateImageSearch
 from vislab.services.baidu_plan import plan
 
-__all__ = ["ImageClassify", "ImageSearch", "PrivateImageSearch", "plan"]
+__all__ = ["EasyDL", "ImageClassify", "ImageSearch", "PrivateImageSearch", "plan"]

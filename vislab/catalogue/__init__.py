@@ -15,8 +15,8 @@ one (:mod:`vislab.catalogue.registry`).
 Examples
 --------
 >>> from vislab import catalogue
->>> sorted(s.id for s in catalogue.services())[:2]
-['baidu.image_classify', 'baidu.image_search']
+>>> sorted(s.id for s in catalogue.services())[:3]
+['baidu.easydl', 'baidu.image_classify', 'baidu.image_search']
 >>> catalogue.get("baidu.image_classify", "dish_detect").body
 'form'
 """
