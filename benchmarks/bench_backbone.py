@@ -4,28 +4,41 @@ Run with ``python benchmarks/bench_backbone.py`` (``--help`` for options). It wr
 JPEGs of camera size (skimage photos upscaled to 3000x2000, flipped/cropped variants, quality
 90) into ``benchmarks/_data/`` once, then measures in the same run:
 
-forward
-    ``Backbone.forward`` on tensors decoded and preprocessed beforehand: the ceiling.
-end-to-end, sequential
-    per batch: PIL decode with ``Image.draft`` (libjpeg's DCT scaling decodes straight to the
-    smallest 1/2, 1/4 or 1/8 size whose shorter side still covers the 256 px the centre crop
-    needs) + ``Backbone.preprocess`` + ``forward``, one after the other.
-end-to-end, pipelined
-    the same work, with decoding and preprocessing of the next batch running in a small
-    thread pool while onnxruntime runs the current one (PIL and onnxruntime release the GIL).
+forward only
+    ``session.run`` on tensors decoded and preprocessed beforehand, in each session
+    configuration: the main one (all intra-op threads, spin-waiting: ``Backbone.forward``),
+    the one ``forward_files`` uses when no decoding runs (all threads, not spinning) and the
+    lean one it uses while decoding runs (one thread on 2 cores). The fastest of the three
+    is the forward reference.
+decode+preprocess only
+    the per-image step of ``forward_files`` (the JPEG decoded at the smallest DCT scale whose
+    shorter side still covers the 256 px the centre crop needs, 750x500 here; crop, resize,
+    normalise into the batch tensor) on ``--decode-threads`` threads, no network.
+end-to-end sequential
+    per batch: decode each image, ``Backbone.preprocess``, ``forward``, one after the other.
+end-to-end thread pool
+    the pipeline this benchmark measured before: a pool of ``--decode-threads`` threads
+    decodes the next batch while onnxruntime runs the current one with all its threads.
+end-to-end forward_files
+    ``Backbone.forward_files``, the library's path for files (:mod:`vislab.engine.files`):
+    decoding on one core while the lean session runs on the other, the main session for the
+    last batch, the calling thread helping the decoder when it waits.
 
-Every mode classifies the same images with the same batch size; the modes are interleaved,
-repeated, and the median images/s reported with the ratio end-to-end / forward (target >= 0.8),
-plus decode+preprocess alone and the CPU-bound ceiling those two rates allow together.
+Every mode classifies the same images with the same batch size, and every end-to-end mode
+must give logits bit-identical to forward only (printed). The modes are interleaved and
+repeated, and medians reported. Forward and decoding can each keep both cores busy, so
+taking turns costs 1/forward + 1/decode per image: the CPU-bound ceiling
+``1 / (1/forward + 1/decode)`` printed at the end. Target (issue 8): end-to-end >= 0.95 of it.
+Splitting the cores (one decoding, one running the lean session) is not bound by it: one
+intra-op thread does more work per core than two, so ``forward_files`` may reach past 100 %.
+The machine is shared: quote medians over several runs, and the spread each run prints.
 
-What it showed on the 2-core (AVX-512) development machine: the forward pass runs at ~175-185
-images/s when the machine is quiet, while libjpeg's entropy decoding of a 3000x2000 q90 JPEG
-costs ~11-14 ms of one core even with DCT scaling, so decoding is the larger half of the
-work. Both halves keep both cores busy, so end-to-end cannot beat 1 / (1/forward + 1/decode),
-about half the forward rate; the pipelined mode reaches that ceiling and the 0.8 target is out
-of reach for camera-size JPEGs here. On a busy machine onnxruntime's two intra-op threads
-suffer most (each operator waits for its slower thread), so the ratio then looks better than
-it is: compare runs on a quiet machine.
+What it showed on the shared 2-core machine (load 9-15, so every rate is a fraction of a
+quiet machine's: forward alone 13-22 img/s instead of ~112), 6 runs of the default 32 images:
+forward_files reached 0.90 of the ceiling (median; 0.79-0.95), the previous thread-pool
+pipeline 0.75 (0.71-0.79), forward_files / thread pool 1.06-1.35 (median 1.18). On that busy
+machine one intra-op thread outran two (19 vs 13-14 img/s), so the lean session was the
+reference. The 0.95 target was not reached there; on a quiet machine it was not measured.
 """
 
 from __future__ import annotations
@@ -43,12 +56,11 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from vislab.engine.backbone import CROP_FRACTION, INPUT_SIZE, Backbone  # noqa: E402
+from vislab.engine.backbone import INPUT_SIZE, Backbone  # noqa: E402
+from vislab.engine.files import decode_file, prepare_file_into, thread_split  # noqa: E402
 
 DATA_DIR = REPO / "benchmarks" / "_data"
 CAMERA_SIZE = (3000, 2000)
-# The centre crop keeps 0.875 of the shorter side and must still be >= 224 px.
-DRAFT_MIN_SIDE = int(np.ceil(INPUT_SIZE / CROP_FRACTION))
 
 
 def make_dataset(
@@ -85,37 +97,29 @@ def make_dataset(
     return paths
 
 
-DECODE_OPTIONS = {"min_side": DRAFT_MIN_SIDE}
-
-
-def decode(path: Path) -> np.ndarray:
-    """Decode a JPEG at the smallest DCT scale that still serves the 224 px centre crop."""
-    side = DECODE_OPTIONS["min_side"]
-    with Image.open(path) as image:
-        image.draft("RGB", (side, side))
-        return np.asarray(image.convert("RGB"))
-
-
 def batches(items: list, size: int) -> list[list]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def run_forward(backbone: Backbone, tensors: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate([backbone.forward(t, ("logits",))["logits"] for t in tensors])
+def run_forward(session, tensors: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([session.run(["logits"], {"image": t})[0] for t in tensors])
 
 
 def run_sequential(backbone: Backbone, groups: list[list[Path]]) -> np.ndarray:
     out = []
     for group in groups:
-        tensor = backbone.preprocess([decode(p) for p in group])
+        tensor = backbone.preprocess([decode_file(p) for p in group])
         out.append(backbone.forward(tensor, ("logits",))["logits"])
     return np.concatenate(out)
 
 
-def run_pipelined(backbone: Backbone, groups: list[list[Path]], pool: ThreadPoolExecutor):
+def run_thread_pool(backbone: Backbone, groups: list[list[Path]], pool: ThreadPoolExecutor):
+    """The previous pipeline: a pool decodes the next batch on all cores while onnxruntime
+    runs the current one with all its intra-op threads."""
+
     def prepare(group: list[Path]) -> np.ndarray:
         # one task per image so the pool's threads share a batch's decoding
-        return backbone.preprocess(list(pool.map(decode, group)))
+        return backbone.preprocess(list(pool.map(decode_file, group)))
 
     out = []
     with ThreadPoolExecutor(max_workers=1) as feeder:
@@ -129,12 +133,13 @@ def run_pipelined(backbone: Backbone, groups: list[list[Path]], pool: ThreadPool
 
 
 def run_decode_only(paths: list[Path], pool: ThreadPoolExecutor) -> np.ndarray:
-    """Decode + preprocess on all pool threads, no network: the other half of the work."""
-    from vislab.engine.backbone import _centre_crop_resize, _normalise
+    """Decode + preprocess on all pool threads, no network: the other half of the work.
 
-    return np.stack(
-        list(pool.map(lambda p: _normalise(_centre_crop_resize(decode(p), INPUT_SIZE)), paths))
-    )
+    The per-image step is the one ``forward_files`` runs (decode, crop, resize, normalise
+    into the batch tensor)."""
+    tensor = np.empty((len(paths), 3, INPUT_SIZE, INPUT_SIZE), np.float32)
+    list(pool.map(prepare_file_into, tensor, paths))
+    return tensor
 
 
 def timed(fn, n_images: int) -> tuple[float, object]:
@@ -149,15 +154,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", default="3000x2000", help="JPEG size, WIDTHxHEIGHT")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--decode-threads", type=int, default=2)
     parser.add_argument(
-        "--draft-min-side",
-        type=int,
-        default=DRAFT_MIN_SIDE,
-        help="shorter side the JPEG DCT-scaled decode must keep (256 serves the 224 crop)",
+        "--decode-threads", type=int, default=2, help="threads of decode-only and the thread pool"
     )
     args = parser.parse_args(argv)
-    DECODE_OPTIONS["min_side"] = args.draft_min_side
 
     start = time.perf_counter()
     width, height = (int(v) for v in args.size.lower().split("x"))
@@ -168,27 +168,38 @@ def main(argv: list[str] | None = None) -> None:
         f"ready in {time.perf_counter() - start:.1f}s ({paths[0].parent.relative_to(REPO)})"
     )
     backbone = Backbone(batch_size=args.batch)
+    workers, lean_threads = thread_split(backbone.intra_op_threads)
+    lean = backbone.session_with_threads(lean_threads)
+    sleepy = backbone.session_with_threads(backbone.intra_op_threads, spinning=False)
     groups = batches(paths, args.batch)
-    tensors = [backbone.preprocess([decode(p) for p in g]) for g in groups]
-    decoded = decode(paths[0])
+    tensors = [backbone.preprocess([decode_file(p) for p in g]) for g in groups]
+    decoded = decode_file(paths[0])
     print(
-        f"backbone: {backbone!r}, intra-op threads "
-        f"{backbone.session.get_session_options().intra_op_num_threads}; "
+        f"backbone: {backbone!r}, intra-op threads {backbone.intra_op_threads} "
+        f"(lean session {lean_threads}, forward_files decode workers {workers}); "
         f"draft decode {width}x{height} -> {decoded.shape[1]}x{decoded.shape[0]}"
     )
 
-    # warm-up: first runs allocate onnxruntime's arenas and PIL's decoders
-    run_forward(backbone, tensors)
-    run_sequential(backbone, groups[:1])
+    main_name = f"forward only, {backbone.intra_op_threads} threads"
+    sleepy_name = f"forward only, {backbone.intra_op_threads} threads no spin"
+    lean_name = f"forward only, {lean_threads} thread(s)"
     n = len(paths)
     with ThreadPoolExecutor(max_workers=args.decode_threads) as pool:
-        run_pipelined(backbone, groups[:2], pool)
         modes = {
-            "forward only (pre-decoded)": lambda: run_forward(backbone, tensors),
+            main_name: lambda: run_forward(backbone.session, tensors),
+            sleepy_name: lambda: run_forward(sleepy, tensors),
+            lean_name: lambda: run_forward(lean, tensors),
             "end-to-end sequential": lambda: run_sequential(backbone, groups),
-            "end-to-end pipelined": lambda: run_pipelined(backbone, groups, pool),
+            "end-to-end thread pool": lambda: run_thread_pool(backbone, groups, pool),
+            "end-to-end forward_files": lambda: backbone.forward_files(paths)["logits"],
             "decode+preprocess only": lambda: run_decode_only(paths, pool),
         }
+        for name, session in ((sleepy_name, sleepy), (lean_name, lean)):
+            if session is backbone.session:  # a 1-thread backbone has one configuration
+                del modes[name]
+        # warm-up: first runs allocate onnxruntime's arenas and PIL's decoders
+        for fn in modes.values():
+            fn()
         results = {}
         # interleave the modes, so a busy neighbour on the machine slows all of them alike
         rates: dict[str, list[float]] = {name: [] for name in modes}
@@ -197,25 +208,27 @@ def main(argv: list[str] | None = None) -> None:
                 rate, results[name] = timed(fn, n)
                 rates[name].append(rate)
     medians = {name: statistics.median(r) for name, r in rates.items()}
-    base = medians["forward only (pre-decoded)"]
-    reference = results["forward only (pre-decoded)"].argmax(1)
+    # The reference is the faster forward configuration, whichever that is.
+    forward_name = max((main_name, sleepy_name, lean_name), key=lambda k: medians.get(k, 0.0))
+    base = medians[forward_name]
+    reference = results[main_name]
     print(f"\n{n} images, batch {args.batch}, {args.repeats} repeats (median images/s):")
     for name, value in medians.items():
         spread = f"[{min(rates[name]):.1f} .. {max(rates[name]):.1f}]"
-        line = f"  {name:28s} {value:7.1f} img/s  {spread:18s} ratio {value / base:.2f}"
+        line = f"  {name:34s} {value:7.1f} img/s  {spread:18s} ratio {value / base:.2f}"
         if results[name].ndim == 2:
-            line += f"  same top-1 as forward: {bool((results[name].argmax(1) == reference).all())}"
+            line += f"  logits equal: {bool(np.array_equal(results[name], reference))}"
         print(line)
-    best = max(medians["end-to-end sequential"], medians["end-to-end pipelined"])
     decode_rate = medians["decode+preprocess only"]
     # Forward and decoding each keep both cores busy, so one image costs at least the sum of
-    # their per-image times: the best any overlap can do.
+    # their per-image times if they take turns: the ceiling for sharing the cores.
     ceiling = 1 / (1 / base + 1 / decode_rate)
-    print(f"\nend-to-end / forward = {best / base:.2f} (target >= 0.80)")
     print(
-        f"CPU-bound ceiling for end-to-end on this machine: {ceiling:.1f} img/s "
-        f"= ratio {ceiling / base:.2f}; pipelined reaches {best / ceiling:.0%} of it"
+        f"\nCPU-bound ceiling from {forward_name!r} and decode+preprocess: {ceiling:.1f} img/s "
+        f"= ratio {ceiling / base:.2f} of forward"
     )
+    for name in ("end-to-end thread pool", "end-to-end forward_files"):
+        print(f"{name:26s} reaches {medians[name] / ceiling:.0%} of it (target >= 95%)")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,25 @@ def server():
 
 
 @pytest.fixture(scope="module")
+def burst_server():
+    """`vislab serve` with its default timeouts: a burst on a busy machine may leave a client
+    between its connect and its request for longer than the short idle timeout above (the
+    server then rightly closes it), which is not what the burst test measures."""
+    srv = ServeProcess(env=env_with_keys())
+    yield srv
+    srv.stop()
+
+
+def token_of(server) -> str:
+    reply = requests.post(
+        server.url + TOKEN,
+        params={"grant_type": "client_credentials", "client_id": KEY, "client_secret": SECRET},
+        timeout=10,
+    )
+    return reply.json()["access_token"]
+
+
+@pytest.fixture(scope="module")
 def token(server):
     reply = requests.post(
         server.url + TOKEN,
@@ -120,8 +139,9 @@ def post_raw(server, path, fields: dict, timeout=60.0) -> dict:
         conn.close()
 
 
-def test_burst_of_concurrent_posts_loses_nothing(server, token, photos):
+def test_burst_of_concurrent_posts_loses_nothing(burst_server, photos):
     """240 clients connect at the same instant and POST: every one gets its own reply."""
+    server, token = burst_server, token_of(burst_server)
     n = 240
     image = base64.b64encode(jpeg_bytes(photos["chelsea"][::4, ::4])).decode()
     recognise = f"{GENERAL}?access_token={token}"

@@ -12,6 +12,7 @@ from PIL import Image
 from skimage import data
 
 from vislab.engine import backbone as bb
+from vislab.engine import files
 from vislab.engine.backbone import (
     MODEL_PATH,
     OUTPUT_NAMES,
@@ -22,6 +23,8 @@ from vislab.engine.backbone import (
     read_expected_checksum,
     verify_model_checksum,
 )
+from vislab.errors import InvalidImage
+from vislab.images import decode_pixels
 
 CAT_CLASSES = set(range(281, 286))  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 CUP_CLASSES = {504, 967, 968}  # coffee mug, espresso, cup
@@ -199,3 +202,215 @@ def test_get_backbone_is_one_shared_instance_across_threads():
     for t in threads:
         t.join()
     assert len({id(b) for b in seen}) == 1 and seen[0] is bb.get_backbone()
+
+
+# ----------------------------------------------------------------- image files
+
+
+def _save(path, rgb: np.ndarray, size=None, *, mode="RGB", quality=90, exif=None):
+    image = Image.fromarray(rgb)
+    if size is not None:
+        image = image.resize(size, Image.BICUBIC)
+    image = image.convert(mode)
+    options = {"exif": exif} if exif is not None else {}
+    image.save(path, quality=quality, **options)
+    return path
+
+
+@pytest.fixture(scope="module")
+def photo_files(tmp_path_factory, photos) -> list:
+    """Seven real photos as files: camera-ish JPEGs (DCT-scaled when decoded), small ones, a PNG."""
+    folder = tmp_path_factory.mktemp("photos")
+    return [
+        _save(folder / "chelsea.jpg", photos["chelsea"], (2400, 1600)),  # 1/4 -> 600x400
+        _save(folder / "coffee.jpg", photos["coffee"], (1200, 800)),  # 1/2 -> 600x400
+        _save(folder / "astronaut.jpg", photos["astronaut"], (1100, 1100)),  # 1/4 -> 275x275
+        _save(folder / "rocket.jpg", photos["rocket"]),  # 427x640: decoded at full size
+        _save(folder / "camera.jpg", data.camera(), (500, 500), mode="L"),  # grey, full size
+        _save(folder / "coffee_cmyk.jpg", photos["coffee"], (600, 400), mode="CMYK"),
+        _save(folder / "chelsea.png", photos["chelsea"]),
+    ]
+
+
+def test_decode_file_uses_the_smallest_dct_scale_that_serves_the_crop(photo_files):
+    shapes = [files.decode_file(p).shape for p in photo_files]
+    assert shapes == [
+        (400, 600, 3),
+        (400, 600, 3),
+        (275, 275, 3),
+        (427, 640, 3),
+        (500, 500, 3),
+        (400, 600, 3),
+        (300, 451, 3),
+    ]
+    assert all(min(s[:2]) >= files.DRAFT_MIN_SIDE == 256 for s in shapes)
+    assert files.decode_file(photo_files[0], draft=False).shape == (1600, 2400, 3)
+
+
+def test_decode_file_matches_decode_pixels_where_no_scaling_happens(photo_files, tmp_path):
+    # Files too small to scale (or not JPEG, or draft=False) decode exactly as the emulator
+    # does, grey and CMYK JPEGs and the EXIF orientation included.
+    rotated = Image.fromarray(data.coffee())
+    exif = rotated.getexif()
+    exif[0x0112] = 6  # stored landscape, shown rotated 90 degrees clockwise
+    sideways = tmp_path / "sideways.jpg"
+    rotated.save(sideways, quality=90, exif=exif.tobytes())
+    for path in [*photo_files[3:], sideways]:
+        np.testing.assert_array_equal(
+            files.decode_file(path), decode_pixels(path.read_bytes())[0], err_msg=path.name
+        )
+    assert files.decode_file(sideways).shape == (600, 400, 3)
+    for path in photo_files[:3]:
+        np.testing.assert_array_equal(
+            files.decode_file(path, draft=False), decode_pixels(path.read_bytes())[0]
+        )
+    # The DCT-scaled decode applies the orientation too.
+    big = tmp_path / "big_sideways.jpg"
+    rotated.resize((1200, 800)).save(big, quality=90, exif=exif.tobytes())
+    assert files.decode_file(big).shape == (600, 400, 3)
+
+
+def test_forward_files_equals_forward_on_the_decoded_pixels(photo_files):
+    # batch 3 over 7 files: three session runs, the last one partial
+    small = Backbone(batch_size=3)
+    names = ("logits", "embedding", "features_s32")
+    for draft in (True, False):
+        pixels = [files.decode_file(p, draft=draft) for p in photo_files]
+        expected = small.forward(small.preprocess(pixels), names)
+        got = small.forward_files(photo_files, names, draft=draft)
+        assert list(got) == list(names)
+        for name in names:
+            np.testing.assert_array_equal(got[name], expected[name], err_msg=f"{name} {draft}")
+    full_size = [decode_pixels(p.read_bytes())[0] for p in photo_files]
+    np.testing.assert_array_equal(
+        small.embed_files(photo_files, draft=False), small.embed(full_size)
+    )
+    np.testing.assert_array_equal(
+        small.probabilities_files(photo_files, draft=False), small.probabilities(full_size)
+    )
+
+
+def test_draft_decoding_keeps_embeddings_and_labels(backbone, photo_files):
+    drafted = backbone.embed_files(photo_files)
+    full = backbone.embed_files(photo_files, draft=False)
+    np.testing.assert_allclose(np.linalg.norm(drafted, axis=1), 1, atol=1e-5)
+    cosine = (drafted * full).sum(axis=1)
+    assert cosine.min() > 0.99, cosine
+    # the first three are decoded at 1/4, 1/2, 1/4 scale; the rest are too small to scale
+    assert not any(np.array_equal(drafted[i], full[i]) for i in range(3))
+    np.testing.assert_array_equal(drafted[3:], full[3:])
+    top = backbone.probabilities_files(photo_files).argmax(1)
+    assert top.tolist() == backbone.probabilities_files(photo_files, draft=False).argmax(1).tolist()
+    assert top[0] in CAT_CLASSES and top[1] in CUP_CLASSES
+
+
+def test_forward_files_takes_bytes_and_a_single_file(backbone, photo_files):
+    one = backbone.forward_files(photo_files[1])["logits"]
+    as_bytes = backbone.forward_files([p.read_bytes() for p in photo_files[:2]])["logits"]
+    assert one.shape == (1, 1000)
+    np.testing.assert_array_equal(as_bytes[1:], one)
+
+
+def test_lean_sessions_give_bit_identical_outputs(backbone, photos):
+    lean = backbone.session_with_threads(1)
+    assert backbone.session_with_threads(1) is lean
+    assert backbone.session_with_threads(1, spinning=False) is lean  # no pool to spin
+    threads = backbone.intra_op_threads
+    assert backbone.session_with_threads(threads + 1) is backbone.session
+    sleepy = backbone.session_with_threads(threads, spinning=False)
+    assert backbone.session_with_threads(threads, spinning=False) is sleepy
+    options = sleepy.get_session_options()
+    assert options.intra_op_num_threads == threads
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    tensors = [
+        backbone.preprocess(list(photos.values()) * 2),
+        backbone.prepare_whole(photos["coffee"], 448)[0],
+    ]
+    for tensor in tensors:
+        main_out = backbone.session.run(list(OUTPUT_NAMES), {"image": tensor})
+        for other in (lean, sleepy):
+            other_out = other.run(list(OUTPUT_NAMES), {"image": tensor})
+            for name, a, b in zip(OUTPUT_NAMES, main_out, other_out, strict=True):
+                np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_concurrent_forward_files_calls_agree(backbone, photo_files):
+    expected = backbone.forward_files(photo_files)["logits"]
+    seen = []
+    threads = [
+        threading.Thread(target=lambda: seen.append(backbone.forward_files(photo_files)))
+        for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 3
+    for out in seen:
+        np.testing.assert_array_equal(out["logits"], expected)
+
+
+def test_unreadable_files_raise_invalid_image_naming_the_file(photo_files, tmp_path):
+    small = Backbone(batch_size=2)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(photo_files[1].read_bytes()[:5000])  # a truncated JPEG
+    text = tmp_path / "notes.jpg"
+    text.write_text("not an image")
+    missing = tmp_path / "missing.jpg"
+    for bad, rule in ((broken, "decode"), (text, "decode"), (missing, "missing")):
+        # the bad file sits in a later batch, decoded by a worker thread
+        with pytest.raises(InvalidImage) as caught:
+            small.forward_files([*photo_files[:3], bad, *photo_files[3:]])
+        assert caught.value.rule == rule and caught.value.image == str(bad)
+        assert str(bad) in str(caught.value)
+    with pytest.raises(InvalidImage) as caught:
+        small.embed_files([photo_files[0], b""])
+    assert caught.value.rule == "empty"
+    with pytest.raises(InvalidImage) as caught:
+        small.embed_files([data.coffee()])
+    assert caught.value.rule == "type"
+    with pytest.raises(ValueError, match="no files"):
+        small.embed_files([])
+    with pytest.raises(ValueError, match="unknown outputs"):
+        small.forward_files(photo_files, ("nope",))
+    # the backbone still works after a failed run
+    assert small.embed_files(photo_files[:1]).shape == (1, 1280)
+
+
+# ----------------------------------------------------------------- the pixel check
+
+
+def test_backbone_and_hashes_share_one_pixel_check(backbone):
+    # vislab.engine.pixels.as_rgb is the check behind Backbone.preprocess and the hashing /
+    # texture / gallery functions (as_rgb_array): they accept and refuse the same arrays.
+    from vislab.engine import hashing, pixels
+    from vislab.errors import InvalidParameter
+
+    assert bb.as_rgb is pixels.as_rgb
+    grey = data.camera()[:40, :60]
+    rgba = np.dstack([data.coffee()[:40, :60], np.zeros((40, 60), np.uint8)])
+    for image in (grey, rgba, data.coffee()[:40, :60]):
+        expected = pixels.as_rgb(image)
+        assert expected.shape == (40, 60, 3) and expected.flags.c_contiguous
+        np.testing.assert_array_equal(hashing.as_rgb_array(image), expected)
+    np.testing.assert_array_equal(pixels.as_rgb(grey)[:, :, 2], grey)
+    np.testing.assert_array_equal(pixels.as_rgb(rgba), data.coffee()[:40, :60])
+    rgb = np.zeros((4, 5, 3), np.uint8)
+    assert pixels.as_rgb(rgb) is rgb  # already fine: no copy
+    bad_shapes = [
+        np.zeros((4, 5, 2), np.uint8),
+        np.zeros((4,), np.uint8),
+        np.zeros((0, 5, 3), np.uint8),
+    ]
+    for bad in bad_shapes:
+        for check in (backbone.preprocess, hashing.phash, hashing.content_sign):
+            with pytest.raises(InvalidParameter):
+                check(bad)
+    for check in (backbone.preprocess, hashing.dhash, hashing.content_sign):
+        with pytest.raises(pixels.PixelTypeError) as caught:
+            check(np.zeros((4, 5, 3), np.float32))
+        assert isinstance(caught.value, TypeError) and "uint8" in str(caught.value)
+    with pytest.raises(InvalidParameter, match="pixels must"):
+        hashing.as_rgb_array(np.zeros((4, 5, 2), np.uint8))
+    with pytest.raises(InvalidParameter, match="image must"):
+        backbone.preprocess(np.zeros((4, 5, 2), np.uint8))

@@ -4,6 +4,16 @@ Submodules
 ----------
 backbone
     EfficientNet-Lite0 in onnxruntime: preprocessing, logits, embeddings, feature maps.
+files
+    The backbone over image files: DCT-scaled JPEG decoding overlapped with inference.
+onnx_model
+    The committed ONNX file, its checksum and the onnxruntime sessions.
+preprocess
+    The backbone's centre crop, resize and normalisation.
+whole_image
+    Whole-image inputs for detection-style uses (resize, pad to the stride), ``FeatureMaps``.
+pixels
+    The one check of the pixel arrays every engine function takes (``uint8`` RGB).
 imagenet
     ImageNet-1k class names, coarse root categories and the service views' class subsets.
 recognition

@@ -2,21 +2,21 @@
 
 The ONNX file ``models/efficientnet_lite0.onnx`` is a committed build product of
 ``tools/export_backbone.py`` (see ``models/README.md`` for provenance and licence). Nothing is
-downloaded: the file ships inside the package and its sha256 is checked once before loading.
+downloaded: the file ships inside the package and its sha256 is checked once before loading
+(:mod:`vislab.engine.onnx_model`, which also opens the onnxruntime sessions).
 
-The engine works on numpy arrays only: images are ``uint8`` arrays of shape ``(H, W, 3)`` in RGB
-order (``(H, W)`` grey and ``(H, W, 4)`` RGBA are accepted and converted). Decoding files or
-wire payloads is the caller's job.
+The engine works on numpy arrays: images are ``uint8`` arrays of shape ``(H, W, 3)`` in RGB
+order (``(H, W)`` grey and ``(H, W, 4)`` RGBA are accepted and converted). Decoding wire
+payloads is the caller's job. Image *files* have a path of their own,
+:meth:`Backbone.forward_files` (and ``probabilities_files`` / ``embed_files``), which decodes
+JPEGs at a reduced DCT scale and overlaps decoding with inference (:mod:`vislab.engine.files`).
 
 Preprocessing
 -------------
-Classification and embeddings follow the model's original TensorFlow eval pipeline: the centred
-square of side ``0.875 * min(H, W)`` (224/256) is resized to 224x224 with PIL's bilinear filter
-(antialiased when shrinking), then each channel is normalised as ``(pixel - 127) / 128``.
-
-Detection-style uses (:meth:`Backbone.feature_maps`) keep the whole image: it is resized so that
-its longer side is ``size`` pixels (default 384), keeping the aspect ratio, and padded at the
-bottom/right to a multiple of 32 with the normalised value 0 (pixel 127, mid grey).
+Classification and embeddings: the model's TensorFlow eval pipeline, a centre crop of 224/256
+of the shorter side, bilinear to 224x224, ``(pixel - 127) / 128``
+(:mod:`vislab.engine.preprocess`). :meth:`Backbone.feature_maps` keeps the whole image, resized
+and padded to a multiple of 32 (:mod:`vislab.engine.whole_image`).
 
 Outputs
 -------
@@ -28,26 +28,43 @@ Outputs
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-MODELS_DIR = Path(__file__).resolve().parent / "models"
-MODEL_PATH = MODELS_DIR / "efficientnet_lite0.onnx"
+from vislab.engine.files import run_files
 
-INPUT_SIZE = 224
-CROP_FRACTION = 224 / 256
-PIXEL_MEAN = 127.0
-PIXEL_STD = 128.0
-STRIDE = 32
+# Re-exported: the model file's helpers and the preprocessing used to live in this module.
+from vislab.engine.onnx_model import (  # noqa: F401
+    MODEL_PATH,
+    MODELS_DIR,
+    ChecksumError,
+    file_sha256,
+    open_session,
+    read_expected_checksum,
+    verify_model_checksum,
+)
+from vislab.engine.preprocess import (  # noqa: F401
+    CROP_FRACTION,
+    INPUT_SIZE,
+    PIXEL_MEAN,
+    PIXEL_STD,
+    as_rgb,
+    centre_crop_resize,
+    crop_box,
+    normalise,
+)
+from vislab.engine.whole_image import (  # noqa: F401
+    DEFAULT_DETECTION_SIZE,
+    STRIDE,
+    FeatureMaps,
+    whole_image_tensor,
+)
+
 DEFAULT_BATCH_SIZE = 16
-DEFAULT_DETECTION_SIZE = 384
 EMBEDDING_DIM = 1280
 NUM_CLASSES = 1000
 OUTPUT_NAMES = (
@@ -58,97 +75,6 @@ OUTPUT_NAMES = (
     "features_s32",
     "class_maps",
 )
-
-
-class ChecksumError(RuntimeError):
-    """The ONNX file on disk does not match its committed ``.sha256``."""
-
-
-@dataclass(frozen=True)
-class FeatureMaps:
-    """Feature maps of one whole image, with the geometry needed to map cells back to pixels.
-
-    Attributes
-    ----------
-    maps : dict of str to numpy.ndarray
-        Requested outputs for the single image, batch axis removed: ``(C, h, w)`` for the
-        spatial maps, ``(1000,)`` / ``(1280,)`` for ``logits`` / ``embedding``.
-    scale : float
-        Resized size divided by original size (the same on both axes).
-    image_hw : tuple of int
-        Original image height and width.
-    content_hw : tuple of int
-        Height and width of the resized image inside the padded network input.
-    input_hw : tuple of int
-        Padded network input height and width (multiples of 32).
-    """
-
-    maps: dict[str, np.ndarray]
-    scale: float
-    image_hw: tuple[int, int]
-    content_hw: tuple[int, int]
-    input_hw: tuple[int, int]
-
-    def valid_cells(self, stride: int) -> tuple[int, int]:
-        """Rows and columns of a stride-``stride`` map that cover image content, not padding.
-
-        Examples
-        --------
-        >>> fm = FeatureMaps({}, 0.5, (300, 451), (150, 226), (160, 256))
-        >>> fm.valid_cells(32)
-        (5, 8)
-        """
-        return (-(-self.content_hw[0] // stride), -(-self.content_hw[1] // stride))
-
-
-def as_rgb(image: np.ndarray) -> np.ndarray:
-    """Return ``image`` as a C-contiguous ``uint8`` ``(H, W, 3)`` RGB array.
-
-    Parameters
-    ----------
-    image : numpy.ndarray
-        ``uint8`` array, ``(H, W)`` grey, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA (alpha dropped).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(H, W, 3)`` ``uint8``.
-
-    Examples
-    --------
-    >>> as_rgb(np.zeros((4, 5), np.uint8)).shape
-    (4, 5, 3)
-    """
-    array = np.asarray(image)
-    if array.dtype != np.uint8:
-        raise TypeError(f"expected a uint8 image array, got dtype {array.dtype}")
-    if array.ndim == 2:
-        array = np.repeat(array[:, :, None], 3, axis=2)
-    elif array.ndim == 3 and array.shape[2] == 4:
-        array = array[:, :, :3]
-    if array.ndim != 3 or array.shape[2] != 3:
-        raise ValueError(f"expected an (H, W, 3) RGB image, got shape {array.shape}")
-    if array.shape[0] < 1 or array.shape[1] < 1:
-        raise ValueError("empty image")
-    return np.ascontiguousarray(array)
-
-
-def _normalise(rgb: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 -> (3, H, W) float32 in the model's input scale."""
-    chw = rgb.transpose(2, 0, 1).astype(np.float32)
-    chw -= PIXEL_MEAN
-    chw *= 1.0 / PIXEL_STD
-    return chw
-
-
-def _centre_crop_resize(rgb: np.ndarray, size: int) -> np.ndarray:
-    height, width = rgb.shape[:2]
-    crop = max(1, int(round(min(height, width) * CROP_FRACTION)))
-    top, left = (height - crop) // 2, (width - crop) // 2
-    # Crop before handing pixels to PIL: only the crop is copied, and the filter never reads
-    # pixels outside it (resize(box=...) would), matching the export's reference exactly.
-    patch = np.ascontiguousarray(rgb[top : top + crop, left : left + crop])
-    return np.asarray(Image.fromarray(patch).resize((size, size), Image.BILINEAR))
 
 
 def _image_list(images) -> list[np.ndarray]:
@@ -194,19 +120,13 @@ class Backbone:
         batch_size: int = DEFAULT_BATCH_SIZE,
         verify_checksum: bool = True,
     ) -> None:
-        import onnxruntime as ort
-
         self.model_path = Path(model_path) if model_path is not None else MODEL_PATH
         if verify_checksum:
             verify_model_checksum(self.model_path)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = intra_op_threads or _default_threads()
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(
-            str(self.model_path), options, providers=["CPUExecutionProvider"]
-        )
+        self.intra_op_threads = int(intra_op_threads or _default_threads())
+        self.session = open_session(self.model_path, self.intra_op_threads)
+        self._sessions: dict[tuple[int, bool], object] = {}  # other thread settings
+        self._sessions_lock = threading.Lock()
         self.batch_size = int(batch_size)
         self.output_names = tuple(o.name for o in self.session.get_outputs())
         missing = set(OUTPUT_NAMES) - set(self.output_names)
@@ -215,6 +135,51 @@ class Backbone:
 
     def __repr__(self) -> str:
         return f"Backbone({self.model_path.name!r}, batch_size={self.batch_size})"
+
+    def session_with_threads(self, threads: int, *, spinning: bool = True):
+        """The onnxruntime session to use with at most ``threads`` intra-op threads.
+
+        Parameters
+        ----------
+        threads : int
+            Intra-op threads, at most :attr:`intra_op_threads`.
+        spinning : bool, default True
+            Whether idle intra-op threads spin-wait for work (onnxruntime's default, and the
+            main session's) or sleep, leaving their core to other threads.
+
+        Returns
+        -------
+        onnxruntime.InferenceSession
+            The main :attr:`session` for all threads with spinning; otherwise another session
+            of the same model, built on first use and kept. All give bit-identical outputs;
+            :meth:`forward_files` runs batches in a one-thread session while decoding occupies
+            the other cores, and in a non-spinning one with all threads when it does not.
+
+        Examples
+        --------
+        >>> backbone = get_backbone()
+        >>> backbone.session_with_threads(backbone.intra_op_threads) is backbone.session
+        True
+        >>> backbone.session_with_threads(1).get_session_options().intra_op_num_threads
+        1
+        """
+        threads = max(1, min(int(threads), self.intra_op_threads))
+        # One intra-op thread is the calling thread itself: there is no pool to spin.
+        spinning = spinning or threads == 1
+        if threads == self.intra_op_threads and spinning:
+            return self.session
+        with self._sessions_lock:
+            key = (threads, spinning)
+            if key not in self._sessions:
+                self._sessions[key] = open_session(self.model_path, threads, spinning=spinning)
+            return self._sessions[key]
+
+    def _output_list(self, outputs: Sequence[str] | str) -> list[str]:
+        names = [outputs] if isinstance(outputs, str) else list(outputs)
+        unknown = [n for n in names if n not in self.output_names]
+        if unknown:
+            raise ValueError(f"unknown outputs {unknown}; choose from {self.output_names}")
+        return names
 
     # ----------------------------------------------------------------- preprocessing
 
@@ -240,7 +205,7 @@ class Backbone:
         arrays = [as_rgb(img) for img in _image_list(images)]
         batch = np.empty((len(arrays), 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
         for i, rgb in enumerate(arrays):
-            batch[i] = _normalise(_centre_crop_resize(rgb, INPUT_SIZE))
+            normalise(centre_crop_resize(rgb, INPUT_SIZE), out=batch[i])
         return batch
 
     def prepare_whole(
@@ -270,18 +235,7 @@ class Backbone:
         >>> tensor.shape, round(scale, 3), hw
         ((1, 3, 256, 384), 0.851, (255, 384))
         """
-        rgb = as_rgb(image)
-        height, width = rgb.shape[:2]
-        scale = 1.0 if size is None else size / max(height, width)
-        new_h = max(1, int(round(height * scale)))
-        new_w = max(1, int(round(width * scale)))
-        if (new_h, new_w) != (height, width):
-            rgb = np.asarray(Image.fromarray(rgb).resize((new_w, new_h), Image.BILINEAR))
-        pad_h = -(-new_h // STRIDE) * STRIDE
-        pad_w = -(-new_w // STRIDE) * STRIDE
-        tensor = np.zeros((1, 3, pad_h, pad_w), dtype=np.float32)
-        tensor[0, :, :new_h, :new_w] = _normalise(rgb)
-        return tensor, scale, (new_h, new_w)
+        return whole_image_tensor(image, size)
 
     # ----------------------------------------------------------------- inference
 
@@ -310,10 +264,7 @@ class Backbone:
         >>> out["logits"].shape, out["features_s32"].shape
         ((2, 1000), (2, 1280, 7, 7))
         """
-        names = [outputs] if isinstance(outputs, str) else list(outputs)
-        unknown = [n for n in names if n not in self.output_names]
-        if unknown:
-            raise ValueError(f"unknown outputs {unknown}; choose from {self.output_names}")
+        names = self._output_list(outputs)
         batch = np.asarray(batch, dtype=np.float32)
         if batch.ndim != 4 or batch.shape[1] != 3:
             raise ValueError(f"expected an (N, 3, H, W) batch, got shape {batch.shape}")
@@ -399,9 +350,108 @@ class Backbone:
         >>> e.shape, bool(np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5))
         ((2, 1280), True)
         """
-        vectors = self.forward(self.preprocess(images), ("embedding",))["embedding"]
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+        return _unit_rows(self.forward(self.preprocess(images), ("embedding",))["embedding"])
+
+    # ----------------------------------------------------------------- image files
+
+    def forward_files(
+        self, files, outputs: Sequence[str] = ("logits",), *, draft: bool = True
+    ) -> dict[str, np.ndarray]:
+        """Decode image files and run the network on them, decoding overlapped with inference.
+
+        The fast path for folders of photos: JPEGs are decoded at a reduced DCT scale
+        (``draft``), decoding runs on half the cores while the network runs on the rest, and
+        batches run in chunks of ``batch_size`` (see :mod:`vislab.engine.files`).
+
+        Parameters
+        ----------
+        files : path-like, bytes or a sequence of them
+            Image files (any format Pillow reads) or their encoded bytes.
+        outputs : sequence of str, default ("logits",)
+            Network outputs, as in :meth:`forward`.
+        draft : bool, default True
+            Decode JPEGs at the smallest 1/2, 1/4 or 1/8 scale whose shorter side is still
+            >= 256 px. ``False`` decodes at full size: then the result equals
+            ``forward(preprocess([decode_pixels(f)[0] ...]))`` bit for bit.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            One array per requested output, one row per file, in order.
+
+        Raises
+        ------
+        vislab.errors.InvalidImage
+            A file is missing, empty or unreadable (the error names it).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from PIL import Image
+        >>> from skimage import data
+        >>> path = Path(tempfile.mkdtemp()) / "coffee.jpg"
+        >>> Image.fromarray(data.coffee()).save(path, quality=90)
+        >>> out = get_backbone().forward_files([path], outputs=("logits", "embedding"))
+        >>> out["logits"].shape, out["embedding"].shape
+        ((1, 1000), (1, 1280))
+        """
+        return run_files(self, files, self._output_list(outputs), draft=draft)
+
+    def probabilities_files(self, files, *, draft: bool = True) -> np.ndarray:
+        """Softmax class probabilities of image files (see :meth:`forward_files`).
+
+        Parameters
+        ----------
+        files : path-like, bytes or a sequence of them
+        draft : bool, default True
+            Reduced-scale JPEG decoding, see :meth:`forward_files`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(N, 1000)`` float32, rows sum to 1.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from PIL import Image
+        >>> from skimage import data
+        >>> path = Path(tempfile.mkdtemp()) / "coffee.jpg"
+        >>> Image.fromarray(data.coffee()).resize((1200, 800)).save(path, quality=90)
+        >>> int(get_backbone().probabilities_files([path]).argmax())
+        967
+        """
+        return softmax(self.forward_files(files, ("logits",), draft=draft)["logits"])
+
+    def embed_files(self, files, *, draft: bool = True) -> np.ndarray:
+        """L2-normalised 1280-d embeddings of image files (see :meth:`forward_files`).
+
+        Parameters
+        ----------
+        files : path-like, bytes or a sequence of them
+        draft : bool, default True
+            Reduced-scale JPEG decoding, see :meth:`forward_files`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(N, 1280)`` float32 unit rows, as :meth:`embed` gives for the decoded pixels.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from PIL import Image
+        >>> from skimage import data
+        >>> path = Path(tempfile.mkdtemp()) / "cat.png"
+        >>> Image.fromarray(data.chelsea()).save(path)
+        >>> bool(np.array_equal(get_backbone().embed_files([path]),
+        ...                     get_backbone().embed([data.chelsea()])))
+        True
+        """
+        return _unit_rows(self.forward_files(files, ("embedding",), draft=draft)["embedding"])
 
     def feature_maps(
         self,
@@ -461,55 +511,9 @@ def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     return exp / exp.sum(axis=axis, keepdims=True)
 
 
-def read_expected_checksum(model_path: str | os.PathLike = MODEL_PATH) -> str:
-    """The sha256 recorded next to the model in ``<model>.sha256`` (``sha256sum`` format).
-
-    Examples
-    --------
-    >>> len(read_expected_checksum())
-    64
-    """
-    path = Path(model_path)
-    text = path.with_name(path.name + ".sha256").read_text().split()
-    return text[0].lower()
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks.
-
-    Examples
-    --------
-    >>> file_sha256(MODEL_PATH) == read_expected_checksum()
-    True
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def verify_model_checksum(model_path: str | os.PathLike = MODEL_PATH) -> str:
-    """Raise :class:`ChecksumError` unless the model file matches its ``.sha256``.
-
-    Returns
-    -------
-    str
-        The verified hex digest.
-
-    Examples
-    --------
-    >>> verify_model_checksum() == read_expected_checksum()
-    True
-    """
-    expected = read_expected_checksum(model_path)
-    actual = file_sha256(model_path)
-    if actual != expected:
-        raise ChecksumError(
-            f"{model_path}: sha256 {actual} does not match the committed {expected}; "
-            "the file is corrupt or was not rebuilt with tools/export_backbone.py"
-        )
-    return actual
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 _BACKBONE: Backbone | None = None

@@ -23,6 +23,7 @@ from PIL import Image
 from scipy.fft import dctn
 from scipy.ndimage import gaussian_filter
 
+from vislab.engine.pixels import as_rgb
 from vislab.errors import InvalidParameter
 
 __all__ = [
@@ -51,23 +52,31 @@ _PHASH_LOW = 8
 def as_rgb_array(pixels) -> np.ndarray:
     """Check and return ``pixels`` as a C-contiguous ``uint8`` array of shape (H, W, 3).
 
-    Grey (H, W) and RGBA (H, W, 4) arrays are converted (grey repeated, alpha dropped).
+    Grey (H, W) and RGBA (H, W, 4) arrays are converted (grey repeated, alpha dropped). The
+    engine's one pixel check, :func:`vislab.engine.pixels.as_rgb`, with errors naming
+    ``pixels``.
+
+    Parameters
+    ----------
+    pixels : array-like
+        ``uint8`` image.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W, 3)`` ``uint8``.
+
+    Raises
+    ------
+    vislab.errors.InvalidParameter
+        Not ``uint8``, or not an image shape.
 
     Examples
     --------
     >>> as_rgb_array(np.zeros((4, 5), np.uint8)).shape
     (4, 5, 3)
     """
-    arr = np.asarray(pixels)
-    if arr.dtype != np.uint8:
-        raise InvalidParameter(f"pixels must be uint8, got {arr.dtype}", name="pixels")
-    if arr.ndim == 2:
-        arr = np.repeat(arr[:, :, None], 3, axis=2)
-    if arr.ndim != 3 or arr.shape[2] not in (3, 4) or arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise InvalidParameter(f"pixels must have shape (H, W, 3), got {arr.shape}", name="pixels")
-    if arr.shape[2] == 4:
-        arr = arr[:, :, :3]
-    return np.ascontiguousarray(arr)
+    return as_rgb(pixels, name="pixels")
 
 
 def content_sign(pixels) -> str:
