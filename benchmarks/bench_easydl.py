@@ -16,8 +16,8 @@ photos
     so the set is smaller than the issue's ~120 training images per class.
 speed
     A classifier on 1,000 defects images (embedding included) and the embedding rate inside
-    training against the backbone's pipelined end-to-end rate on the same files
-    (``bench_backbone.run_pipelined``).
+    training against the backbone's own end-to-end rate on the same files
+    (``Backbone.embed_files``: decode, preprocess and forward, as bench_backbone.py measures).
 cells
     A detector and its density count on the cells sample: 30 training fields, 10 held out:
     mAP50, count mean absolute error against the mean count, and box F1 with centres
@@ -178,19 +178,17 @@ def part_photos(home: str, algorithms=("general", "fine")) -> None:
 
 
 def part_speed(home: str, repeats: int) -> None:
-    from bench_backbone import batches, run_pipelined
-
     from vislab.engine.backbone import get_backbone
 
     folder = Path(tempfile.mkdtemp(prefix="bench-easydl-"))
     ds = defects(folder, n_per_class=250, size=160)
     paths = [Path(ds.source(i)) for i in ds.images]
     backbone = get_backbone()
-    run_pipelined(backbone, batches(paths[:32], 16), _pool())  # warm-up
+    backbone.embed_files(paths[:32])  # warm-up
     totals, cpus, rates, peers = [], [], [], []
     for r in range(repeats):
         t0 = time.perf_counter()
-        run_pipelined(backbone, batches(paths, 16), _pool())
+        backbone.embed_files(paths)
         peers.append(len(paths) / (time.perf_counter() - t0))
         v, cpu = timed_train(ds, name="speed", home=home, progress=False, seed=r)
         cpus.append(cpu)
@@ -211,16 +209,10 @@ def part_speed(home: str, repeats: int) -> None:
     print(
         f"speed: classifier on {out['images']} images {out['total_s']:.1f} s, "
         f"{out['cpu_s']:.0f} CPU s (median of {repeats}, target < 60 s); embedding in training {out['embedding_rate']:.0f} img/s "
-        f"vs pipelined end-to-end {out['end_to_end_rate']:.0f} img/s = {out['ratio']:.2f} x "
+        f"vs Backbone.embed_files {out['end_to_end_rate']:.0f} img/s = {out['ratio']:.2f} x "
         "(target >= 0.8)"
     )
     RESULTS["speed"] = out
-
-
-def _pool():
-    from concurrent.futures import ThreadPoolExecutor
-
-    return ThreadPoolExecutor(max_workers=2)
 
 
 def centre_f1(truth: pd.DataFrame, pred: pd.DataFrame, *, radius: float = 5.0) -> float:
