@@ -34,8 +34,9 @@ What it showed on the shared 2-core machine at a load average of 9-13 (2026-12-0
 mAP50 0.896, count MAE 2.5 % of the mean count (counting boxes: 7.6 %), centre F1 0.961;
 shelf mAP50 0.987; defects accuracy general 0.833 = fine 0.833 (pixel baseline 0.312; fine
 took 15x the CPU time for no gain here); Cartucho chair/table crops 0.829 (target 0.93 not
-reached; pixel baseline 0.829 too). Times were dominated by the neighbours: the 1,000-image
-classifier took 116 s wall but 55 CPU s, the 30-image cells detector 442 s wall.
+reached; pixel baseline 0.829 too). At a load of 2.4-3.5 the 1,000-image classifier took
+57 s (56 CPU s), its embedding ran at 39 img/s against Backbone.embed_files' 57 img/s on
+the same files (0.68 x, below the 0.8 target), and the 30-image cells detector took 107 s.
 """
 
 from __future__ import annotations
