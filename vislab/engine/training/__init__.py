@@ -5,8 +5,9 @@ No pandas and no wire codes here (the front door is :mod:`vislab.easydl`).
 Modules
 -------
 features
-    Classification feature recipes ("general": the embedding; "fine": two scales, two
-    poolings) computed in batches with decoding overlapped.
+    Classification feature recipes ("general": the embedding; "fine": two scales, a
+    generalised-mean pooling) and training views, computed in batches with decoding
+    overlapped.
 grid
     Per-cell features of whole images for detection and counting.
 classifier
@@ -20,6 +21,8 @@ detector
     The CenterNet-style head: centre heatmaps, offsets and sizes; decoding with NMS.
 density
     The counting head: ridge regression to a dot-density map.
+fit_detector
+    Training both detection heads from images and boxes in one streaming pass.
 runtime
     Trained heads rebuilt from their arrays, answering from pixels.
 store
