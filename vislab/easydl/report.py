@@ -496,8 +496,10 @@ class EvaluationReport:
             ThresholdDisplay.from_sweep(
                 self.sweep, threshold=self.recommended_threshold, max_points=2000, ax=left
             )
+            # Padded: the display writes the threshold's value just above the axes.
             left.set_title(
-                f"held-out images: mAP {self.metrics['mAP']:.3f}, AP50 {self.metrics['AP50']:.3f}"
+                f"held-out images: mAP {self.metrics['mAP']:.3f}, AP50 {self.metrics['AP50']:.3f}",
+                pad=20,
             )
             c = self.counts
             if c is not None and len(c):
