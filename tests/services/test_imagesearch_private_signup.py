@@ -106,3 +106,31 @@ def test_signup_on_the_wire_of_vislab_serve(served):
     assert dup["err_no"] == 104 and "already exists" in dup["err_msg"]
     bad = requests.post(url, json={**body, "appid": "a,b"}, timeout=60).json()
     assert bad["err_no"] == 1 and "appid" in bad["err_msg"]
+
+
+def test_host_mode_sends_signup_to_each_services_port(home):
+    import http.server
+    import threading
+
+    from tests.services.test_imagesearch_private import _Box
+
+    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Box) for _ in range(2)]
+    for s in servers:
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+    retrieval, picture = (s.server_address[1] for s in servers)
+    try:
+        box = baidu.PrivateImageSearch("127.0.0.1", appid="shop", port=retrieval,
+                                       picturebook_port=picture, progress=False,
+                                       ledger=False)  # fmt: skip
+        similar = box.similar_signup(errors="raise")
+        book = box.picturebook_signup(errors="raise")
+    finally:
+        for s in servers:
+            s.shutdown()
+            s.server_close()
+    (p1, path1, body1), (p2, path2, _) = _Box.seen[-2:]
+    assert (p1, path1) == (retrieval, "/RTSAsService/signup")
+    assert (p2, path2) == (picture, "/RTSAsService/signup")
+    # The common envelope only: the spec names no other signup field.
+    assert set(body1) == {"appid", "from", "logid", "format"} and body1["appid"] == "shop"
+    assert similar.loc[0, "registered"] and book.loc[0, "image"] == "picturebook"
