@@ -36,7 +36,16 @@ Choices where the spec is silent:
   0-999 / 1-1000), as is the image size (4 MB, 4096 px) and the 256-byte brief;
 * ``from`` is a caller tag: the client always sends it, the emulator does not refuse a
   request without it (only ``appid`` is checked: 1-64 letters, digits, ``_`` or ``-``);
-* a remove takes up to 100 ``contsigns`` per request, as the cloud's batch delete.
+* a remove takes up to 100 ``contsigns`` per request, as the cloud's batch delete;
+* ``signup`` registers the tenant ``appid`` with one product's service, so it is declared
+  per product (``<product>_signup``, like ``_snapshot``): a box's services keep their own
+  tenants, as they keep their own indexes.  The spec gives it no fields beyond the common
+  envelope (``appid``, ``from``, ``logid``, ``format``) and no reply beyond ``err_no``/
+  ``err_msg``, so ``err_no`` 0 parses into one row ``image`` (the product), ``appid``,
+  ``registered=True``; 104 "user already exists" (a second signup) and 103 "user not
+  registered" (an operation of a tenant the service does not know) are typed errors of
+  the table below (:class:`~vislab.errors.InvalidRequest` and
+  :class:`~vislab.errors.AuthError`), an error row under ``errors="row"``.
 """
 
 from __future__ import annotations
@@ -154,6 +163,19 @@ def parse_snapshot(reply: Mapping[str, Any], image: str) -> list[dict]:
              "queue_size": _count(snap.get("queue_size"))}]  # fmt: skip
 
 
+def parse_signup(reply: Mapping[str, Any], image: str) -> list[dict]:
+    """One row: the tenant is registered (a signup answered ``err_no`` 0).
+
+    The reply carries nothing beyond the envelope; the client adds the ``appid`` it sent.
+
+    Examples
+    --------
+    >>> parse_signup({"result_num": 0, "result": []}, "similar")
+    [{'image': 'similar', 'registered': True}]
+    """
+    return [{"image": image, "registered": True}]
+
+
 def _declare(product: Product) -> list[Endpoint]:
     base, limits, what = product.base_path, product.limits, product.title
     return [
@@ -178,6 +200,11 @@ def _declare(product: Product) -> list[Endpoint]:
                  url_field=None, params=(APPID,), image="none", frame="gallery",
                  parse=parse_snapshot,
                  doc=f"{what} The index: tag, size, capacity and queue length."),
+        Endpoint(f"{product.name}_signup", ID, f"{base}/signup", body="json",
+                 url_field=None, params=(APPID,), image="none", frame="gallery",
+                 parse=parse_signup, idempotent=False,
+                 doc=f"{what} Register the tenant appid with this service (104 if it "
+                     "exists)."),
     ]  # fmt: skip
 
 

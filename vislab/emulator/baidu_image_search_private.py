@@ -14,7 +14,15 @@ What differs from a real box, on purpose or by necessity:
   (default 1,000,000) so a test can fill an index;
 * a search on a tenant with no images answers an empty page (a real box has an empty index
   after install), and removal is immediate;
-* ``signup`` is not emulated: every ``appid`` is accepted (codes 103/104 never occur);
+* tenants: a tenant exists for a product once its index exists
+  (``private-<appid>.sqlite`` above).  ``signup`` creates it; a signup of a tenant that
+  exists answers 104 "user already exists".  By default the emulator is *open*: the first
+  request of any other kind (add, search, snapshot...) of an unknown tenant creates its
+  index as a real signup would, so clients and notebooks that never sign up work, and a
+  later signup of that tenant answers 104 (it exists: it may already hold images).
+  Started with ``VISLAB_PRIVATE_STRICT=1`` it is *strict*, as a box whose tenants are
+  provisioned: every operation but signup of a tenant never signed up answers 103 "user not
+  registered" (and creates nothing);
 * a remove of signatures none of which is stored answers 102 (the spec names no code for
   it; 102 is its "data not in table").
 """
@@ -133,13 +141,34 @@ class RtsasReplyFormat(ReplyFormat):
         return out
 
 
-def _store(app, product, appid: str):
+def strict() -> bool:
+    """Whether unknown tenants answer 103 (``VISLAB_PRIVATE_STRICT=1``) instead of being
+    created by their first request.
+
+    Examples
+    --------
+    >>> strict() in (True, False)
+    True
+    """
+    return os.environ.get("VISLAB_PRIVATE_STRICT", "").strip().lower() in ("1", "true", "yes")
+
+
+def _store(app, product, appid: str, *, signup: bool = False):
+    """The tenant's index; a signup creates it (104 if it exists), other operations create
+    it when the emulator is open and answer 103 when it is strict."""
     from vislab.engine.paths import gallery_path
 
     path = gallery_path(product.name, f"private-{appid}", home=app.home)
     key = ("imagesearch-private", str(path))
-    with app.state_lock:
+    with app.state_lock:  # one lock: two concurrent signups cannot both succeed
         store = app.state.get(key)
+        exists = store is not None or path.exists()
+        if signup and exists:
+            raise WireError(104, f"user already exists: {appid!r} is a tenant of "
+                                 f"{product.name} already")  # fmt: skip
+        if not signup and not exists and strict():
+            raise WireError(103, f"user not registered: sign {appid!r} up with "
+                                 f"{product.name}/RTSAsService/signup first")  # fmt: skip
         if store is None:
             from vislab.engine.gallery import Gallery
 
@@ -217,9 +246,18 @@ def _snapshot(product):
     return snapshot
 
 
+def _signup(product):
+    def signup(app, ep, params, image):
+        _store(app, product, params["appid"], signup=True)
+        return {}
+
+    return signup
+
+
 for _product in PRODUCTS:
     handler(ID, _product.endpoint_name("add"))(_add(_product))
     handler(ID, _product.endpoint_name("search"))(_search(_product))
     handler(ID, _product.endpoint_name("delete"))(_delete(_product))
     handler(ID, _product.endpoint_name("update"))(_update(_product))
     handler(ID, _product.endpoint_name("snapshot"))(_snapshot(_product))
+    handler(ID, _product.endpoint_name("signup"))(_signup(_product))

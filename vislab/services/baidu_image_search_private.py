@@ -11,7 +11,7 @@ is the private family's own lives here:
   struct, ``contsign {sign1, sign2}``, ``contsigns``);
 * :class:`RtsasEnvelope` reads ``err_no``/``err_msg`` (codes as typed errors from the
   family's table: 101 duplicated add, naming the stored item; 102 update of data not in the
-  table...) and returns the reply in the cloud family's shape (``cont_sign``, ``result``,
+  table; 103 user not registered, 104 user already exists...) and returns the reply in the cloud family's shape (``cont_sign``, ``result``,
   ``result_num``, ``has_more`` from the uint32), so the cloud parsers and frames apply;
 * ports: a box runs its retrieval service on 8025 (whichever of same-image, similar or
   product search is installed there: call that product's methods) and picture-book on 8027.
@@ -77,7 +77,7 @@ def wire_body(operation: str, fields, *, caller: str = "vislab") -> dict:
 
     Parameters
     ----------
-    operation : {"add", "search", "update", "delete", "snapshot"}
+    operation : {"add", "search", "update", "delete", "snapshot", "signup"}
         The gallery operation (``delete`` is the wire's ``remove``).
     fields : mapping
         ``appid`` and, as the operation takes them, ``image`` (base64), ``brief``,
@@ -235,7 +235,8 @@ class PrivateImageSearch(GalleryOperations, _RtsasWire, ServiceClient):
     the product your box runs) and ``picturebook`` (port 8027); fabric is not offered
     privately.  Each has ``<product>_add``, ``_search``, ``_update``, ``_delete`` (as
     :class:`vislab.baidu.ImageSearch`, without categories: the private wire has none) and
-    ``_snapshot`` (the index's size and capacity).  Adds warn (:class:`IndexCapacityWarning`)
+    ``_snapshot`` (the index's size and capacity) and ``_signup`` (register the tenant with
+    that product's service; 104 once it exists).  Adds warn (:class:`IndexCapacityWarning`)
     when the index is 90 % full.
 
     Parameters
@@ -370,20 +371,30 @@ class PrivateImageSearch(GalleryOperations, _RtsasWire, ServiceClient):
             )
 
     def _snapshot(self, product_name, appid, errors, *, warn: bool = True):
+        return self._box_call("snapshot", product_name, appid, errors, warn=warn)
+
+    def _signup(self, product_name, appid, errors):
+        # The reply is the bare envelope: the row names the tenant that was sent.
+        tenant = self._tenant(appid)
+        return self._box_call("signup", product_name, tenant, errors, extra={"appid": tenant})
+
+    def _box_call(self, operation, product_name, appid, errors, *, warn=True, extra=None):
+        """One request about the product's service itself (no image) -> a one-row frame."""
         product = self.spec.product(product_name)
-        ep = self.spec.endpoint(product.endpoint_name("snapshot"))
+        ep = self.spec.endpoint(product.endpoint_name(operation))
         params = ep.wire_params({"appid": self._tenant(appid)})
+        extra = extra or {}
 
         def work(name):
             reply = self._send(ep, params, None)
-            return ep.parse(reply, name), reply
+            return [{**row, **extra} for row in ep.parse(reply, name)], reply
 
-        results = self._run("snapshot", [product.name], work, key_of=lambda n: {"image": n},
-                            errors=errors, warn=warn)  # fmt: skip
+        results = self._run(operation, [product.name], work,
+                            key_of=lambda n: {"image": n, **extra}, errors=errors,
+                            warn=warn)  # fmt: skip
         rows, reply = results[0]
         raw = {product.name: reply} if isinstance(reply, dict) else {}
-        return frames.gallery_frame(rows, service=f"{self.service}.{product.name}_snapshot",
-                                    raw=raw)  # fmt: skip
+        return frames.gallery_frame(rows, service=f"{self.service}.{ep.name}", raw=raw)
 
     # -- same_hq ---------------------------------------------------------------------------------
     @_documented("same_hq", "add")
@@ -409,6 +420,10 @@ class PrivateImageSearch(GalleryOperations, _RtsasWire, ServiceClient):
     def same_hq_snapshot(self, *, appid=None, errors=None):
         return self._snapshot("same_hq", appid, errors)
 
+    @_documented("same_hq", "signup")
+    def same_hq_signup(self, *, appid=None, errors=None):
+        return self._signup("same_hq", appid, errors)
+
     # -- similar ---------------------------------------------------------------------------------
     @_documented("similar", "add")
     def similar_add(self, images, *, appid=None, brief=None, errors=None):
@@ -433,6 +448,10 @@ class PrivateImageSearch(GalleryOperations, _RtsasWire, ServiceClient):
     def similar_snapshot(self, *, appid=None, errors=None):
         return self._snapshot("similar", appid, errors)
 
+    @_documented("similar", "signup")
+    def similar_signup(self, *, appid=None, errors=None):
+        return self._signup("similar", appid, errors)
+
     # -- product ---------------------------------------------------------------------------------
     @_documented("product", "add")
     def product_add(self, images, *, appid=None, brief=None, errors=None):
@@ -456,6 +475,10 @@ class PrivateImageSearch(GalleryOperations, _RtsasWire, ServiceClient):
     @_documented("product", "snapshot")
     def product_snapshot(self, *, appid=None, errors=None):
         return self._snapshot("product", appid, errors)
+
+    @_documented("product", "signup")
+    def product_signup(self, *, appid=None, errors=None):
+        return self._signup("product", appid, errors)
 
     # -- picturebook -----------------------------------------------------------------------------
     @_documented("picturebook", "add")
@@ -482,3 +505,7 @@ class PrivateImageSearch(GalleryOperations, _RtsasWire, ServiceClient):
     @_documented("picturebook", "snapshot")
     def picturebook_snapshot(self, *, appid=None, errors=None):
         return self._snapshot("picturebook", appid, errors)
+
+    @_documented("picturebook", "signup")
+    def picturebook_signup(self, *, appid=None, errors=None):
+        return self._signup("picturebook", appid, errors)

@@ -1,4 +1,4 @@
-"""Docstrings of ``PrivateImageSearch``'s 20 methods, filled from each product's declaration
+"""Docstrings of ``PrivateImageSearch``'s 24 methods, filled from each product's declaration
 (kept apart so the client module stays small)."""
 
 from __future__ import annotations
@@ -27,10 +27,21 @@ DataFrame
 
 Examples
 --------
->>> from skimage import data
+{setup}>>> from skimage import data
 >>> box = PrivateImageSearch(appid="demo", progress=False, ledger=False)
 >>> {example}
 """
+
+# The signup example runs (it needs no image): in a fresh home, so the tenant is new.
+_FRESH_HOME = (
+    ">>> import os, tempfile\n"
+    ">>> os.environ['VISLAB_HOME'], old_home = tempfile.mkdtemp(), "
+    "os.environ.get('VISLAB_HOME')\n"
+)
+_RESTORE_HOME = (
+    "\n>>> _ = os.environ.pop('VISLAB_HOME') if old_home is None else "
+    "os.environ.update(\n...     VISLAB_HOME=old_home)"
+)
 
 _IMAGES = "images : image or many\n    Paths, bytes, arrays, PIL images, lists or {{identifier: image}}.\n"
 _DOCS = {
@@ -62,6 +73,23 @@ _DOCS = {
                  "",
                  "One row (``image`` is the product).",
                  "snap = box.{name}_snapshot()  # doctest: +SKIP"),
+    "signup": ("Register the client's tenant (``appid``) with this product's service -> a "
+               "one-row frame: ``image`` (the product), ``appid``, ``registered``.  A tenant "
+               "that exists already answers ``err_no`` 104 (\"user already exists\"): an "
+               "error row, or :class:`~vislab.errors.InvalidRequest` with ``errors='raise'``; "
+               "an operation of a tenant a strict box does not know answers 103 "
+               "(:class:`~vislab.errors.AuthError`).",
+               "",
+               "One row: ``registered`` True, or the error (``error_code`` 104 when the "
+               "tenant exists).",
+               "row = box.{name}_signup().loc[0]\n"
+               ">>> row['image'], row['appid'], bool(row['registered'])\n"
+               "('{name}', 'demo', True)\n"
+               ">>> box.{name}_signup(errors='raise')  # doctest: +ELLIPSIS\n"
+               "Traceback (most recent call last):\n"
+               "...\n"
+               "vislab.errors.InvalidRequest: [104] user already exists: 'demo' is a tenant...\n"
+               "" + _RESTORE_HOME.lstrip("\n")),
 }  # fmt: skip
 
 
@@ -77,12 +105,14 @@ def documented(product_name: str, operation: str):
     """
     product = _PRODUCTS[product_name]
     what, params, returns, example = _DOCS[operation]
+    setup = _FRESH_HOME if operation == "signup" else ""
 
     def deco(func):
         fill = {"name": product.name, "pn_max": product.pn_max, "rn_max": product.rn_max,
                 "rn_default": product.rn_default}  # fmt: skip
         func.__doc__ = _TEMPLATE.format(
             title=product.title,
+            setup=setup,
             what=what,
             params=params.format(**fill),
             errors=ERRORS_DOC,
