@@ -230,6 +230,9 @@ class ErrorCode:
         What it means for the caller; picks the :class:`ServiceError` subclass.
     retry : bool
         Whether the same request may succeed later (the session retries it with backoff).
+    hint : str, optional
+        What to do next, when the kind's general hint would mislead (e.g. a tenant that must
+        sign up is an auth failure, but not a key problem).
 
     Examples
     --------
@@ -241,6 +244,7 @@ class ErrorCode:
     message: str
     kind: str = "invalid"
     retry: bool = False
+    hint: str | None = None
 
     def __post_init__(self):
         if self.kind not in _KIND_CLASSES:
@@ -406,7 +410,7 @@ def error_for_code(code, msg=None, log_id=None, *, table: CodeTable | None = Non
         cls = InvalidRequest
     else:
         cls = ServiceError
-    hint = _HINTS.get(cls)
+    hint = (entry.hint if entry is not None else None) or _HINTS.get(cls)
     if hint and hint not in msg:
         msg = f"{msg} — {hint}"
     err = cls(icode if icode is not None else code, msg, log_id, http_status=http_status)

@@ -108,7 +108,8 @@ CODES = CodeTable(
         ErrorCode(100, "feature extraction failed due to user input"),
         ErrorCode(101, "duplicated add"),
         ErrorCode(102, "update of data not in table"),
-        ErrorCode(103, "user not registered", "auth"),
+        ErrorCode(103, "user not registered", "auth",
+                  hint="sign the appid up first (<product>_signup) or check the appid"),
         ErrorCode(104, "user already exists"),
     ],
 )
