@@ -15,7 +15,6 @@ rule for every call (:mod:`vislab.services.failures`): error rows and one warnin
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import inspect
 import os
@@ -38,16 +37,13 @@ from vislab.errors import (
 from vislab.images import PreparedImage, expand_images, prepare_image
 from vislab.services.batch import run_batch
 from vislab.services.cache import ReplyCache
+from vislab.services.credentials import build_auth, check_credential, signed_auth_option
+from vislab.services.dask_hooks import accepts_dask, records_recipe
 from vislab.services.failures import check_errors_option, failure_fields, warn_failures
 from vislab.services.session import Session
 from vislab.transport import (
-    BaiduTokenAuth,
-    BceAuth,
-    EasHmacAuth,
-    EasTokenAuth,
     HttpTransport,
     LocalTransport,
-    NoAuth,
     RetryPolicy,
     envelope_for,
 )
@@ -76,101 +72,12 @@ def _service_url(source, ep, mode: str) -> str | None:
 _KEY = {"labels": "image", "boxes": "image", "gallery": "image", "matches": "query"}
 
 
-def build_auth(
-    kind: str,
-    *,
-    api_key: str | None = None,
-    secret_key: str | None = None,
-    token: str | None = None,
-    signed: bool = False,
-):
-    """The auth piece a family declares (``Service.auth``), from the given credentials.
-
-    ``signed`` picks the signing form: EAS's HMAC, or Baidu's BCE signature instead of the
-    token.
-
-    Examples
-    --------
-    >>> build_auth("baidu_token", api_key="AK", secret_key="SK")
-    BaiduTokenAuth(token_path='/oauth/2.0/token', api_key='***', secret_key='***')
-    >>> build_auth("baidu_token", api_key="AK", secret_key="SK", signed=True)
-    BceAuth(expiry=1800, api_key='***', secret_key='***')
-    >>> build_auth("eas", token="t0ken", signed=True)
-    EasHmacAuth(token='***')
-    >>> build_auth("baidu_token")
-    NoAuth()
-    """
-    if kind == "baidu_token":
-        if not api_key:
-            return NoAuth()
-        return BceAuth(api_key, secret_key) if signed else BaiduTokenAuth(api_key, secret_key)
-    if kind == "eas":
-        if not token:
-            return NoAuth()
-        return EasHmacAuth(token) if signed else EasTokenAuth(token)
-    if kind == "none":
-        return NoAuth()
-    raise ValueError(f"unknown auth kind {kind!r}")
-
-
 def _local_handle():
     # Imported here: the services layer reaches the emulator only for local mode, and the
     # emulator never imports the services.
     from vislab.emulator import local_app
 
     return local_app().handle
-
-
-def _is_dask(images) -> bool:
-    # By module name: Dask is an optional extra, never imported to answer this.
-    return type(images).__module__.split(".", 1)[0] == "dask"
-
-
-def _accepts_dask(method):
-    """Let a client method take a ``dask.dataframe`` column: then it returns a lazy frame."""
-
-    @functools.wraps(method)
-    def call(self, *args, **kwargs):
-        images = args[0] if args else kwargs.get("images")
-        if images is not None and _is_dask(images):
-            from vislab.scale.dask_calls import map_method
-
-            return map_method(self, method.__name__, args, kwargs)
-        return method(self, *args, **kwargs)
-
-    return call
-
-
-def _records_recipe(init):
-    """Keep what a client was made from: vislab.scale makes the same client on each worker."""
-
-    @functools.wraps(init)
-    def recorded(self, *args, **kwargs):
-        # The most derived __init__ runs first and records the caller's arguments.
-        self.__dict__.setdefault("_recipe", (args, kwargs))
-        init(self, *args, **kwargs)
-
-    return recorded
-
-
-def _credential(name: str, value):
-    if value is None or isinstance(value, str):
-        return value or None
-    raise InvalidParameter(
-        f"{name} must be a string (the key from the console), got {type(value).__name__}; "
-        "leave it out to run offline on the local engine",
-        name=name,
-    )
-
-
-def _auth_option(spec, auth: str | None) -> bool:
-    """Whether ``auth=`` asks for signed requests; only Baidu families have a choice."""
-    if auth is None:
-        return False
-    if spec.auth == "baidu_token" and auth in ("token", "bce"):
-        return auth == "bce"
-    choices = "'token' or 'bce'" if spec.auth == "baidu_token" else "nothing (leave it out)"
-    raise InvalidParameter(f"auth must be {choices} for {spec.title}, got {auth!r}", name="auth")
 
 
 class ServiceClient:
@@ -223,16 +130,16 @@ class ServiceClient:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "__init__" in vars(cls):
-            cls.__init__ = _records_recipe(cls.__init__)
+            cls.__init__ = records_recipe(cls.__init__)
         for name, member in list(vars(cls).items()):
             if (
                 not name.startswith("_")
                 and inspect.isfunction(member)
                 and "images" in inspect.signature(member).parameters
             ):
-                setattr(cls, name, _accepts_dask(member))
+                setattr(cls, name, accepts_dask(member))
 
-    @_records_recipe
+    @records_recipe
     def __init__(
         self,
         api_key: str | None = None,
@@ -254,7 +161,7 @@ class ServiceClient:
         plan: str | None = None,
     ):
         self.spec = catalogue.service(self.service)
-        signed = _auth_option(self.spec, auth)
+        signed = signed_auth_option(self.spec, auth)
         if url_mode not in ("url", "download"):
             raise InvalidParameter(
                 f"url_mode must be 'url' (the service fetches) or 'download' (vislab "
@@ -268,8 +175,8 @@ class ServiceClient:
                 raise InvalidParameter(f"plan must be {known} for {self.spec.title}, got "
                                        f"{plan!r}", name="plan")  # fmt: skip
             qps = self.spec.plan_qps[plan] if qps is None else qps
-        api_key = _credential("api_key", api_key)
-        secret_key = _credential("secret_key", secret_key)
+        api_key = check_credential("api_key", api_key)
+        secret_key = check_credential("secret_key", secret_key)
         prefix = self.spec.env_prefix
         if prefix:
             api_key = api_key or os.environ.get(f"{prefix}_API_KEY") or None
