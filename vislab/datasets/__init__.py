@@ -11,10 +11,19 @@
 * :func:`defects`, :func:`cells`, :func:`shelf` — generated EasyDL datasets
   (:class:`vislab.easydl.Dataset`): surface defects for classification, dense cells and
   products on shelves for detection and counting.
+* :func:`receipt` — a rendered shop receipt with its truth text runs and boxes (for OCR).
 """
 
 from vislab.datasets.coco import read_coco, read_coco_results, write_coco, write_coco_results
-from vislab.datasets.samples import SampleDetections, cells, defects, sample_detections, shelf
+from vislab.datasets.samples import (
+    Receipt,
+    SampleDetections,
+    cells,
+    defects,
+    receipt,
+    sample_detections,
+    shelf,
+)
 from vislab.datasets.voc import read_voc_txt, read_voc_xml, write_voc_xml
 from vislab.datasets.yolo import read_yolo, read_yolo_names, write_yolo, write_yolo_names
 
@@ -35,4 +44,6 @@ __all__ = [
     "defects",
     "cells",
     "shelf",
+    "receipt",
+    "Receipt",
 ]

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from vislab.datasets.easydl_samples import cells, defects, shelf  # noqa: F401 (re-exported)
+from vislab.datasets.receipt_sample import Receipt, receipt  # noqa: F401 (re-exported)
 from vislab.geometry import box_iou
 
 __all__ = ["sample_detections", "SampleDetections", "SAMPLE_CLASSES"]
