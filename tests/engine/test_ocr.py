@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 
@@ -202,7 +203,7 @@ def test_engine_uses_two_threads_and_logs_nothing(capfd):
 
     engine = ocr.get_engine()
     options = engine.text_det.infer.session.get_session_options()
-    assert options.intra_op_num_threads == min(2, __import__("os").cpu_count())
+    assert options.intra_op_num_threads == min(2, os.cpu_count())
     assert logging.getLogger("RapidOCR").level == logging.WARNING
     ocr.read_text(np.full((40, 40, 3), 255, np.uint8))
     out, err = capfd.readouterr()

@@ -24,6 +24,8 @@ hashing
     Content signatures (cont_sign), perceptual hashes and the same-image copy check.
 texture
     The texture descriptor that fabric (materiel) search weights.
+ocr
+    Text lines (text, score, quadrilateral) from RapidOCR's PP-OCRv4 models (extra ``ocr``).
 paths
     The vislab home folder (``VISLAB_HOME``, default ``~/.vislab``).
 """

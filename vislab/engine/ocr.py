@@ -19,7 +19,7 @@ and it drops lines whose score is below 0.5. PAI's per-character ids
 (``detection_texts_ids``) index PAI's vocabulary, which is not published, so they have no local
 answer. Quadrilaterals here are ``(x, y)`` pixel pairs; PAI's keypoints are ``(y, x)``.
 
-Runtime: one engine per process, created on the first call (about a second) and shared; calls
+Runtime: one engine per process, created on the first call (1-3 s) and shared; calls
 are serialised by a lock because RapidOCR's objects keep per-call state and the engine's
 onnxruntime sessions already use two intra-op threads (the machines this targets have two
 cores; ``VISLAB_OCR_THREADS`` overrides it). RapidOCR's own loggers are set to ``WARNING`` so
