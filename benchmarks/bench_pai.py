@@ -6,7 +6,8 @@ per-round ratios, with the load average (the machine is shared):
 * **ocr** — text lines/s of ``vislab.engine.ocr.read_text`` beside ``rapidocr_onnxruntime``'s
   ``RapidOCR()`` (its defaults) called directly on the same rendered receipts
   (:func:`vislab.datasets.samples.receipt`, seeds ``0..--receipts-1``), given the BGR arrays it
-  wants; the texts must be equal. Target vislab / rapidocr >= 0.9.
+  wants, image by image in alternating order; the texts must be equal. Target vislab /
+  rapidocr >= 0.9.
 * **segm** — ``coco_eval(iou_type="segm")`` beside faster-coco-eval's ``COCOeval`` on random
   masks (blobs of random size and place; detections are shifted, grown, shrunk copies plus
   false alarms, all as compressed RLE), through ``bench_segm``'s runners (imported, not
@@ -67,17 +68,24 @@ def bench_ocr(receipts: int, repeat: int) -> None:
     direct(bgr[0])
     mine, peer = [], []
     texts_mine = texts_peer = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        read = [ocr.read_text(image) for image in images]
-        t1 = time.perf_counter()
-        raw = [direct(image)[0] or [] for image in bgr]
-        t2 = time.perf_counter()
+    for rnd in range(repeat):
+        # Image by image, the two engines alternating which goes first, so that both see the
+        # same load (the machine is shared) and neither always runs on a warmer cache.
+        read, raw = [], []
+        t_mine = t_peer = 0.0
+        for i, (image, image_bgr) in enumerate(zip(images, bgr, strict=True)):
+            for who in ("mine", "peer") if (rnd + i) % 2 == 0 else ("peer", "mine"):
+                t0 = time.perf_counter()
+                if who == "mine":
+                    read.append(ocr.read_text(image))
+                    t_mine += time.perf_counter() - t0
+                else:
+                    raw.append(direct(image_bgr)[0] or [])
+                    t_peer += time.perf_counter() - t0
         texts_mine = [[line.text for line in lines] for lines in read]
         texts_peer = [[text for _quad, text, _score in lines] for lines in raw]
-        n = sum(len(lines) for lines in read)
-        mine.append(n / (t1 - t0))
-        peer.append(sum(len(lines) for lines in raw) / (t2 - t1))
+        mine.append(sum(len(lines) for lines in read) / t_mine)
+        peer.append(sum(len(lines) for lines in raw) / t_peer)
     n_lines = sum(len(t) for t in texts_mine)
     h, w = images[0].shape[:2]
     print(
