@@ -28,6 +28,10 @@ ocr
     Text lines (text, score, quadrilateral) from RapidOCR's PP-OCRv4 models (extra ``ocr``).
 paths
     The vislab home folder (``VISLAB_HOME``, default ``~/.vislab``).
+faces
+    Offline face models (BlazeFace, FaceRes, Emotion): detection, similarity, attributes.
+foreground
+    Person (foreground) segmentation with MediaPipe Selfie Segmentation.
 """
 
 from vislab.engine.backbone import Backbone, FeatureMaps, get_backbone
