@@ -104,9 +104,8 @@ def _classify(serve, **options):
 
 
 def test_one_qps_limit_for_the_cluster_and_one_token_per_worker(serve, cluster, tmp_path):
-    # 600 requests (30 s): the workers' start (their Dask client, the token) stalls the sends
-    # for ~1-2 s on 2 loaded cores; over a longer run that costs less of the rate.
-    qps, count = 20, 600
+    # 420 requests (21 s) at qps=20: the issue's run of >= 400.
+    qps, count = 20, 420
     paths = _noise_images(tmp_path / "noise", count, seed=1)
     client = _classify(serve, qps=qps)
     before = len(serve.requests())
@@ -125,16 +124,47 @@ def test_one_qps_limit_for_the_cluster_and_one_token_per_worker(serve, cluster, 
     sent = ClusterRateLimiter(qps, name=client.backend, dask_client=cluster).sent_times()
     assert len(sent) == count
     achieved = (count - 1) / (sent[-1] - sent[0])
+    arrived = (count - 1) / (searches[-1] - searches[0])
     print(f"\nleased sends: {achieved:.2f}/s of {qps} ({achieved / qps:.3f}), "
           f"most in 1 s {_most_in_one_second(sent)}, longest pause "
           f"{max(b - a for a, b in zip(sent, sent[1:], strict=False)):.2f} s; server log: "
-          f"{(count - 1) / (searches[-1] - searches[0]):.2f}/s, most in 1 s "
+          f"{arrived:.2f}/s ({arrived / qps:.3f}), most in 1 s "
           f"{_most_in_one_second(searches)}")  # fmt: skip
     assert achieved >= 0.9 * qps
     assert _most_in_one_second(sent) <= qps + 1
-    # What reached the server: the whole run's rate stays at the limit (its 1-s windows also
-    # carry the server's own jitter under load: printed above, not asserted).
-    assert (count - 1) / (searches[-1] - searches[0]) <= 1.1 * qps
+    # What reached the server, counted by the server: at most one over the limit in any
+    # 1-second window, and >= 0.9 of the limit over the run.
+    assert _most_in_one_second(searches) <= qps + 1
+    assert 0.9 * qps <= arrived <= 1.1 * qps
+
+
+def test_a_stalled_server_gets_no_burst_when_it_resumes(serve, cluster, tmp_path):
+    # The server process is frozen (SIGSTOP) for 1.5 s mid-run: requests sent meanwhile wait in
+    # its socket and are handled together when it resumes.  The bucket counts them as in
+    # flight until answered, so the server's 1-second windows still hold at most qps + 1.
+    qps, count = 20, 160
+    paths = _noise_images(tmp_path / "stall", count, seed=4)
+    client = _classify(serve, qps=qps)
+    before = len(serve.requests())
+    future = cluster.compute(client.logo_search(batch.from_paths(paths, npartitions=4)))
+
+    def stall():
+        os.kill(serve.proc.pid, signal.SIGSTOP)
+        threading.Event().wait(1.5)
+        os.kill(serve.proc.pid, signal.SIGCONT)
+
+    staller = threading.Timer(3.0, stall)
+    staller.start()
+    df = future.result(timeout=120)
+    staller.join()
+    assert df["error_code"].isna().all(), df[df["error_code"].notna()].head()
+    searches = [t for t, path in serve.requests()[before:] if path.endswith("/v2/logo")]
+    assert len(searches) == count
+    gaps = [b - a for a, b in zip(searches, searches[1:], strict=False)]
+    print(f"\nstalled server: longest gap {max(gaps):.2f} s, most in 1 s "
+          f"{_most_in_one_second(searches)}")  # fmt: skip
+    assert max(gaps) >= 1.0  # the stall really happened during the run
+    assert _most_in_one_second(searches) <= qps + 1
 
 
 def test_cluster_frame_equals_in_process_frame(serve, cluster, tmp_path, photo_files):

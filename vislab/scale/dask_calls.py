@@ -15,7 +15,8 @@ What each worker process keeps, once per client:
 * the **cluster-wide QPS limit**: when a ``distributed`` client is running, the worker's
   session limiter is a :class:`~vislab.scale.limiter.ClusterRateLimiter` named after the
   client's backend (service, URL, account hash), so every worker and every job of one account
-  draws on one bucket on the scheduler.  Without ``distributed`` (Dask's threads), the
+  draws on one bucket on the scheduler; its transport reports each reply's time to it
+  (:class:`~vislab.scale.limiter.AnsweredTransport`), so the limit holds on arrival.  Without ``distributed`` (Dask's threads), the
   workers are threads of this process and share the client's own limiter.
 
 The disk reply cache (``cache=``) is one folder for every worker of one machine: entries are
@@ -40,7 +41,7 @@ import uuid
 import warnings
 
 from vislab.errors import FailedImagesWarning, InvalidParameter
-from vislab.scale.limiter import ClusterRateLimiter
+from vislab.scale.limiter import AnsweredTransport, ClusterRateLimiter
 from vislab.scale.schema import conform, frame_meta
 
 __all__ = ["map_method", "image_column", "require_dask"]
@@ -147,9 +148,12 @@ class _Recipe:
                     # not Dask's, so they could not find the worker's client themselves.
                     from distributed import get_client
 
-                    ready.session.limiter = ClusterRateLimiter(
+                    limiter = ClusterRateLimiter(
                         self.cluster_qps, name=self.backend, dask_client=get_client()
                     )
+                    ready.session.limiter = limiter
+                    # Each reply's time goes back to the bucket: the limit holds on arrival.
+                    ready.session.transport = AnsweredTransport(ready.session.transport, limiter)
                 _CLIENTS[self.key] = ready
         return ready
 
@@ -160,10 +164,15 @@ def _run_partition(part, recipe, method, args, kwargs, meta, job, partition_info
     number = partition_info["number"] if partition_info else 0
     client = copy.copy(recipe.client())  # shares the session (token, limiter), cache, ledger
     client._job = f"{job}:{number}"
-    with warnings.catch_warnings():
-        # The driver never sees a worker's warnings: the rows carry every failure.
-        warnings.simplefilter("ignore", FailedImagesWarning)
-        df = getattr(client, method)(part, *args, **kwargs)
+    try:
+        with warnings.catch_warnings():
+            # The driver never sees a worker's warnings: the rows carry every failure.
+            warnings.simplefilter("ignore", FailedImagesWarning)
+            df = getattr(client, method)(part, *args, **kwargs)
+    finally:
+        flush = getattr(client.session.limiter, "flush", None)
+        if flush is not None:  # the last replies' times: no later lease of ours carries them
+            flush()
     return conform(df, meta)
 
 
