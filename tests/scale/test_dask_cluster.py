@@ -226,3 +226,22 @@ def test_killed_worker_loses_no_rows_and_adds_once(serve, cluster, tmp_path):
     hits = search.similar_search(paths[:6], rn=5)
     for _, rows in hits.groupby("query"):
         assert (rows["score"] > 0.999).sum() == 1, rows
+
+
+def _engine_threads():
+    from vislab.engine import backbone
+
+    return None if backbone._BACKBONE is None else backbone._BACKBONE.intra_op_threads
+
+
+def test_local_answers_on_workers_use_one_engine_thread(cluster, tmp_path, photo_files):
+    real = sorted(str(p) for p in photo_files.values())
+    client = baidu.ImageClassify(progress=False)  # the in-process engine answers
+    got = client.advanced_general(batch.from_paths(real, npartitions=2)).compute()
+    want = client.advanced_general(real)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True)[list(want.columns)], want,
+                                  check_dtype=False)  # fmt: skip
+    used = [n for n in cluster.run(_engine_threads).values() if n is not None]
+    assert used and set(used) == {1}  # the workers that answered run one onnxruntime thread
+    # The driver's own engine keeps its threads.
+    assert _engine_threads() == min(os.cpu_count() or 1, 4)
