@@ -107,22 +107,30 @@ def test_one_qps_limit_for_the_cluster_and_one_token_per_worker(serve, cluster, 
     # 420 requests (21 s) at qps=20: the run of >= 400.
     qps, count = 20, 420
     paths = _noise_images(tmp_path / "noise", count, seed=1)
+    warm = _noise_images(tmp_path / "warm", 8, seed=5)
     client = _classify(serve, qps=qps)
     before = len(serve.requests())
+    # The workers make their client, fetch the token and open a connection first: on 2 cores
+    # loaded to a load average of ~20 that alone took ~3 s, which is start-up, not the rate.
+    for address in cluster.scheduler_info()["workers"]:
+        cluster.compute(client.logo_search(batch.from_paths(warm, npartitions=1)),
+                        workers=[address]).result()  # fmt: skip
+    warmed = len(serve.requests())
     # logo_search answers in ~2 ms: the server is not the bottleneck, the limit is.
     frame = client.logo_search(batch.from_paths(paths, npartitions=8)["image"])
     assert frame.npartitions == 8
     df = frame.compute()
     assert df["error_code"].isna().all(), df[df["error_code"].notna()].head()
     assert sorted(df["image"]) == paths
-    seen = serve.requests()[before:]
+    seen = serve.requests()[warmed:]
     searches = [t for t, path in seen if path.endswith("/v2/logo")]
-    tokens = [t for t, path in seen if path.startswith("/oauth/2.0/token")]
+    tokens = [t for t, path in serve.requests()[before:] if path.startswith("/oauth/2.0/token")]
     assert len(searches) == count
     # One token fetch per worker process, not per image or partition.
     assert len(tokens) == len(cluster.scheduler_info()["workers"]) == 2
     sent = ClusterRateLimiter(qps, name=client.backend, dask_client=cluster).sent_times()
-    assert len(sent) == count
+    assert len(sent) == count + 2 * len(warm)
+    sent = sent[-count:]
     achieved = (count - 1) / (sent[-1] - sent[0])
     arrived = (count - 1) / (searches[-1] - searches[0])
     print(f"\nleased sends: {achieved:.2f}/s of {qps} ({achieved / qps:.3f}), "

@@ -137,8 +137,8 @@ class _Window:
                 del self.open[ticket]
 
 
-def lease_window(name: str, qps: float, lead: float, done=(), dask_scheduler=None
-                 ) -> tuple[bool, float, int]:  # fmt: skip
+def lease_window(name: str, qps: float, lead: float, done=(), lease: bool = True,
+                 dask_scheduler=None) -> tuple[bool, float, int]:  # fmt: skip
     """Run *on the scheduler*: record answered tickets, then lease the next slot if it is near.
 
     A slot is at least ``1/qps`` after the previous one, and at most ``floor(qps)`` other
@@ -154,6 +154,8 @@ def lease_window(name: str, qps: float, lead: float, done=(), dask_scheduler=Non
         The furthest ahead a slot is leased, in seconds (below 1).
     done : iterable of (int, float)
         ``(ticket, reply time)`` of requests answered since the caller's last lease.
+    lease : bool, default True
+        False: only record ``done`` (a partition's end), lease nothing.
     dask_scheduler : distributed.Scheduler, optional
         Filled by ``Client.run_on_scheduler``; without it (one process) the buckets live on
         this function.
@@ -177,6 +179,8 @@ def lease_window(name: str, qps: float, lead: float, done=(), dask_scheduler=Non
     (True, True)
     >>> lease_window("doc-window", 2.0, 0.9)[0]  # the second is open: nothing before it ends
     False
+    >>> lease_window("doc-window", 2.0, 0.9, [(second, 0.0)], lease=False)  # only reporting
+    (False, 0.0, -1)
     """
     holder = dask_scheduler if dask_scheduler is not None else lease_slot
     buckets = _buckets(holder, _WINDOWS)
@@ -187,6 +191,8 @@ def lease_window(name: str, qps: float, lead: float, done=(), dask_scheduler=Non
     for ticket, reply in done:
         bucket.close(ticket, reply)
     bucket.forget_before(now)
+    if not lease:
+        return False, 0.0, -1
     others = max(0, math.floor(qps))  # intervals that may meet [s - 1, s] beside the new one
     slot = max(now, bucket.last + 1.0 / qps)
     # Every open ticket meets the window (slot - 1 < now while lead < 1); answered ones do
@@ -327,7 +333,7 @@ class ClusterRateLimiter:
         done = self._take_done()
         if done:
             self._dask_client().run_on_scheduler(
-                lease_window, self.name, float(self.qps), 0.0, done
+                lease_window, self.name, float(self.qps), self.lead, done, False
             )
 
     def _dask_client(self):
