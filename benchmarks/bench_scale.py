@@ -105,16 +105,20 @@ def bench_qps(tmp: Path, requests: int, qps: float) -> None:
             client = baidu.ImageClassify(KEYS["VISLAB_SERVE_API_KEY"],
                                          KEYS["VISLAB_SERVE_SECRET_KEY"], base_url=url,
                                          qps=qps, progress=False)  # fmt: skip
-            t0 = time.perf_counter()
+            for address in dc.scheduler_info()["workers"]:  # client, token, connection first
+                warm = client.logo_search(batch.from_paths(paths[:4], npartitions=1))
+                dc.compute(warm, workers=[address]).result()
+            t0 = time.time()
             df = client.logo_search(batch.from_paths(paths, npartitions=8)).compute()
-            wall = time.perf_counter() - t0
+            wall = time.time() - t0
             sent = ClusterRateLimiter(qps, name=client.backend, dask_client=dc).sent_times()
+            sent = [t for t in sent if t >= t0]
     finally:
         proc.terminate()
         proc.wait(20)
         log.close()
     rate = (len(sent) - 1) / (sent[-1] - sent[0])
-    arrived = _logged_times(log_path, "/v2/logo")
+    arrived = [t for t in _logged_times(log_path, "/v2/logo") if t >= t0]
     at_server = (len(arrived) - 1) / (arrived[-1] - arrived[0])
     print(f"dask qps={qps:g}, 2 workers, {len(df)} rows ({df['error_code'].notna().sum()} "
           f"errors) in {wall:.1f} s: leased {rate:.2f}/s = {rate / qps:.3f} of the limit, most "
