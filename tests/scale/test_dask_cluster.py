@@ -104,37 +104,75 @@ def _classify(serve, **options):
 
 
 def test_one_qps_limit_for_the_cluster_and_one_token_per_worker(serve, cluster, tmp_path):
-    # 600 requests (30 s): the workers' start (their Dask client, the token) stalls the sends
-    # for ~1-2 s on 2 loaded cores; over a longer run that costs less of the rate.
-    qps, count = 20, 600
+    # 420 requests (21 s) at qps=20: the issue's run of >= 400.
+    qps, count = 20, 420
     paths = _noise_images(tmp_path / "noise", count, seed=1)
+    warm = _noise_images(tmp_path / "warm", 8, seed=5)
     client = _classify(serve, qps=qps)
     before = len(serve.requests())
+    # The workers make their client, fetch the token and open a connection first: on 2 cores
+    # loaded to a load average of ~20 that alone took ~3 s, which is start-up, not the rate.
+    for address in cluster.scheduler_info()["workers"]:
+        cluster.compute(client.logo_search(batch.from_paths(warm, npartitions=1)),
+                        workers=[address]).result()  # fmt: skip
+    warmed = len(serve.requests())
     # logo_search answers in ~2 ms: the server is not the bottleneck, the limit is.
     frame = client.logo_search(batch.from_paths(paths, npartitions=8)["image"])
     assert frame.npartitions == 8
     df = frame.compute()
     assert df["error_code"].isna().all(), df[df["error_code"].notna()].head()
     assert sorted(df["image"]) == paths
-    seen = serve.requests()[before:]
+    seen = serve.requests()[warmed:]
     searches = [t for t, path in seen if path.endswith("/v2/logo")]
-    tokens = [t for t, path in seen if path.startswith("/oauth/2.0/token")]
+    tokens = [t for t, path in serve.requests()[before:] if path.startswith("/oauth/2.0/token")]
     assert len(searches) == count
     # One token fetch per worker process, not per image or partition.
     assert len(tokens) == len(cluster.scheduler_info()["workers"]) == 2
     sent = ClusterRateLimiter(qps, name=client.backend, dask_client=cluster).sent_times()
-    assert len(sent) == count
+    assert len(sent) == count + 2 * len(warm)
+    sent = sent[-count:]
     achieved = (count - 1) / (sent[-1] - sent[0])
+    arrived = (count - 1) / (searches[-1] - searches[0])
     print(f"\nleased sends: {achieved:.2f}/s of {qps} ({achieved / qps:.3f}), "
           f"most in 1 s {_most_in_one_second(sent)}, longest pause "
           f"{max(b - a for a, b in zip(sent, sent[1:], strict=False)):.2f} s; server log: "
-          f"{(count - 1) / (searches[-1] - searches[0]):.2f}/s, most in 1 s "
+          f"{arrived:.2f}/s ({arrived / qps:.3f}), most in 1 s "
           f"{_most_in_one_second(searches)}")  # fmt: skip
     assert achieved >= 0.9 * qps
     assert _most_in_one_second(sent) <= qps + 1
-    # What reached the server: the whole run's rate stays at the limit (its 1-s windows also
-    # carry the server's own jitter under load: printed above, not asserted).
-    assert (count - 1) / (searches[-1] - searches[0]) <= 1.1 * qps
+    # What reached the server, counted by the server: at most one over the limit in any
+    # 1-second window, and >= 0.9 of the limit over the run.
+    assert _most_in_one_second(searches) <= qps + 1
+    assert 0.9 * qps <= arrived <= 1.1 * qps
+
+
+def test_a_stalled_server_gets_no_burst_when_it_resumes(serve, cluster, tmp_path):
+    # The server process is frozen (SIGSTOP) for 1.5 s mid-run: requests sent meanwhile wait in
+    # its socket and are handled together when it resumes.  The bucket counts them as in
+    # flight until answered, so the server's 1-second windows still hold at most qps + 1.
+    qps, count = 20, 160
+    paths = _noise_images(tmp_path / "stall", count, seed=4)
+    client = _classify(serve, qps=qps)
+    before = len(serve.requests())
+    future = cluster.compute(client.logo_search(batch.from_paths(paths, npartitions=4)))
+
+    def stall():
+        os.kill(serve.proc.pid, signal.SIGSTOP)
+        threading.Event().wait(1.5)
+        os.kill(serve.proc.pid, signal.SIGCONT)
+
+    staller = threading.Timer(3.0, stall)
+    staller.start()
+    df = future.result(timeout=120)
+    staller.join()
+    assert df["error_code"].isna().all(), df[df["error_code"].notna()].head()
+    searches = [t for t, path in serve.requests()[before:] if path.endswith("/v2/logo")]
+    assert len(searches) == count
+    gaps = [b - a for a, b in zip(searches, searches[1:], strict=False)]
+    print(f"\nstalled server: longest gap {max(gaps):.2f} s, most in 1 s "
+          f"{_most_in_one_second(searches)}")  # fmt: skip
+    assert max(gaps) >= 1.0  # the stall really happened during the run
+    assert _most_in_one_second(searches) <= qps + 1
 
 
 def test_cluster_frame_equals_in_process_frame(serve, cluster, tmp_path, photo_files):
@@ -196,3 +234,22 @@ def test_killed_worker_loses_no_rows_and_adds_once(serve, cluster, tmp_path):
     hits = search.similar_search(paths[:6], rn=5)
     for _, rows in hits.groupby("query"):
         assert (rows["score"] > 0.999).sum() == 1, rows
+
+
+def _engine_threads():
+    from vislab.engine import backbone
+
+    return None if backbone._BACKBONE is None else backbone._BACKBONE.intra_op_threads
+
+
+def test_local_answers_on_workers_use_one_engine_thread(cluster, tmp_path, photo_files):
+    real = sorted(str(p) for p in photo_files.values())
+    client = baidu.ImageClassify(progress=False)  # the in-process engine answers
+    got = client.advanced_general(batch.from_paths(real, npartitions=2)).compute()
+    want = client.advanced_general(real)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True)[list(want.columns)], want,
+                                  check_dtype=False)  # fmt: skip
+    used = [n for n in cluster.run(_engine_threads).values() if n is not None]
+    assert used and set(used) == {1}  # the workers that answered run one onnxruntime thread
+    # The driver's own engine keeps its threads.
+    assert _engine_threads() == min(os.cpu_count() or 1, 4)

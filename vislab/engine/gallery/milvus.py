@@ -19,6 +19,10 @@ The collection index is ``FLAT`` (exact, as the numpy backend).  On a Milvus ser
 ``IVF_FLAT`` / ``HNSW`` index trades exactness for speed (``index_type=``); then the answers
 are approximate (``benchmarks/bench_scale.py`` measures the embedded engine).
 
+Connecting, the collection's schema, names and tag expressions are in
+:mod:`~vislab.engine.gallery.milvus_schema`; bringing the collection in line with the store in
+:mod:`~vislab.engine.gallery.milvus_sync` (both names stay importable from here).
+
 Examples
 --------
 >>> import os, tempfile
@@ -36,89 +40,25 @@ Examples
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
+from vislab.engine.gallery.milvus_schema import (
+    MAX_LIMIT,
+    OUT_FIELDS,
+    _Ref,
+    as_int64,
+    collection_dim,
+    collection_name,
+    connect,
+    create_collection,
+    query_all,
+    tag_expression,
+)
+from vislab.engine.gallery.milvus_sync import sync_with_store
 from vislab.engine.gallery.protocols import IndexItem, Matches, TagFilter, top_k
-from vislab.errors import InvalidParameter, TransportError
+from vislab.errors import InvalidParameter
 
 __all__ = ["MilvusIndex", "collection_name", "tag_expression"]
-
-# Milvus caps a search's limit (topk) and a query's page.
-_MAX_LIMIT = 16384
-_PAGE = 4096
-_BRIEF_BYTES = 4096  # VARCHAR capacity (the products' briefs are at most 256 bytes)
-_OUT = ["row", "view", "cont_sign", "brief", "tag1", "tag2", "phash", "dhash"]
-
-
-def collection_name(product: str, name: str) -> str:
-    """The Milvus collection of one gallery (letters, digits and ``_`` only).
-
-    Parameters
-    ----------
-    product, name : str
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> collection_name("similar", "my-photos")
-    'vislab_similar__my_photos'
-    """
-    return "vislab_" + re.sub(r"[^A-Za-z0-9_]", "_", f"{product}__{name}")
-
-
-def tag_expression(where: TagFilter | None) -> str:
-    """A :class:`TagFilter` as a Milvus boolean expression on ``tag1`` / ``tag2``.
-
-    Parameters
-    ----------
-    where : TagFilter or None
-
-    Returns
-    -------
-    str
-        ``""`` when every row passes.
-
-    Examples
-    --------
-    >>> tag_expression(TagFilter((3, 4), any_of=True))
-    '((tag1 == 3 or tag2 == 3) or (tag1 == 4 or tag2 == 4))'
-    >>> tag_expression(TagFilter((3, None), positional=True))
-    '((tag1 == 3))'
-    """
-    if where is None:
-        return ""
-    conds = []
-    for pos, v in enumerate(where.values):
-        if v is None:
-            continue
-        v = int(v)
-        conds.append(f"tag{pos + 1} == {v}" if where.positional
-                     else f"tag1 == {v} or tag2 == {v}")  # fmt: skip
-    if not conds:
-        return ""
-    return "(" + (" or " if where.any_of else " and ").join(f"({c})" for c in conds) + ")"
-
-
-class _Ref:
-    """Columns of matched rows (what a Milvus hit carried): the payload handle of matches."""
-
-    __slots__ = ("columns",)
-
-    def __init__(self, columns: dict):
-        self.columns = columns
-
-    def take(self, selection: np.ndarray) -> _Ref:
-        return _Ref({k: v[selection] for k, v in self.columns.items()})
-
-
-def _as_int64(h) -> int:
-    # Milvus INT64 is signed: the same 64 bits of an unsigned hash.
-    return int(np.uint64(h).view(np.int64))
 
 
 class MilvusIndex:
@@ -166,35 +106,21 @@ class MilvusIndex:
     def __init__(self, uri: str, collection: str, *, token: str | None = None, n_views: int = 1,
                  with_texture: bool = False, dim: int | None = None, index_type: str = "FLAT",
                  timeout: float = 10.0):  # fmt: skip
-        try:
-            from pymilvus import MilvusClient
-        except ImportError as exc:  # pragma: no cover - the extra is in the test environment
-            raise ImportError("Milvus galleries need: pip install 'vislab[milvus]'") from exc
         self.uri = str(uri)
         self.collection = collection
         self.n_views = int(n_views)
         self.with_texture = bool(with_texture)
         self.index_type = index_type
-        try:
-            self._client = MilvusClient(self.uri, token=token or "", timeout=timeout)
-            exists = self._client.has_collection(collection)
-        except Exception as exc:  # pymilvus raises its own MilvusException, or gRPC's errors
-            raise TransportError(
-                "connection",
-                f"cannot reach Milvus at {self.uri}: {type(exc).__name__}: {exc}. Start the "
-                "server, check the URI and token, or use a Milvus Lite file (./galleries.db).",
-            ) from None
-        self._dim: int | None = None
+        self._client = connect(self.uri, token, timeout)
+        existing = collection_dim(self._client, collection)
+        self._dim: int | None = existing
         # Tags of every row (row id -> (tag1, tag2)), kept here: ``total`` and ``len`` are
         # counted from it (a count(*) query costs Milvus Lite ~1.5 s); :meth:`sync` rebuilds it.
         self._tags: dict[int, tuple[int, int]] = {}
         self._tag_arrays = None
-        if exists:
-            fields = self._client.describe_collection(collection)["fields"]
-            self._dim = next(int(f["params"]["dim"]) for f in fields if f["name"] == "vec")
         if dim is not None:
             self._check_dim(int(dim))
-        if exists:
+        if existing is not None:
             self._set_tags({int(r["row"]): (r["tag1"], r["tag2"])
                             for r in self._query("view == 0", ["row", "tag1", "tag2"])})  # fmt: skip
 
@@ -234,28 +160,7 @@ class MilvusIndex:
             )
 
     def _create(self, dim: int, texture_dim: int | None) -> None:
-        from pymilvus import DataType
-
-        c = self._client
-        schema = c.create_schema(auto_id=False)
-        schema.add_field("pk", DataType.INT64, is_primary=True)  # row * n_views + view
-        schema.add_field("row", DataType.INT64)
-        schema.add_field("view", DataType.INT32)
-        schema.add_field("cont_sign", DataType.VARCHAR, max_length=64)
-        schema.add_field("brief", DataType.VARCHAR, max_length=_BRIEF_BYTES)
-        schema.add_field("tag1", DataType.INT32)
-        schema.add_field("tag2", DataType.INT32)
-        schema.add_field("phash", DataType.INT64)
-        schema.add_field("dhash", DataType.INT64)
-        schema.add_field("vec", DataType.FLOAT_VECTOR, dim=dim)
-        params = c.prepare_index_params()
-        params.add_index("vec", index_type=self.index_type, metric_type="IP")
-        if texture_dim:
-            schema.add_field("texture", DataType.FLOAT_VECTOR, dim=texture_dim)
-            params.add_index("texture", index_type="FLAT", metric_type="IP")
-        # Strong consistency: a search sees every write acknowledged before it.
-        c.create_collection(self.collection, schema=schema, index_params=params,
-                            consistency_level="Strong")  # fmt: skip
+        create_collection(self._client, self.collection, dim, texture_dim, self.index_type)
         self._dim = dim
 
     def _entities(self, item: IndexItem) -> list[dict]:
@@ -266,7 +171,7 @@ class MilvusIndex:
         self._check_dim(vectors.shape[1])
         base = {"row": int(item.id), "cont_sign": item.cont_sign, "brief": item.brief or "",
                 "tag1": int(item.slots[0] or 0), "tag2": int(item.slots[1] or 0),
-                "phash": _as_int64(item.phash), "dhash": _as_int64(item.dhash)}  # fmt: skip
+                "phash": as_int64(item.phash), "dhash": as_int64(item.dhash)}  # fmt: skip
         out = []
         for view in range(self.n_views):
             e = {**base, "pk": int(item.id) * self.n_views + view, "view": view,
@@ -279,17 +184,7 @@ class MilvusIndex:
     def _query(self, expr: str, fields: list[str]) -> list[dict]:
         if self._dim is None:
             return []
-        it = self._client.query_iterator(self.collection, batch_size=_PAGE,
-                                         filter=expr or "row >= 0", output_fields=fields)  # fmt: skip
-        rows: list[dict] = []
-        try:
-            while True:
-                page = it.next()
-                if not page:
-                    return rows
-                rows.extend(page)
-        finally:
-            it.close()
+        return query_all(self._client, self.collection, expr, fields)
 
     # -- the protocol -------------------------------------------------------------------------
 
@@ -392,7 +287,7 @@ class MilvusIndex:
         >>> index.payload(m, "brief")[0].tolist()
         ['new']
         """
-        fields = ["pk", *_OUT, "vec"] + (["texture"] if self.with_texture else [])
+        fields = ["pk", *OUT_FIELDS, "vec"] + (["texture"] if self.with_texture else [])
         found = self._query(f"row == {int(id)}", fields)
         if not found:
             return
@@ -471,16 +366,16 @@ class MilvusIndex:
 
     def _top(self, expr: str, vec: str, queries: np.ndarray, limit: int):
         """(entity, score) of the best ``limit`` entities per query vector."""
-        if limit > _MAX_LIMIT:  # past Milvus' topk cap: every passing vector, scored here
+        if limit > MAX_LIMIT:  # past Milvus' topk cap: every passing vector, scored here
             return self._scan(expr, vec, queries)
         got = self._client.search(self.collection, queries.tolist(), limit=limit, filter=expr,
-                                  anns_field=vec, output_fields=_OUT,
+                                  anns_field=vec, output_fields=OUT_FIELDS,
                                   search_params={"metric_type": "IP"})  # fmt: skip
         return [(h["entity"], float(h["distance"])) for per_query in got for h in per_query]
 
     def _scan(self, expr: str, vec: str, queries: np.ndarray) -> list[tuple[dict, float]]:
         # Every passing entity with its vector; scored here exactly as numpy would.
-        rows = self._query(expr, [*_OUT, vec])
+        rows = self._query(expr, [*OUT_FIELDS, vec])
         if not rows:
             return []
         matrix = np.asarray([r[vec] for r in rows], np.float32)
@@ -520,7 +415,7 @@ class MilvusIndex:
         """
         return tuple(matches.ref.columns[n] for n in names)
 
-    # -- the store is the record of truth -----------------------------------------------------
+    # -- the store is the record of truth (vislab.engine.gallery.milvus_sync) -----------------
 
     def sync(self, columns) -> dict:
         """Make the collection hold exactly the store's rows (run when a gallery opens it).
@@ -544,34 +439,4 @@ class MilvusIndex:
         >>> index.sync(Columns.empty(n_views=1))
         {'added': 0, 'removed': 1, 'rewritten': 0}
         """
-        held = {int(r["row"]): r for r in self._query("view == 0", _OUT)}
-        store = {int(i): n for n, i in enumerate(columns.ids.tolist())}
-        gone = sorted(set(held) - set(store))
-        self.remove(gone)
-        added = rewritten = 0
-        if store and columns.vectors.shape[-1]:
-            self._check_dim(int(columns.vectors.shape[-1]))
-        pending: list[dict] = []
-        for row, n in store.items():
-            have = held.get(row)
-            slots = tuple(int(t) for t in columns.tags[n])
-            if have is not None and (have["brief"], (have["tag1"], have["tag2"])) == (
-                columns.briefs[n] or "", slots):  # fmt: skip
-                continue
-            texture = None if columns.texture is None else columns.texture[n]
-            item = IndexItem(row, columns.signs[n], columns.briefs[n], slots,
-                             int(columns.phash[n]), int(columns.dhash[n]),
-                             np.asarray(columns.vectors[n], np.float32), texture)  # fmt: skip
-            pending.extend(self._entities(item))
-            added, rewritten = (added + 1, rewritten) if have is None else (added, rewritten + 1)
-            if len(pending) >= _PAGE:
-                self._client.upsert(self.collection, pending)
-                pending = []
-        if pending:
-            self._client.upsert(self.collection, pending)
-        if added or rewritten:
-            # Sealed segments are searched through their index; growing ones row by row.
-            self._client.flush(self.collection)
-        self._set_tags({int(i): (int(a), int(b)) for i, (a, b) in zip(
-            columns.ids.tolist(), columns.tags.tolist(), strict=True)})  # fmt: skip
-        return {"added": added, "removed": len(gone), "rewritten": rewritten}
+        return sync_with_store(self, columns)
