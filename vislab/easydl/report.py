@@ -20,9 +20,6 @@ as HTML with that picture.
 
 from __future__ import annotations
 
-import base64
-import io
-
 import numpy as np
 import pandas as pd
 
@@ -480,39 +477,9 @@ class EvaluationReport:
         >>> len(fig.axes) >= 2
         True
         """
-        import matplotlib.pyplot as plt
+        from vislab.easydl.report_picture import report_figure
 
-        from vislab.plot import ConfusionMatrixDisplay, ThresholdDisplay
-
-        fig, (left, right) = plt.subplots(1, 2, figsize=figsize or (11, 4.4))
-        if self.kind == "classification":
-            ConfusionMatrixDisplay.from_predictions(
-                self.truth, self.pred, labels=self.classes, ax=left
-            )
-            table = self.per_class.loc[self.classes, ["precision", "recall", "f1"]]
-            table.plot.bar(ax=right, rot=0, ylim=(0, 1.05))
-            right.set_title(f"per class (accuracy {self.headline[1]:.3f})")
-        else:
-            ThresholdDisplay.from_sweep(
-                self.sweep, threshold=self.recommended_threshold, max_points=2000, ax=left
-            )
-            # Padded: the display writes the threshold's value just above the axes.
-            left.set_title(
-                f"held-out images: mAP {self.metrics['mAP']:.3f}, AP50 {self.metrics['AP50']:.3f}",
-                pad=20,
-            )
-            c = self.counts
-            if c is not None and len(c):
-                hi = float(max(c["true"].max(), c["predicted"].max(), 1)) * 1.05
-                right.plot([0, hi], [0, hi], color="0.7", lw=1)
-                right.scatter(c["true"], c["predicted"], s=18, label="density head")
-                right.scatter(c["true"], c["boxes"], s=14, marker="x", label="boxes kept")
-                right.set(xlabel="true count", ylabel="predicted count", xlim=(0, hi), ylim=(0, hi))
-                mape = self.metrics.get("count_mape", np.nan)
-                right.set_title(f"count per image (error {100 * mape:.1f} % of the total)")
-                right.legend(loc="upper left")
-        fig.tight_layout()
-        return fig
+        return report_figure(self, figsize=figsize)
 
     def __repr__(self) -> str:
         name, value = self.headline
@@ -522,23 +489,9 @@ class EvaluationReport:
         )
 
     def _repr_html_(self) -> str:
-        import matplotlib.pyplot as plt
+        from vislab.easydl.report_picture import report_html
 
-        fig = self.plot()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=80)
-        plt.close(fig)
-        png = base64.b64encode(buf.getvalue()).decode()
-        name, value = self.headline
-        notes = "".join(f"<li>{w}</li>" for w in self.warnings)
-        return (
-            f"<p><b>{name} {value:.3f}</b> on {self.truth['image'].nunique()} held-out images."
-            f" {self.market_line}</p>"
-            + (f"<ul>{notes}</ul>" if notes else "")
-            + self.summary().T.to_html(float_format=lambda v: f"{v:.3f}")
-            + self.per_class.head(20).to_html(float_format=lambda v: f"{v:.3f}")
-            + f'<img src="data:image/png;base64,{png}"/>'
-        )
+        return report_html(self)
 
 
 def json_records(df: pd.DataFrame) -> list[dict]:

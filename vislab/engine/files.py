@@ -39,7 +39,7 @@ import io
 import math
 import os
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -203,12 +203,12 @@ def thread_split(intra_op_threads: int, cores: int | None = None) -> tuple[int, 
     return workers, max(1, min(intra_op_threads, cores - workers))
 
 
-def _finish(futures: list[Future], tensor: np.ndarray, sources, start: int, draft: bool) -> None:
-    """Wait for one batch; images no worker has started yet are decoded on this thread."""
+def _finish(futures: list[Future], fill, blocks: list[np.ndarray], start: int) -> None:
+    """Wait for one batch; items no worker has started yet are prepared on this thread."""
     # From the back, while the workers take the batch from the front.
     for j in range(len(futures) - 1, -1, -1):
         if futures[j].cancel():
-            prepare_file_into(tensor[j], sources[start + j], draft=draft, index=start + j)
+            fill(blocks[j], start + j)
     for future in futures:
         if not future.cancelled():
             future.result()
@@ -251,42 +251,98 @@ def run_files(
     sources = _file_list(files)
     if not sources:
         raise ValueError("no files given")
-    names, size, count = list(outputs), backbone.batch_size, len(sources)
+
+    def fill(block: np.ndarray, index: int) -> None:
+        prepare_file_into(block[0], sources[index], draft=draft, index=index)
+
+    return run_prepared(backbone, len(sources), fill, outputs)
+
+
+def run_prepared(
+    backbone: Backbone,
+    count: int,
+    fill: Callable[[np.ndarray, int], None],
+    outputs: Sequence[str],
+    *,
+    rows_per_item: int = 1,
+) -> dict[str, np.ndarray]:
+    """Network outputs for ``count`` items that ``fill`` prepares, on the schedule of
+    :func:`run_files`.
+
+    The public hook under :func:`run_files` for callers whose items are not plain files:
+    training, for instance, feeds each image together with its mirror image
+    (``rows_per_item=2``), from files or from pixels held in memory. ``fill(block, index)``
+    writes item ``index``'s ``(rows_per_item, 3, 224, 224)`` normalised input into
+    ``block`` (a view of the batch tensor); it runs on a decode worker, or on the calling
+    thread when the workers are behind, so it must be thread-safe.
+
+    Parameters
+    ----------
+    backbone : Backbone
+    count : int
+        Number of items (at least 1).
+    fill : callable
+        ``fill(block, index) -> None``, see above.
+    outputs : sequence of str
+        Network output names.
+    rows_per_item : int, default 1
+        Network inputs per item; batches hold ``max(1, batch_size // rows_per_item)`` items.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        One array per output, ``count * rows_per_item`` rows: item 0's rows, then item 1's...
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> from vislab.engine.backbone import get_backbone
+    >>> from vislab.engine.preprocess import centre_crop_resize, normalise
+    >>> cat = data.chelsea()
+    >>> def fill(block, index):
+    ...     normalise(centre_crop_resize(cat), out=block[0])
+    ...     normalise(centre_crop_resize(np.ascontiguousarray(cat[:, ::-1])), out=block[1])
+    >>> out = run_prepared(get_backbone(), 3, fill, ["logits"], rows_per_item=2)
+    >>> out["logits"].shape, bool(np.array_equal(out["logits"][0], out["logits"][4]))
+    ((6, 1000), True)
+    """
+    if count < 1:
+        raise ValueError("no items given")
+    names, rows = list(outputs), int(rows_per_item)
+    per_batch = max(1, backbone.batch_size // rows)
+    size = per_batch
     workers, lean_threads = thread_split(backbone.intra_op_threads)
     lean = backbone.session_with_threads(lean_threads)
     # Not spinning: the decoders may still be busy with a later batch (or other processes
     # share the cores); spinning intra-op threads would take their cores between operators.
     full = backbone.session_with_threads(backbone.intra_op_threads, spinning=False)
-    inflight: deque[tuple[int, np.ndarray, list[Future]]] = deque()
+    inflight: deque[tuple[int, np.ndarray, list[np.ndarray], list[Future]]] = deque()
     chunks = []
     with ThreadPoolExecutor(workers, thread_name_prefix="vislab-decode") as pool:
 
         def submit(start: int) -> None:
-            tensor = np.empty((min(size, count - start), 3, INPUT_SIZE, INPUT_SIZE), np.float32)
-            futures = [
-                pool.submit(
-                    prepare_file_into, tensor[j], sources[start + j], draft=draft, index=start + j
-                )
-                for j in range(tensor.shape[0])
-            ]
-            inflight.append((start, tensor, futures))
+            items = min(size, count - start)
+            tensor = np.empty((items * rows, 3, INPUT_SIZE, INPUT_SIZE), np.float32)
+            blocks = [tensor[j * rows : (j + 1) * rows] for j in range(items)]
+            futures = [pool.submit(fill, blocks[j], start + j) for j in range(items)]
+            inflight.append((start, tensor, blocks, futures))
 
         try:
             for start in range(0, min(count, LOOKAHEAD * size), size):
                 submit(start)
             next_start = LOOKAHEAD * size
             while inflight:
-                start, tensor, futures = inflight.popleft()
-                _finish(futures, tensor, sources, start, draft)
+                start, tensor, blocks, futures = inflight.popleft()
+                _finish(futures, fill, blocks, start)
                 if next_start < count:
                     submit(next_start)
                     next_start += size
                 # The decoders still busy with the next batch: leave them their cores.
-                decoding = bool(inflight) and not all(f.done() for f in inflight[0][2])
+                decoding = bool(inflight) and not all(f.done() for f in inflight[0][3])
                 session = lean if decoding else full
                 chunks.append(session.run(names, {"image": tensor}))
         except BaseException:
-            for _, _, futures in inflight:
+            for *_, futures in inflight:
                 for future in futures:
                     future.cancel()
             raise

@@ -19,13 +19,17 @@ for ``general``, all eight rotations and mirrorings for ``fine`` (defects, cells
 textures have no "up"; on the defects sample this lifts held-out accuracy by about seven
 points). Prediction uses the image as it is.
 
-Images are decoded and preprocessed in a worker thread while onnxruntime runs the previous
-batch (both release the GIL), so on two cores the backbone is rarely idle. Detection and
+``general`` features run on the schedule of ``Backbone.forward_files``
+(:func:`vislab.engine.files.run_prepared`): images are loaded and preprocessed on half the
+cores while onnxruntime runs the previous batch on the rest, in a lean session (one intra-op
+thread on two cores) while the decoder is busy; ``fine`` decodes in one worker thread while
+the main session runs the previous batch. Detection and
 counting use per-cell features of whole images instead (:mod:`vislab.engine.training.grid`).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -33,13 +37,13 @@ import numpy as np
 from PIL import Image
 
 from vislab.engine.backbone import (
-    CROP_FRACTION,
     PIXEL_MEAN,
     PIXEL_STD,
     Backbone,
     as_rgb,
     get_backbone,
 )
+from vislab.engine.preprocess import INPUT_SIZE, centre_crop_resize, normalise
 
 __all__ = [
     "RECIPES",
@@ -111,16 +115,6 @@ def _squash(rgb: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize((size, size), Image.BILINEAR))
 
 
-def _centre_crop(rgb: np.ndarray, size: int) -> np.ndarray:
-    """The centred square of side 0.875 x the shorter side, resized to ``size`` (as the
-    backbone's own preprocessing does at 224)."""
-    height, width = rgb.shape[:2]
-    crop = max(1, int(round(min(height, width) * CROP_FRACTION)))
-    top, left = (height - crop) // 2, (width - crop) // 2
-    patch = np.ascontiguousarray(rgb[top : top + crop, left : left + crop])
-    return np.asarray(Image.fromarray(patch).resize((size, size), Image.BILINEAR))
-
-
 def _normalise(rgb: np.ndarray) -> np.ndarray:
     chw = rgb.transpose(2, 0, 1).astype(np.float32)
     chw -= PIXEL_MEAN
@@ -128,19 +122,14 @@ def _normalise(rgb: np.ndarray) -> np.ndarray:
     return chw
 
 
-def _prepare(recipe: str, rgb: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The network inputs of one image for ``recipe`` (one (3, S, S) tensor per view)."""
+def _prepare_fine(rgb: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The ``fine`` network inputs of one image: the whole image at 224 and at 448 px."""
     rgb = as_rgb(rgb)
-    if recipe == "general":
-        return (_normalise(_centre_crop(rgb, 224)),)
     return (_normalise(_squash(rgb, 224)), _normalise(_squash(rgb, FINE_SIZE)))
 
 
-def _reduce(recipe: str, backbone: Backbone, views: list[np.ndarray]) -> np.ndarray:
-    """Run the backbone on stacked views and reduce them to one vector per image."""
-    if recipe == "general":
-        out = backbone.forward(views[0], ("embedding",))["embedding"]
-        return unit_rows(out)
+def _reduce_fine(backbone: Backbone, views: list[np.ndarray]) -> np.ndarray:
+    """Run the backbone on stacked ``fine`` inputs and reduce them to one vector per image."""
     whole = unit_rows(backbone.forward(views[0], ("embedding",))["embedding"])
     maps = backbone.forward(views[1], ("features_s32",))["features_s32"]
     # ReLU6 outputs are >= 0, so the generalised mean is defined without a clamp.
@@ -204,6 +193,11 @@ def image_features(
     out = np.empty((len(views), n, dim), dtype=np.float32)
     if n == 0:
         return out.reshape(0, dim)
+    bar = tqdm(total=n, desc=desc, unit="img", disable=not progress, leave=False)
+    if recipe == "general":
+        out[:] = _general_features(items, load, views, backbone, bar)
+        bar.close()
+        return out.reshape(len(views) * n, dim)
     # Batches of (image, view) pairs: an image is decoded once, its views go through together.
     per_batch = max(1, batch_size // len(views))
     starts = list(range(0, n, per_batch))
@@ -212,10 +206,9 @@ def image_features(
         tensors = []
         for i in range(start, min(start + per_batch, n)):
             rgb = as_rgb(load(items[i]))
-            tensors.extend(_prepare(recipe, view(rgb, k)) for k in views)
+            tensors.extend(_prepare_fine(view(rgb, k)) for k in views)
         return [np.stack(v) for v in zip(*tensors, strict=True)]
 
-    bar = tqdm(total=n, desc=desc, unit="img", disable=not progress, leave=False)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vislab-decode") as pool:
         pending = pool.submit(prepare, starts[0])
         for k, start in enumerate(starts):
@@ -223,11 +216,37 @@ def image_features(
             if k + 1 < len(starts):
                 pending = pool.submit(prepare, starts[k + 1])
             stop = min(start + per_batch, n)
-            vectors = _reduce(recipe, backbone, batch)
+            vectors = _reduce_fine(backbone, batch)
             out[:, start:stop] = vectors.reshape(stop - start, len(views), dim).transpose(1, 0, 2)
             bar.update(stop - start)
     bar.close()
     return out.reshape(len(views) * n, dim)
+
+
+def _general_features(items, load, views, backbone: Backbone, bar) -> np.ndarray:
+    """``(len(views), N, 1280)`` embeddings on the schedule of ``Backbone.forward_files``.
+
+    :func:`vislab.engine.files.run_prepared` decodes on half the cores while the network
+    runs on the rest (a lean session, or the full one when the decoder is ahead); each
+    image is loaded once and its views fill consecutive rows of the batch. The pixels are
+    the ones ``Backbone.preprocess`` makes of each view, so the features equal
+    ``Backbone.embed([view(load(item), k)])`` (tested).
+    """
+    from vislab.engine.files import run_prepared
+
+    rows = len(views)
+    lock = threading.Lock()
+
+    def fill(block: np.ndarray, index: int) -> None:
+        rgb = as_rgb(load(items[index]))
+        for r, k in enumerate(views):
+            normalise(centre_crop_resize(view(rgb, k), INPUT_SIZE), out=block[r])
+        with lock:
+            bar.update(1)
+
+    emb = run_prepared(backbone, len(items), fill, ("embedding",), rows_per_item=rows)
+    emb = unit_rows(emb["embedding"]).reshape(len(items), rows, -1)
+    return emb.transpose(1, 0, 2)
 
 
 def prefetched(items: Sequence, load: Callable[[object], np.ndarray]) -> Iterator[np.ndarray]:
