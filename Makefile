@@ -19,6 +19,9 @@ $(BIN)/python:
 # One stamp per extra: re-installs when pyproject.toml changes.
 $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e '.[$*]'
+	# Alibaba's eas-prediction pins protobuf <= 3.20.3 (onnxruntime needs >= 4): no deps, see
+	# the test extra in pyproject.toml.
+	$(if $(filter test bench dev,$*),$(PIP) install --quiet --no-deps 'eas-prediction==0.36')
 	touch $@
 
 venv: $(BIN)/python
