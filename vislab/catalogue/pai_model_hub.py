@@ -35,7 +35,9 @@ endpoint's path ends in its **service name**: the default names below are the na
   it), and become COCO RLE;
 * semantic ``preds`` is the label map; ``probs`` is kept as sent (the docs' example is 3-d and
   its channel order unknown);
-* product comparison returns only the requested metric's field.
+* product comparison returns only the requested metric's field;
+* a reply's ``local_model`` (vislab's local answers only: "your model: EasyDL <name> <version>")
+  becomes the ``model`` column of detection and count rows.
 
 Video, speech and text models of the Model Hub are out of scope (see the spec).
 """
@@ -185,6 +187,9 @@ def _detection_rows(reply, image, order="tlbr") -> list[dict]:
                 "class_id": int(ids[i]) if i < len(ids) and ids[i] is not None else None,
             }
         )
+    if reply.get("local_model"):  # vislab's local answer names the model that gave it
+        for row in rows:
+            row["model"] = str(reply["local_model"])
     return rows
 
 
@@ -450,8 +455,9 @@ def parse_inventory(reply: Mapping[str, Any], image: str) -> list[dict]:
         counts = {}
         for name in class_names(reply):
             counts[name] = counts.get(name, 0) + 1
+    extra = {"model": str(reply["local_model"])} if reply.get("local_model") else {}
     return [
-        {"image": image, "label": str(label), "count": int(n)}
+        {"image": image, "label": str(label), "count": int(n), **extra}
         for label, n in sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))
     ]
 
@@ -551,7 +557,7 @@ IMAGE_B = Param("imageb", "image", required=True, doc="second image (base64)")
 METRIC = Param(
     "metric", "str", required=True, choices=("L2", "Cosine"), doc="L2 distance or cosine"
 )
-_DET = (("class_id", "Int64"),)
+_DET = (("class_id", "Int64"), ("model", "str"))
 
 ENDPOINTS = (
     _ep("classify", "labels", parse_classify, "I1 ImageNet classification (ResNet).",
@@ -570,7 +576,8 @@ ENDPOINTS = (
     _ep("scene", "labels", parse_scene, "I7 scene classification (ResNet), top 5.",
         columns=(("class_id", "Int64"),)),
     _ep("count_inventory", "counts", parse_inventory,
-        "I8 inventory counting (YOLOv5 + fine-grained SKUs): a count per SKU."),
+        "I8 inventory counting (YOLOv5 + fine-grained SKUs): a count per SKU.",
+        columns=(("model", "str"),)),
     _ep("image_similarity", "pairs", parse_pair,
         "I9 image similarity (ResNet50): 100 = identical, < 80 = different.",
         params=(IMAGE_B,), image_field="imagea"),

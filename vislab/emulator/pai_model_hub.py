@@ -14,12 +14,16 @@ service                   local answer
 ``product_compare``       the same embeddings: ``l2_distance`` or ``cosine_similarity`` (only
                           the requested metric) — a general model, not PAI's product-trained
                           metric model
+``detect``,               **your model**: the EasyDL detector published at the suffix
+``count_inventory``       ``detect`` / ``count_inventory`` (``vislab.easydl.publish(name,
+                          version, suffix="detect")``), at its recommended threshold; the
+                          reply carries ``local_model`` naming it (not PAI's COCO / SKU models)
 ``ocr``                   ``vislab.engine.ocr.read_text`` when that engine is installed
 ``face_*``                ``vislab.engine.faces`` when that engine is installed (except
                           ``face_enhance``)
 others                    none: ``scene``, ``colorize``, ``face_enhance``,
-                          ``segment_foreground``, and ``detect`` / ``count_inventory`` /
-                          ``segment_*`` (they need your own detector: a PAI endpoint)
+                          ``segment_foreground``, ``segment_semantic``, ``segment_instance``
+                          (an EasyDL detector gives boxes, not masks)
 ========================  ===================================================================
 
 The request's nested fields (P1's ``function_params``, I6's ``input.url``) are read by this
@@ -222,15 +226,54 @@ def face_attributes(app, ep, params, image):
     }
 
 
+def _your_detector(app, name: str):
+    """The EasyDL detector published at the suffix ``name`` (your model), or a 501."""
+    from vislab.emulator.baidu_easydl import _published
+
+    model = _published(app, "detection", name)
+    if model is None:
+        what = {"detect": "PAI's COCO detector (Faster R-CNN)",
+                "count_inventory": "PAI's 171-SKU inventory model"}[name]  # fmt: skip
+        raise not_local(
+            name,
+            what,
+            extra=f"or train a detector with vislab.easydl and publish it at the suffix "
+            f"{name!r}: vislab.easydl.publish('<model>', 'V1', suffix={name!r})",
+        )
+    return model
+
+
+def _detections(model, pixels) -> dict:
+    found = sorted(model.detect(pixels), key=lambda d: -d.score)  # its recommended threshold
+    classes = list(model.meta.get("classes") or [])
+    return {
+        # PAI's [top, left, bottom, right]
+        "detection_boxes": [
+            [round(d.y, 2), round(d.x, 2), round(d.y + d.h, 2), round(d.x + d.w, 2)] for d in found
+        ],
+        "detection_scores": [round(float(d.score), 6) for d in found],
+        "detection_classes": [classes.index(d.name) if d.name in classes else -1 for d in found],
+        "detection_class_names": [d.name for d in found],
+        "local_model": f"your model: EasyDL {model.name} {model.version}",
+    }
+
+
+@handler(ID, "detect")
+def detect(app, ep, params, image):
+    return _detections(_your_detector(app, "detect"), image.pixels)
+
+
+@handler(ID, "count_inventory")
+def count_inventory(app, ep, params, image):
+    reply = _detections(_your_detector(app, "count_inventory"), image.pixels)
+    counts: dict[str, int] = {}
+    for name in reply["detection_class_names"]:
+        counts[name] = counts.get(name, 0) + 1
+    h, w = image.pixels.shape[:2]
+    return {**reply, "product_count": counts, "ori_img_shape": [h, w]}
+
+
 _NOT_LOCAL = {
-    "detect": (
-        "PAI's COCO detector (Faster R-CNN)",
-        "or train your own detector with vislab.easydl and call it with vislab.baidu.EasyDL",
-    ),
-    "count_inventory": (
-        "PAI's 171-SKU inventory model",
-        "or train your own detector with vislab.easydl",
-    ),
     "segment_instance": ("PAI's Mask R-CNN (COCO)", None),
     "segment_semantic": ("PAI's DeepLab V3 (Pascal VOC)", None),
     "segment_foreground": ("PAI's MobileNet human segmentation", None),
