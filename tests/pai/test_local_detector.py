@@ -28,8 +28,10 @@ def home():
 
     folder = Path(tempfile.mkdtemp(prefix="vislab-pai-"))
     # one model is published at one suffix: a model per service
-    save_detector(ModelStore(folder), "blobs")
-    save_detector(ModelStore(folder), "blob_boxes")
+    store = ModelStore(folder)
+    trained = save_detector(store, "blobs")  # trained once, stored under two names
+    keep = ("kind", "classes", "head", "recommended_threshold")
+    store.save("blob_boxes", trained.arrays, {k: trained.meta[k] for k in keep})
     publish("blobs", "V1", suffix="count_inventory", home=folder)
     publish("blob_boxes", "V1", suffix="detect", home=folder)
     yield folder
@@ -89,6 +91,23 @@ def test_detect_boxes_match_the_model_and_the_truth(home):
     recall = (matched["match"] == "tp").sum() / len(truth_rows)
     # a real detector (trained on 4 images here), not a box generator
     assert recall >= 0.5, matched
+
+
+def test_an_exported_onnx_detector_answers_detect(home, tmp_path):
+    from vislab.easydl import load_exported
+    from vislab.easydl.export import export
+    from vislab.engine.training.store import ModelStore
+
+    folder = export(ModelStore(home).load("blobs", "V1"), tmp_path / "pai_models" / "detect")
+    images, _ = blob_images(n=1, seed=5)
+    df = _local(tmp_path).detect({"shelf": _png(images[0])})
+    assert df["model"].unique().tolist() == ["your model: ONNX blobs V1 (detect)"]
+    onnx = load_exported(folder)
+    own = onnx.detect(images[0], confidence=onnx.args["recommended_threshold"])
+    own = own.sort_values("score", ascending=False)
+    assert len(df) == len(own) > 0
+    assert np.allclose(df[["x", "y", "w", "h"]].to_numpy(float),
+                       own[["x", "y", "w", "h"]].to_numpy(float), atol=0.02)  # fmt: skip
 
 
 def test_without_a_published_detector_it_is_not_available(tmp_path):

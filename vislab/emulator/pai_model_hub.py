@@ -14,10 +14,12 @@ service                   local answer
 ``product_compare``       the same embeddings: ``l2_distance`` or ``cosine_similarity`` (only
                           the requested metric) — a general model, not PAI's product-trained
                           metric model
-``detect``,               **your model**: the EasyDL detector published at the suffix
-``count_inventory``       ``detect`` / ``count_inventory`` (``vislab.easydl.publish(name,
-                          version, suffix="detect")``), at its recommended threshold; the
-                          reply carries ``local_model`` naming it (not PAI's COCO / SKU models)
+``detect``,               **your model**: an exported ONNX detector in
+``count_inventory``       ``<vislab home>/pai_models/<service>/``, else the EasyDL detector
+                          published at the suffix ``detect`` / ``count_inventory``
+                          (``vislab.easydl.publish(name, version, suffix="detect")``), at its
+                          recommended threshold; the reply's ``local_model`` names it (these
+                          are not PAI's COCO / SKU models)
 ``ocr``                   ``vislab.engine.ocr.read_text`` when that engine is installed
 ``face_*``                ``vislab.engine.faces`` when that engine is installed (except
                           ``face_enhance``)
@@ -25,6 +27,15 @@ others                    none: ``scene``, ``colorize``, ``face_enhance``,
                           ``segment_foreground``, ``segment_semantic``, ``segment_instance``
                           (an EasyDL detector gives boxes, not masks)
 ========================  ===================================================================
+
+**The ONNX contract** of an exported detector is the folder :func:`vislab.easydl.export`
+writes (and :func:`vislab.easydl.load_exported` reads): ``model.onnx`` (input ``image``, a
+float32 ``1 x 3 x H x W`` tensor normalised as ``preprocess_args.json`` says; outputs ``head``
+— per-cell label heatmaps and box offsets, decoded as vislab's detection head — and
+``density``), ``label_list.txt`` (one label per
+line, in class-index order) and ``preprocess_args.json`` (``kind: "detection"``, ``name``,
+``version``, ``input_size``, ``stride``, ``min_score``, ``nms_iou``, ``max_detections``,
+``recommended_threshold``).  Your own ONNX model answers here when it follows that layout.
 
 The request's nested fields (P1's ``function_params``, I6's ``input.url``) are read by this
 family's reply format (:class:`PaiModelHubFormat`).
@@ -36,6 +47,8 @@ import base64
 import binascii
 import importlib
 import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -226,10 +239,82 @@ def face_attributes(app, ep, params, image):
     }
 
 
+#: Folder (under the vislab home) of exported ONNX detectors, one sub-folder per service name.
+EXPORTED_FOLDER = "pai_models"
+
+
+@dataclass(frozen=True)
+class _Found:
+    """One detection of your model, whichever runtime found it."""
+
+    name: str
+    score: float
+    x: float
+    y: float
+    w: float
+    h: float
+
+
+class _Exported:
+    """An exported ONNX detector (``vislab.easydl.export``'s folder, or yours in its layout)."""
+
+    def __init__(self, folder: Path):
+        from vislab.easydl.export import load_exported
+
+        self.model = load_exported(folder)
+        self.classes = list(self.model.labels)
+        self.label = f"your model: ONNX {self.model.name} {self.model.version} ({folder.name})"
+
+    def detect(self, pixels) -> list[_Found]:
+        cut = self.model.args.get("recommended_threshold") or 0.0
+        df = self.model.detect(pixels, confidence=float(cut))
+        return [_Found(r.label, float(r.score), r.x, r.y, r.w, r.h) for r in df.itertuples()]
+
+
+class _Published:
+    """The EasyDL detector published at a suffix (a trained version in the model store)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.classes = list(model.meta.get("classes") or [])
+        self.label = f"your model: EasyDL {model.name} {model.version}"
+
+    def detect(self, pixels) -> list[_Found]:
+        return [
+            _Found(d.name, float(d.score), d.x, d.y, d.w, d.h) for d in self.model.detect(pixels)
+        ]  # at its recommended threshold
+
+
+def _exported(app, name: str):
+    from vislab.engine.paths import vislab_home
+
+    folder = Path(app.home).expanduser() if app.home else vislab_home()
+    folder = folder / EXPORTED_FOLDER / name
+    onnx = folder / "model.onnx"
+    if not onnx.is_file():
+        return None
+    key = (str(folder), onnx.stat().st_mtime_ns)
+    with app.state_lock:
+        cache = app.state.setdefault("pai_exported", {})
+        found = cache.get(key)
+    if found is None:
+        found = _Exported(folder)
+        if found.model.kind != "detection":
+            raise WireError(400, f"{folder} holds a {found.model.kind} model, not a detector")
+        with app.state_lock:
+            cache[key] = found
+    return found
+
+
 def _your_detector(app, name: str):
-    """The EasyDL detector published at the suffix ``name`` (your model), or a 501."""
+    """Your detector for service ``name``: an exported ONNX folder under
+    ``<home>/pai_models/<name>/``, else the EasyDL detector published at the suffix ``name``,
+    else a 501 naming both ways."""
     from vislab.emulator.baidu_easydl import _published
 
+    exported = _exported(app, name)
+    if exported is not None:
+        return exported
     model = _published(app, "detection", name)
     if model is None:
         what = {"detect": "PAI's COCO detector (Faster R-CNN)",
@@ -238,14 +323,15 @@ def _your_detector(app, name: str):
             name,
             what,
             extra=f"or train a detector with vislab.easydl and publish it at the suffix "
-            f"{name!r}: vislab.easydl.publish('<model>', 'V1', suffix={name!r})",
+            f"{name!r} (vislab.easydl.publish('<model>', 'V1', suffix={name!r})) or export it "
+            f"into <vislab home>/{EXPORTED_FOLDER}/{name}/",
         )
-    return model
+    return _Published(model)
 
 
 def _detections(model, pixels) -> dict:
-    found = sorted(model.detect(pixels), key=lambda d: -d.score)  # its recommended threshold
-    classes = list(model.meta.get("classes") or [])
+    found = sorted(model.detect(pixels), key=lambda d: -d.score)
+    classes = model.classes
     return {
         # PAI's [top, left, bottom, right]
         "detection_boxes": [
@@ -254,7 +340,7 @@ def _detections(model, pixels) -> dict:
         "detection_scores": [round(float(d.score), 6) for d in found],
         "detection_classes": [classes.index(d.name) if d.name in classes else -1 for d in found],
         "detection_class_names": [d.name for d in found],
-        "local_model": f"your model: EasyDL {model.name} {model.version}",
+        "local_model": model.label,
     }
 
 

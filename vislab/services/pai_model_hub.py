@@ -214,8 +214,11 @@ class Client(ServiceClient):
         """I2 object detection (PAI: Faster R-CNN on COCO).
 
         PAI's ``[top, left, bottom, right]`` boxes become ``x, y, w, h``; class names are read
-        from either spelling of the names key.  No local model (PAI's COCO detector is not
-        offline): locally this raises :class:`~vislab.errors.NotAvailableLocally`.
+        from either spelling of the names key.  PAI's COCO detector is not offline: locally
+        **your model** answers — an exported ONNX detector in
+        ``<vislab home>/pai_models/detect/`` (:func:`vislab.easydl.export`'s layout), else the
+        EasyDL detector published at the suffix ``detect`` — and the ``model`` column names
+        it; without one, :class:`~vislab.errors.NotAvailableLocally`.
 
         Parameters
         ----------
@@ -387,7 +390,9 @@ class Client(ServiceClient):
         """I8 inventory counting: a count per SKU (PAI: YOLOv5 + 171 bottled-drink SKUs).
 
         The boxes stay in ``df.attrs["raw"]``; :func:`vislab.pai.inventory_boxes` reads them
-        (their order decided from ``ori_img_shape``).  No local model.
+        (their order decided from ``ori_img_shape``).  Locally **your model** counts (per
+        label): as for :meth:`detect`, at ``pai_models/count_inventory/`` or the EasyDL suffix
+        ``count_inventory``; PAI's 171-SKU model is not offline.
 
         Parameters
         ----------
