@@ -135,11 +135,15 @@ def _engine(module: str):
     name = f"vislab.engine.{module}"
     if importlib.util.find_spec(name) is None:
         return None
-    return importlib.import_module(name)
+    try:
+        return importlib.import_module(name)
+    except ImportError:  # the module is there, its extra (the model's runtime) is not
+        return None
 
 
-def _engine_call(func, *args):
-    """Call an optional engine; its rule errors become PAI's 400 naming the rule."""
+def _engine_call(func, *args, extra: str = ""):
+    """Call an optional engine; its rule errors become PAI's 400 naming the rule, and a
+    runtime it cannot import a 501 naming the extra."""
     try:
         from vislab.engine.errors import EngineError
     except ImportError:  # pragma: no cover - the engine package always has errors
@@ -148,6 +152,9 @@ def _engine_call(func, *args):
         return func(*args)
     except EngineError as exc:
         raise WireError(400, str(exc)) from None
+    except ImportError as exc:
+        raise WireError(501, f"the local engine needs {extra or 'an extra'}: {exc}",
+                        status=501) from None  # fmt: skip
 
 
 @handler(ID, "classify")
@@ -186,7 +193,7 @@ def ocr(app, ep, params, image):
             "PAI's end-to-end OCR",
             extra="or `pip install vislab[ocr]` for the local OCR engine",
         )
-    lines = _engine_call(engine.read_text, image.pixels)
+    lines = _engine_call(engine.read_text, image.pixels, extra="`pip install vislab[ocr]`")
     quads = [np.asarray(line.quad, dtype=float).reshape(4, 2) for line in lines]
     return {
         "detection_boxes": [
@@ -219,13 +226,15 @@ def face_similarity(app, ep, params, image):
 
     engine = _faces()
     other = _second_image(catalogue.service(ID), ep, params)
-    score = _engine_call(engine.face_similarity, image.pixels, other.pixels)
+    score = _engine_call(
+        engine.face_similarity, image.pixels, other.pixels, extra="`pip install vislab[face]`"
+    )
     return {"similarity": int(round(float(score)))}
 
 
 @handler(ID, "face_attributes")
 def face_attributes(app, ep, params, image):
-    faces = _engine_call(_faces().face_attributes, image.pixels)
+    faces = _engine_call(_faces().face_attributes, image.pixels, extra="`pip install vislab[face]`")
     return {
         "face_age": [float(f.age) for f in faces],
         "face_gender": [str(f.gender) for f in faces],
