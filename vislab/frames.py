@@ -135,8 +135,9 @@ def result_frame(
 
     Parameters
     ----------
-    kind : {"labels", "boxes", "matches", "gallery", "masks", "semantic", "text_lines", "pairs", \
-"counts", "images"}
+    kind : str
+        One of ``"labels"``, ``"boxes"``, ``"matches"``, ``"gallery"``, ``"masks"``,
+        ``"semantic"``, ``"text_lines"``, ``"pairs"``, ``"counts"``, ``"images"``.
     rows : iterable of dict
         One dict per row.  A failed image is a row with ``error_code`` and ``error_msg``
         and no value columns.  Extra keys become extra columns after the core ones.

@@ -226,3 +226,13 @@ def np_image():
     from skimage import data
 
     return data.coffee()
+
+
+def test_endpoint_and_token_from_the_environment(monkeypatch, photos):
+    monkeypatch.setenv("VISLAB_PAI_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("VISLAB_PAI_TOKEN", "env-token-xyz")
+    client = pai.Client(progress=False, retries=0)
+    assert client.mode == "http" and "env-token-xyz" not in repr(client)
+    assert "env-token-xyz" not in repr(client.session.auth)
+    with pytest.raises(InvalidParameter, match="http\\(s\\) URL"):
+        pai.Client("ftp://x")
