@@ -236,3 +236,23 @@ def test_endpoint_and_token_from_the_environment(monkeypatch, photos):
     assert "env-token-xyz" not in repr(client.session.auth)
     with pytest.raises(InvalidParameter, match="http\\(s\\) URL"):
         pai.Client("ftp://x")
+
+
+@pytest.mark.parametrize("order", ["F", "C"])
+def test_instance_masks_in_the_clients_scan_order(photos, order):
+    import numpy as np
+
+    from vislab.masks import pai_rle_encode, rle_decode
+
+    mask = np.zeros((6, 4), bool)
+    mask[1:4, 0:3] = True
+    mask[5, 3] = True
+    reply = {"detection_boxes": [[1, 0, 6, 4]], "detection_scores": [0.9],
+             "detection_classes": [1], "detection_class_names": ["cat"],
+             "detection_masks": [pai_rle_encode(mask, order=order)]}  # fmt: skip
+    client, _ = _client(lambda req: _ok(reply), rle_order=order)
+    df = client.segment_instance(photos["chelsea"])
+    assert np.array_equal(rle_decode(df.loc[0, "mask"]), mask)
+    assert df.loc[0, ["x", "y", "w", "h"]].tolist() == [0.0, 1.0, 4.0, 5.0]
+    with pytest.raises(InvalidParameter, match="rle_order"):
+        pai.Client(rle_order="row")
