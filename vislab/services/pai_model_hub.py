@@ -17,19 +17,17 @@ no local model raises :class:`~vislab.errors.NotAvailableLocally`).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 
 import pandas as pd
 
-from vislab import frames
 from vislab.catalogue.pai_model_hub import DEFAULT_SERVICES, ID, RLE_ORDER, parse_instance
 from vislab.errors import InvalidParameter
-from vislab.images import expand_images, prepare_image
-from vislab.pai_frames import counts_frame, pairs_frame
+from vislab.pai_frames import counts_frame
 from vislab.services.client import ServiceClient
 from vislab.services.credentials import build_auth
+from vislab.services.pai_model_hub_calls import call_foreground, call_pairs, inventory_boxes
 from vislab.transport.envelopes import PaiEnvelope, register_envelope
 
 __all__ = ["Client", "inventory_boxes"]
@@ -142,46 +140,6 @@ class Client(ServiceClient):
                     [None if pd.isna(v) else int(v) for v in df[column]], dtype="Int64"
                 )
         return df
-
-    def _pairs(self, name, a, b, options, errors):
-        ep = self.spec.endpoint(name)
-        params = ep.wire_params({**options, "imageb": "-"})
-        params.pop("imageb")
-        left, right = expand_images(a), expand_images(b)
-        if len(left) != len(right):
-            raise InvalidParameter(
-                f"{name} compares a[i] with b[i]: got {len(left)} and {len(right)} images",
-                name="b",
-            )
-        items = list(zip(left, right, strict=True))
-        path = self.service_path(name)
-
-        def work(item):
-            (ida, src_a), (idb, src_b) = item
-            pa = prepare_image(src_a, ep.limits, ident=ida, fit=self.fit)
-            pb = prepare_image(src_b, ep.limits, ident=idb, fit=self.fit)
-            pair = {"imagea": pa.b64(), "imageb": pb.b64()}
-            fields = (
-                {"function_name": "match", "function_params": {**pair, **params}}
-                if name == "product_compare"
-                else {**pair, **params}
-            )
-            key = None
-            if self.cache is not None:
-                digest = hashlib.sha256((pa.sha256 + pb.sha256).encode()).hexdigest()
-                key = self.cache.key(self.backend, path, params, digest)
-            reply = self._send(ep, fields, key, path=path)
-            return [{**r, "a": ida, "b": idb} for r in ep.parse(reply, ida)], reply
-
-        results = self._run(
-            name, items, work, key_of=lambda it: {"a": it[0][0], "b": it[1][0]}, errors=errors
-        )
-        rows, raw = [], {}
-        for ((ida, _), (idb, _)), (pair_rows, reply) in zip(items, results, strict=True):
-            rows.extend(pair_rows)
-            if isinstance(reply, dict):
-                raw[(ida, idb)] = reply
-        return pairs_frame(rows, service=f"{self.service}.{name}", raw=raw)
 
     # -- I1-I10 --------------------------------------------------------------------------------
     def classify(self, images, *, errors: str | None = None) -> pd.DataFrame:
@@ -339,29 +297,7 @@ class Client(ServiceClient):
         >>> Client("http://my-eas-endpoint").segment_foreground(
         ...     "https://example.com/frame.jpg")  # doctest: +SKIP
         """
-        ep = self.spec.endpoint("segment_foreground")
-        items = expand_images(images)
-        path = self.service_path("segment_foreground")
-
-        def work(item):
-            ident, source = item
-            if not isinstance(source, str) or not source.startswith(("http://", "https://")):
-                raise InvalidParameter(
-                    "segment_foreground takes image URLs (PAI's foreground model reads "
-                    '{"input": {"url": ...}}): upload the image and pass its http(s) URL',
-                    name="images",
-                )
-            reply = self._send(ep, {"input": {"url": source}}, None, path=path)
-            return ep.parse(reply, ident) or [{"image": ident}], reply
-
-        results = self._run("segment_foreground", items, work,
-                            key_of=lambda it: {"image": it[0]}, errors=errors)  # fmt: skip
-        rows = [r for image_rows, _ in results for r in image_rows]
-        raw = {i: rep for (i, _), (_, rep) in zip(items, results, strict=True)
-               if isinstance(rep, dict)}  # fmt: skip
-        return frames.result_frame(
-            "masks", rows, service=f"{self.service}.segment_foreground", raw=raw
-        )
+        return call_foreground(self, images, errors)
 
     def scene(self, images, *, errors: str | None = None) -> pd.DataFrame:
         """I7 scene classification (PAI: ResNet, Places-like labels), top 5; no local model.
@@ -439,7 +375,7 @@ class Client(ServiceClient):
         >>> df.loc[0, "a"], df.loc[0, "b"], float(df.loc[0, "similarity"])
         ('cat', 'cat again', 100.0)
         """
-        return self._pairs("image_similarity", a, b, {}, errors)
+        return call_pairs(self, "image_similarity", a, b, {}, errors)
 
     def colorize(self, images, *, errors: str | None = None) -> pd.DataFrame:
         """I10 image colouring (PAI: NoGAN); no local model.
@@ -482,7 +418,7 @@ class Client(ServiceClient):
         --------
         >>> Client("http://my-eas-endpoint").face_similarity("me.jpg", "id.jpg")  # doctest: +SKIP
         """
-        return self._pairs("face_similarity", a, b, {}, errors)
+        return call_pairs(self, "face_similarity", a, b, {}, errors)
 
     def face_attributes(self, images, *, errors: str | None = None) -> pd.DataFrame:
         """F2 facial attributes: per face a box, ``age``, ``gender`` and ``expression``.
@@ -550,22 +486,4 @@ class Client(ServiceClient):
         >>> round(float(df.loc[0, "cosine"]), 3), bool(df["l2_distance"].isna().all())
         (1.0, True)
         """
-        return self._pairs("product_compare", a, b, {"metric": metric}, errors)
-
-
-def inventory_boxes(df: pd.DataFrame) -> pd.DataFrame:
-    """The boxes behind a :meth:`Client.count_inventory` frame (from ``df.attrs["raw"]``).
-
-    Examples
-    --------
-    >>> from vislab.pai_frames import counts_frame
-    >>> raw = {"shelf": {"detection_boxes": [[10, 5, 30, 45]], "detection_scores": [0.9],
-    ...                  "detection_class_names": ["429"]}}
-    >>> inventory_boxes(counts_frame([], raw=raw))[["image", "label", "x", "w"]].values.tolist()
-    [['shelf', '429', 5.0, 40.0]]
-    """
-    from vislab.catalogue.pai_model_hub import parse_inventory_boxes
-
-    rows = [r for ident, reply in df.attrs.get("raw", {}).items()
-            for r in parse_inventory_boxes(reply, ident)]  # fmt: skip
-    return frames.result_frame("boxes", rows, service=df.attrs.get("service"))
+        return call_pairs(self, "product_compare", a, b, {"metric": metric}, errors)
