@@ -16,9 +16,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-# One stamp per extra: re-installs when pyproject.toml changes.
+# One stamp per extra: re-installs when pyproject.toml changes.  Alibaba's eas-prediction
+# (the official EAS client the tests run against `vislab serve`) pins protobuf <= 3.20.3, which
+# onnxruntime and pymilvus refuse, so the test extras get it without its dependencies (see the
+# test extra in pyproject.toml).
 $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e '.[$*]'
+	$(if $(filter test bench dev,$*),$(PIP) install --quiet --no-deps 'eas-prediction==0.36')
 	touch $@
 
 venv: $(BIN)/python

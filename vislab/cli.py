@@ -10,6 +10,8 @@ import sys
 __all__ = ["main"]
 
 KEY_ENV, SECRET_ENV = "VISLAB_SERVE_API_KEY", "VISLAB_SERVE_SECRET_KEY"
+#: The PAI EAS service token `vislab serve` requires (environment only: never a flag, never logged).
+EAS_TOKEN_ENV = "VISLAB_SERVE_EAS_TOKEN"
 
 SERVE_EPILOG = f"""\
 keys:
@@ -19,6 +21,8 @@ keys:
     {KEY_ENV}=K {SECRET_ENV}=S vislab serve
 
   --api-key/--secret-key still work (they win over the environment) and print a warning.
+  PAI EAS calls (/api/predict/<service>) need the token in {EAS_TOKEN_ENV} when it is set
+  (as is, or in its HMAC form "EAS <signature>"); it is read from the environment only.
 
 limits:
   Bodies over 12 MiB get HTTP 413 (216202); chunked bodies 411; methods other than GET and
@@ -84,11 +88,14 @@ def _serve(args) -> int:
         threads=args.threads,
         idle_timeout=args.idle_timeout,
         request_timeout=args.request_timeout,
+        eas_token=os.environ.get(EAS_TOKEN_ENV) or None,
     )
     host, port = server.server_address
     auth = "token or BCE signature required" if api_key else "no authentication"
     if api_key and args.bce:
         auth += "; tokens lack brain_all_scope, so the official SDKs sign with BCE"
+    if os.environ.get(EAS_TOKEN_ENV):
+        auth += "; PAI EAS token required"
     # Announce inside the try: a Ctrl-C right after the announcement must still stop cleanly.
     try:
         print(f"vislab serve listening on http://{host}:{port} ({auth}); Ctrl-C stops", flush=True)

@@ -26,6 +26,7 @@ __all__ = [
     "AuthError",
     "QuotaError",
     "InvalidRequest",
+    "NotAvailableLocally",
     "ServiceUnavailable",
     "MalformedResponse",
     "TransportError",
@@ -201,6 +202,20 @@ class ServiceUnavailable(ServiceError):
     """Server-side failure worth retrying later (1, 2, 282000, 336000, HTTP 5xx)."""
 
 
+class NotAvailableLocally(ServiceError):
+    """The local engine has no model for this call (PAI's scene, colouring, face enhancement...).
+
+    The message names the model and the ways to get an answer: a deployed endpoint of the
+    service, an extra to install (``pip install vislab[...]``), or your own ONNX model.
+
+    Examples
+    --------
+    >>> table = CodeTable("demo", [ErrorCode(501, "no local model", "not_local")])
+    >>> type(error_for_code(501, table=table)).__name__
+    'NotAvailableLocally'
+    """
+
+
 class MalformedResponse(ServiceError):
     """The reply was not the JSON the service promises (HTML error page, empty body...)."""
 
@@ -226,7 +241,7 @@ class ErrorCode:
         The code as the service sends it.
     message : str
         The service's own message for it (used when a reply carries none).
-    kind : {"auth", "quota", "invalid", "unavailable"}
+    kind : {"auth", "quota", "invalid", "unavailable", "not_local"}
         What it means for the caller; picks the :class:`ServiceError` subclass.
     retry : bool
         Whether the same request may succeed later (the session retries it with backoff).
@@ -364,6 +379,7 @@ _KIND_CLASSES = {
     "quota": QuotaError,
     "invalid": InvalidRequest,
     "unavailable": ServiceUnavailable,
+    "not_local": NotAvailableLocally,
 }
 
 

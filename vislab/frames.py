@@ -11,17 +11,21 @@ service and endpoint that produced the frame.
 
 Schemas (core columns first; service-specific extras follow them):
 
-========  =================  ==============================================================
-frame     one row per        core columns
-========  =================  ==============================================================
-labels    (image, label)     image, rank, label, score
-boxes     (image, object)    image, label, score, x, y, w, h (pixels, top-left origin)
-masks     (image, instance)  the boxes columns + mask (a COCO RLE dict, see below)
-semantic  image              image, label_map (2-d integer array: a class id per pixel)
-matches   (query, hit)       query, rank, cont_sign, brief, score, tags
-gallery   stored image       image, cont_sign, brief, tags, error_code, error_msg
-truth     image / object     image, label  (+ x, y, w, h, optional iscrowd, area for boxes)
-========  =================  ==============================================================
+==========  =================  ==============================================================
+frame       one row per        core columns
+==========  =================  ==============================================================
+labels      (image, label)     image, rank, label, score
+boxes       (image, object)    image, label, score, x, y, w, h (pixels, top-left origin)
+masks       (image, instance)  the boxes columns + mask (a COCO RLE dict, see below)
+semantic    image              image, label_map (2-d integer array: a class id per pixel)
+text_lines  (image, line)      image, text, score, x, y, w, h, quad (4 x 2 corners, x then y)
+pairs       (a, b)             a, b, similarity, l2_distance, cosine (those the service gives)
+counts      (image, label)     image, label, count
+images      image              image, out_image (a PIL image)
+matches     (query, hit)       query, rank, cont_sign, brief, score, tags
+gallery     stored image       image, cont_sign, brief, tags, error_code, error_msg
+truth       image / object     image, label  (+ x, y, w, h, optional iscrowd, area for boxes)
+==========  =================  ==============================================================
 
 A ``mask`` is COCO's RLE ``{"size": [height, width], "counts": str}`` (column-major runs,
 compressed string; :mod:`vislab.masks` reads and writes it, pycocotools reads it as is); its
@@ -30,7 +34,11 @@ map per image.  Their constructors, which check the masks, live in :mod:`vislab.
 (``masks_frame``, ``semantic_frame``, ``label_map_masks``: one mask per class present).
 
 Box conversions between xywh, xyxy, centre-xywh, PAI's ``[top, left, bottom, right]`` and
-normalised coordinates live here and nowhere else (:func:`convert_boxes`).
+normalised coordinates are one function, :func:`convert_boxes` (written in
+:mod:`vislab.box_formats`, importable from here).
+
+The text lines, pairs, counts and images frames (PAI's OCR, similarity, inventory counts and
+image-to-image models) are built by :mod:`vislab.pai_frames`.
 """
 
 from __future__ import annotations
@@ -38,9 +46,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from vislab.box_formats import BOX_FORMATS, convert_boxes
 from vislab.errors import InvalidFrame
 
 __all__ = [
@@ -56,6 +64,10 @@ __all__ = [
     "boxes_frame",
     "MASKS",
     "SEMANTIC",
+    "TEXT_LINES",
+    "PAIRS",
+    "COUNTS",
+    "IMAGES",
     "matches_frame",
     "gallery_frame",
     "truth_labels",
@@ -73,6 +85,10 @@ MATCHES = ("query", "rank", "cont_sign", "brief", "score", "tags")
 GALLERY = ("image", "cont_sign", "brief", "tags")
 MASKS = BOXES + ("mask",)
 SEMANTIC = ("image", "label_map")
+TEXT_LINES = ("image", "text", "score", "x", "y", "w", "h", "quad")
+PAIRS = ("a", "b", "similarity", "l2_distance", "cosine")
+COUNTS = ("image", "label", "count")
+IMAGES = ("image", "out_image")
 TRUTH_LABELS = ("image", "label")
 TRUTH_BOXES = ("image", "label", "x", "y", "w", "h")
 #: Every result frame ends its core columns with these: the code (nullable integer: the
@@ -87,6 +103,10 @@ _KIND_COLUMNS = {
     "gallery": GALLERY,
     "masks": MASKS,
     "semantic": SEMANTIC,
+    "text_lines": TEXT_LINES,
+    "pairs": PAIRS,
+    "counts": COUNTS,
+    "images": IMAGES,
 }
 # The column naming the input of each row: "query" for search hits, "image" otherwise.
 _KEY_COLUMN = {
@@ -96,8 +116,12 @@ _KEY_COLUMN = {
     "gallery": "image",
     "masks": "image",
     "semantic": "image",
+    "text_lines": "image",
+    "pairs": "a",
+    "counts": "image",
+    "images": "image",
 }
-_NUMERIC = {"rank", "score", "x", "y", "w", "h"}
+_NUMERIC = {"rank", "score", "x", "y", "w", "h", "similarity", "l2_distance", "cosine"}
 
 
 def result_frame(
@@ -111,7 +135,9 @@ def result_frame(
 
     Parameters
     ----------
-    kind : {"labels", "boxes", "matches", "gallery", "masks", "semantic"}
+    kind : str
+        One of ``"labels"``, ``"boxes"``, ``"matches"``, ``"gallery"``, ``"masks"``,
+        ``"semantic"``, ``"text_lines"``, ``"pairs"``, ``"counts"``, ``"images"``.
     rows : iterable of dict
         One dict per row.  A failed image is a row with ``error_code`` and ``error_msg``
         and no value columns.  Extra keys become extra columns after the core ones.
@@ -446,88 +472,3 @@ def truth_boxes(data: pd.DataFrame, *, fmt: str = "xywh", image_size=None) -> pd
         raise InvalidFrame("truth frame has duplicate ids", column="id")
     ordered = list(TRUTH_BOXES) + [c for c in df.columns if c not in TRUTH_BOXES]
     return df[ordered].reset_index(drop=True)
-
-
-#: Column names of each box format, in the order :func:`convert_boxes` expects.
-BOX_FORMATS = {
-    "xywh": ("x", "y", "w", "h"),
-    "xyxy": ("x1", "y1", "x2", "y2"),
-    "cxcywh": ("cx", "cy", "w", "h"),
-    "tlbr": ("top", "left", "bottom", "right"),
-    "xywhn": ("x", "y", "w", "h"),
-    "xyxyn": ("x1", "y1", "x2", "y2"),
-    "cxcywhn": ("cx", "cy", "w", "h"),
-}
-
-
-def _image_wh(image_size, n: int) -> tuple[np.ndarray, np.ndarray]:
-    if image_size is None:
-        raise ValueError("normalised box formats need image_size=(width, height)")
-    arr = np.asarray(image_size, dtype=float)
-    if arr.ndim == 1:
-        arr = np.broadcast_to(arr, (n, 2))
-    return arr[:, 0], arr[:, 1]
-
-
-def convert_boxes(boxes, src: str, dst: str, *, image_size=None) -> np.ndarray:
-    """Convert an (N, 4) array of boxes between formats.
-
-    Formats: ``"xywh"`` (top-left x, y, width, height — the frames' format), ``"xyxy"``,
-    ``"cxcywh"`` (centre), ``"tlbr"`` (PAI's ``[top, left, bottom, right]``), and the
-    normalised ``"xywhn"``, ``"xyxyn"``, ``"cxcywhn"`` (fractions of the image's width and
-    height; YOLO uses ``"cxcywhn"``), which need ``image_size``.
-
-    Parameters
-    ----------
-    boxes : array-like, shape (N, 4)
-    src, dst : str
-        Source and destination formats.
-    image_size : (width, height) or array of shape (N, 2), optional
-        Required when either format is normalised.
-
-    Returns
-    -------
-    numpy.ndarray of float, shape (N, 4)
-
-    Examples
-    --------
-    >>> convert_boxes([[10, 20, 30, 40]], "xywh", "xyxy").tolist()
-    [[10.0, 20.0, 40.0, 60.0]]
-    >>> convert_boxes([[20, 10, 60, 40]], "tlbr", "xywh").tolist()
-    [[10.0, 20.0, 30.0, 40.0]]
-    >>> convert_boxes([[0.5, 0.5, 0.2, 0.4]], "cxcywhn", "xywh", image_size=(100, 50)).tolist()
-    [[40.0, 15.0, 20.0, 20.0]]
-    """
-    for fmt in (src, dst):
-        if fmt not in BOX_FORMATS:
-            raise ValueError(f"unknown box format {fmt!r}; expected one of {sorted(BOX_FORMATS)}")
-    b = np.asarray(boxes, dtype=float).reshape(-1, 4)
-    n = len(b)
-    # To absolute xywh first ...
-    if src.endswith("n"):
-        iw, ih = _image_wh(image_size, n)
-        b = b * np.stack([iw, ih, iw, ih], axis=1)
-        src = src[:-1]
-    if src == "xywh":
-        x, y, w, h = b.T
-    elif src == "xyxy":
-        x, y, w, h = b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
-    elif src == "cxcywh":
-        x, y, w, h = b[:, 0] - b[:, 2] / 2, b[:, 1] - b[:, 3] / 2, b[:, 2], b[:, 3]
-    else:  # tlbr
-        x, y, w, h = b[:, 1], b[:, 0], b[:, 3] - b[:, 1], b[:, 2] - b[:, 0]
-    # ... then to the destination.
-    norm = dst.endswith("n")
-    base = dst[:-1] if norm else dst
-    if base == "xywh":
-        out = np.stack([x, y, w, h], axis=1)
-    elif base == "xyxy":
-        out = np.stack([x, y, x + w, y + h], axis=1)
-    elif base == "cxcywh":
-        out = np.stack([x + w / 2, y + h / 2, w, h], axis=1)
-    else:  # tlbr
-        out = np.stack([y, x, y + h, x + w], axis=1)
-    if norm:
-        iw, ih = _image_wh(image_size, n)
-        out = out / np.stack([iw, ih, iw, ih], axis=1)
-    return out

@@ -24,7 +24,8 @@ def markdown_table(service_id: str) -> str:
     """
     lines = ["| method | path | options | frame |", "|---|---|---|---|"]
     for ep in endpoints(service_id):
-        opts = "; ".join(p.describe() for p in ep.params) or "—"
+        # A parameter of kind "image" is a pair's second image, passed positionally.
+        opts = "; ".join(p.describe() for p in ep.params if p.kind != "image") or "—"
         lines.append(f"| `{ep.name}` | `{ep.path}` | {opts} | {ep.frame} |")
     return "\n".join(lines)
 

@@ -77,8 +77,10 @@ class _JsonErrorTask(ErrorTask):
 
     def execute(self):
         err = self.request.error
-        status, headers, body = server_error(err.code, _message(err))
         request = self.request  # a request refused mid-head may have no method or path yet
+        status, headers, body = server_error(
+            err.code, _message(err), getattr(request, "path", None)
+        )
         log.info(
             "%s %s %d", getattr(request, "command", "-"), getattr(request, "path", "-"), status
         )

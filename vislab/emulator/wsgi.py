@@ -20,8 +20,10 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 
+from vislab import catalogue
 from vislab.emulator.app import EmulatorApp
-from vislab.emulator.replies import json_reply
+from vislab.emulator.registry import WireError, load_handlers
+from vislab.emulator.replies import json_reply, reply_format
 
 __all__ = ["EmulatorWSGI", "server_error", "MAX_BODY_BYTES", "METHODS"]
 
@@ -39,7 +41,19 @@ METHODS = ("GET", "POST")
 _SERVER_CODES = {400: 216100, 405: 3, 411: 216100, 413: 216202, 431: 216103, 501: 216100}
 
 
-def server_error(status: int, message: str) -> tuple[int, dict, bytes]:
+def _family_format(path: str | None, status: int):
+    """The reply format of the family serving ``path`` when its codes are HTTP statuses."""
+    found = catalogue.route(path.split("?", 1)[0]) if path else None
+    if found is None:
+        return None
+    service = catalogue.service(found[0].service)
+    if status not in service.errors:
+        return None
+    load_handlers(service)  # a family's own format is registered by its emulator module
+    return reply_format(service)
+
+
+def server_error(status: int, message: str, path: str | None = None) -> tuple[int, dict, bytes]:
     """The JSON reply to a request refused by the HTTP layer (bad framing, method, size).
 
     Parameters
@@ -48,6 +62,9 @@ def server_error(status: int, message: str) -> tuple[int, dict, bytes]:
         HTTP status of the refusal (400, 405, 411, 413, 431, 500, 501).
     message : str
         What was wrong, for ``error_msg``.
+    path : str, optional
+        The request's path: a family whose error codes are HTTP statuses (PAI EAS) answers
+        in its own envelope; every other path gets Baidu's.
 
     Returns
     -------
@@ -59,7 +76,13 @@ def server_error(status: int, message: str) -> tuple[int, dict, bytes]:
     >>> status, headers, body = server_error(411, "send Content-Length")
     >>> status, json.loads(body)["error_code"]
     (411, 216100)
+    >>> status, _, body = server_error(413, "too large", "/api/predict/classify")
+    >>> status, json.loads(body)["success"], json.loads(body)["error_code"]
+    (413, False, 413)
     """
+    family = _family_format(path, status)
+    if family is not None:
+        return family.error(WireError(status, message, status=status))
     reply = json_reply(
         status, {"error_code": _SERVER_CODES.get(status, 282000), "error_msg": message}
     )
@@ -144,7 +167,7 @@ class EmulatorWSGI:
         length = int(text)
         if length > self.max_body_bytes:
             return server_error(
-                413, f"image size error: request body over {self.max_body_bytes} bytes"
+                413, f"image size error: request body over {self.max_body_bytes} bytes", path
             )
         body = environ["wsgi.input"].read(length) if length else b""
         query = {
