@@ -129,3 +129,14 @@ def test_count_inventory_through_vislab_serve(home):
         )
     finally:
         server.stop()
+
+
+def test_inventory_boxes_of_a_selection_are_that_selection_s_boxes(home):
+    images, _ = blob_images(n=3, seed=11)
+    counts = _local(home).count_inventory({f"img{i}": _png(im) for i, im in enumerate(images)})
+    every = pai.inventory_boxes(counts)
+    one = pai.inventory_boxes(counts[counts["image"] == "img1"])  # attrs travel with the rows
+    assert set(one["image"]) == {"img1"}
+    assert len(one) == (every["image"] == "img1").sum() == int(
+        counts.loc[counts["image"] == "img1", "count"].sum()
+    )

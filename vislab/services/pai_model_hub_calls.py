@@ -123,6 +123,11 @@ def inventory_boxes(df: pd.DataFrame) -> pd.DataFrame:
     """
     from vislab.catalogue.pai_model_hub import parse_inventory_boxes
 
-    rows = [r for ident, reply in df.attrs.get("raw", {}).items()
+    raw = df.attrs.get("raw", {})
+    if len(df) and "image" in df.columns:
+        # pandas carries attrs through a selection: keep the replies of the rows given only
+        wanted = set(df["image"])
+        raw = {ident: reply for ident, reply in raw.items() if ident in wanted}
+    rows = [r for ident, reply in raw.items()
             for r in parse_inventory_boxes(reply, ident)]  # fmt: skip
     return frames.result_frame("boxes", rows, service=df.attrs.get("service"))
