@@ -23,9 +23,13 @@ service                   local answer
 ``ocr``                   ``vislab.engine.ocr.read_text`` when that engine is installed
 ``face_*``                ``vislab.engine.faces`` when that engine is installed (except
                           ``face_enhance``)
+``segment_foreground``    ``vislab.engine.foreground`` (MediaPipe Selfie Segmentation, made
+                          for people close to the camera, not PAI's MobileNet): the image is
+                          fetched from ``input.url`` as PAI does; ``mask`` a ``[h, w]`` 0/1
+                          list, ``human_ratio`` its mean as a string
 others                    none: ``scene``, ``colorize``, ``face_enhance``,
-                          ``segment_foreground``, ``segment_semantic``, ``segment_instance``
-                          (an EasyDL detector gives boxes, not masks)
+                          ``segment_semantic``, ``segment_instance`` (an EasyDL detector gives
+                          boxes, not masks)
 ========================  ===================================================================
 
 **The ONNX contract** of an exported detector is the folder :func:`vislab.easydl.export`
@@ -220,6 +224,21 @@ def _faces():
     return engine
 
 
+@handler(ID, "segment_foreground")
+def segment_foreground(app, ep, params, image):
+    # The image arrives by URL (``{"input": {"url": ...}}``), fetched by the emulator's capped,
+    # deadline-bound download; the mask goes back as PAI's [h, w] list of 0/1.
+    if image is None:
+        raise WireError(400, 'segment_foreground needs {"input": {"url": "<http(s) image URL>"}}')
+    engine = _engine("foreground")
+    if engine is None:  # pragma: no cover - the module ships with vislab
+        raise not_local("segment_foreground", "PAI's MobileNet human segmentation")
+    mask, ratio = _engine_call(
+        engine.segment_foreground, image.pixels, extra="`pip install vislab[face]`"
+    )
+    return {"human_ratio": f"{ratio:.6f}", "mask": mask.astype(np.uint8).tolist()}
+
+
 @handler(ID, "face_similarity")
 def face_similarity(app, ep, params, image):
     from vislab import catalogue
@@ -371,7 +390,6 @@ def count_inventory(app, ep, params, image):
 _NOT_LOCAL = {
     "segment_instance": ("PAI's Mask R-CNN (COCO)", None),
     "segment_semantic": ("PAI's DeepLab V3 (Pascal VOC)", None),
-    "segment_foreground": ("PAI's MobileNet human segmentation", None),
     "scene": ("PAI's scene classifier (Places-like labels)", None),
     "colorize": ("PAI's NoGAN colouring model", None),
     "face_enhance": ("PAI's face enhancement model", None),

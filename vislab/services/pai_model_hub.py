@@ -278,8 +278,10 @@ class Client(ServiceClient):
         (``{"input": {"url": ...}}``), so images must be http(s) URLs the service can fetch.
 
         A local path, array or PIL image is refused (an error row naming the rule): upload it
-        and pass its URL.  There is no local model, so offline every URL gets
-        :class:`~vislab.errors.NotAvailableLocally`.
+        and pass its URL.  Offline the URL is fetched (http(s) only, size-capped, with a
+        deadline) and segmented by MediaPipe Selfie Segmentation
+        (:mod:`vislab.engine.foreground`, made for people close to the camera; PAI runs a
+        MobileNet of its own, so masks of small or distant people differ).
 
         Parameters
         ----------
