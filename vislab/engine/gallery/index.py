@@ -13,6 +13,15 @@ the last regrouping form a tail that is filtered row by row; once it holds a qua
 rows (or a quarter are dead) the matrix is regrouped.  Writers are serialised by the caller;
 readers work on an immutable snapshot and never block.
 
+Large filtered searches
+-----------------------
+A search for the best ``k`` over at least :data:`~vislab.engine.gallery.coarse.MIN_ROWS`
+filtered rows reads the float32 rows at memory speed, so from the second search with the same
+filter on, it runs in two passes: an int8 scan of that filter's rows (a contiguous copy made
+once per layout, :class:`~vislab.engine.gallery.coarse.ScanCache`) picks the best
+``4 k + 64``, which are scored again exactly in float32.  Scores are always the float32 ones;
+the hits equal the one-pass search's (tested; ``bench_search.py`` prints how often).
+
 Examples
 --------
 >>> index = NumpyIndex()
