@@ -44,6 +44,7 @@ reference. The 0.95 target was not reached there; on a quiet machine it was not 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -229,6 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     for name in ("end-to-end thread pool", "end-to-end forward_files"):
         print(f"{name:26s} reaches {medians[name] / ceiling:.0%} of it (target >= 95%)")
+    print("load average (1 / 5 / 15 min): " + " / ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

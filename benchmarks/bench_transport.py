@@ -69,6 +69,9 @@ def main() -> None:
                   f"server {server.url}, {os.cpu_count()} cores")
 
             limited, free, sdk_rates = [], [], []
+            # Client CPU per request (this process only; the server is a subprocess): the
+            # part of a request the client owns, which the machine's load does not inflate.
+            free_cpu, sdk_cpu = [], []
             for _ in range(args.repeats):
                 client = baidu.ImageClassify(key, secret, base_url=server.url, qps=args.qps,
                                              max_workers=8, progress=False)
@@ -80,16 +83,18 @@ def main() -> None:
 
                 client = baidu.ImageClassify(key, secret, base_url=server.url, max_workers=4,
                                              progress=False)
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 client.advanced_general(paths)
                 free.append(len(paths) / (time.perf_counter() - t0))
+                free_cpu.append((time.process_time() - c0) / len(paths))
 
                 sdk = point_at(AipImageClassify("bench", key, secret), server.url)
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 for p in paths:
                     reply = sdk.advancedGeneral(p.read_bytes())
                     assert "error_code" not in reply, reply
                 sdk_rates.append(len(paths) / (time.perf_counter() - t0))
+                sdk_cpu.append((time.process_time() - c0) / len(paths))
 
             lim, fr, sd = (statistics.median(v) for v in (limited, free, sdk_rates))
             print(f"vislab qps={args.qps:g} max_workers=8 : {lim:6.2f} req/s  "
@@ -98,6 +103,10 @@ def main() -> None:
             print(f"official SDK, plain loop          : {sd:6.2f} req/s")
             print(f"ratio vislab(qps={args.qps:g}) / SDK loop : {lim / sd:.2f}")
             print(f"ratio vislab(no limit) / SDK loop : {fr / sd:.2f}")
+            print(f"client CPU per request: vislab {statistics.median(free_cpu) * 1e3:.2f} ms, "
+                  f"SDK {statistics.median(sdk_cpu) * 1e3:.2f} ms")  # fmt: skip
+            print("load average (1 / 5 / 15 min): "
+                  + " / ".join(f"{x:.2f}" for x in os.getloadavg()))  # fmt: skip
     finally:
         server.stop()
 

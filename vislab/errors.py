@@ -4,7 +4,7 @@
 ``InvalidImage``, ``InvalidParameter`` or ``InvalidFrame``; problems reported by a service
 raise ``ServiceError`` (or one of its subclasses), carrying the service's own ``code``,
 ``msg`` and ``log_id``.  Messages never contain API keys, secrets or access tokens: the
-transport scrubs them before an error is built (see :func:`scrub`).
+transport scrubs them before an error is built (see :func:`~vislab.redact.scrub`).
 
 Each service family declares its own error table (:class:`CodeTable`) in its catalogue module;
 :func:`register_table` gathers them, and :func:`error_for_code` turns a code into the typed
@@ -13,8 +13,10 @@ error its family's table says it is.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+# Re-exported: the secret scrubbing used to live in this module.
+from vislab.redact import register_secret, scrub
 
 __all__ = [
     "VislabError",
@@ -500,41 +502,3 @@ def user_stacklevel() -> int:
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
         frame, level = frame.f_back, level + 1
     return level
-
-
-# Each pattern keeps group 1 (the name) and replaces the value after it.
-_SECRET_PATTERNS = [
-    re.compile(
-        r"((?:access_token|client_secret|client_id|secret_key|api_key|token)=)([^&\s'\"]+)", re.I
-    ),
-    re.compile(r"(Authorization['\"]?\s*[:=]\s*['\"]?)([^'\"\s,}]+)", re.I),
-]
-_registered_secrets: set[str] = set()
-
-
-def register_secret(value: str | None) -> None:
-    """Remember a secret so :func:`scrub` removes it from any text vislab produces.
-
-    Examples
-    --------
-    >>> register_secret("s3cr3t-value")
-    >>> scrub("failed with s3cr3t-value")
-    'failed with ***'
-    """
-    if value and len(value) >= 4:
-        _registered_secrets.add(str(value))
-
-
-def scrub(text: str) -> str:
-    """Remove registered secrets and ``key=value`` credentials from ``text``.
-
-    Examples
-    --------
-    >>> scrub("https://x/api?access_token=abc.123&top_num=3")
-    'https://x/api?access_token=***&top_num=3'
-    """
-    for secret in sorted(_registered_secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + "***", text)
-    return text

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+# Re-exported: the number parsing of replies used to live in this module.
+from vislab.catalogue.parsing import as_int, as_number
 from vislab.errors import CodeTable, InvalidParameter
 from vislab.images import ImageLimits
 
@@ -49,50 +51,6 @@ REQUEST_RULES = (
     "url_invalid",  # the image host answered with no image
     "url_size",  # URL empty or too long
 )
-
-
-def as_int(value: Any) -> int:
-    """``value`` as an int when it is integral (int, numpy integer, integral float, digits).
-
-    Raises ``ValueError`` otherwise; ``bool`` is refused (``True`` is no page number).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> as_int(np.int64(5)), as_int(3.0), as_int(" 7 ")
-    (5, 3, 7)
-    >>> as_int(1.5)
-    Traceback (most recent call last):
-    ...
-    ValueError: 1.5 is not an integer
-    """
-    if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b":
-        raise ValueError(f"{value!r} is not an integer")
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        if float(value).is_integer():
-            return int(value)
-        raise ValueError(f"{value!r} is not an integer")
-    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):
-        return int(value)
-    raise ValueError(f"{value!r} is not an integer")
-
-
-def as_number(value: Any) -> float | None:
-    """A score or calorie as float; None when the service put a non-number there.
-
-    Examples
-    --------
-    >>> as_number("0.642212"), as_number(83.12), as_number("肉蟹煲")
-    (0.642212, 83.12, None)
-    """
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 @dataclass(frozen=True)
