@@ -8,14 +8,23 @@ transport scrubs them before an error is built (see :func:`~vislab.redact.scrub`
 
 Each service family declares its own error table (:class:`CodeTable`) in its catalogue module;
 :func:`register_table` gathers them, and :func:`error_for_code` turns a code into the typed
-error its family's table says it is.
+error its family's table says it is.  The tables themselves (and vislab's own 990xxx codes)
+are data in :mod:`vislab.error_codes`, re-exported here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-# Re-exported: the secret scrubbing used to live in this module.
+# Re-exported: the code tables and the secret scrubbing used to live in this module.
+from vislab.error_codes import (
+    LOCAL_RULE_CODES,
+    VISLAB_CODES,
+    CodeTable,
+    ErrorCode,
+    _as_int,
+    register_table,
+    tables,
+)
+from vislab.error_codes import TRANSPORT_CODES as TRANSPORT_CODES  # for vislab.services.failures
 from vislab.redact import register_secret, scrub
 
 __all__ = [
@@ -233,142 +242,6 @@ class TransportError(ServiceError):
     sent = True
 
 
-@dataclass(frozen=True)
-class ErrorCode:
-    """One code of a service family's error table.
-
-    Parameters
-    ----------
-    code : int
-        The code as the service sends it.
-    message : str
-        The service's own message for it (used when a reply carries none).
-    kind : {"auth", "quota", "invalid", "unavailable", "not_local"}
-        What it means for the caller; picks the :class:`ServiceError` subclass.
-    retry : bool
-        Whether the same request may succeed later (the session retries it with backoff).
-    hint : str, optional
-        What to do next, when the kind's general hint would mislead (e.g. a tenant that must
-        sign up is an auth failure, but not a key problem).
-
-    Examples
-    --------
-    >>> ErrorCode(18, "Open api qps request limit reached", "quota", retry=True).kind
-    'quota'
-    """
-
-    code: int
-    message: str
-    kind: str = "invalid"
-    retry: bool = False
-    hint: str | None = None
-
-    def __post_init__(self):
-        if self.kind not in _KIND_CLASSES:
-            raise ValueError(f"kind must be one of {sorted(_KIND_CLASSES)}, got {self.kind!r}")
-
-
-class CodeTable:
-    """The error codes of one service family, declared in its catalogue module.
-
-    Each family owns its table (codes of different families may collide: ``2000`` is an
-    app-key error of the generic API); :func:`register_table` gathers them so docs and tools
-    can list every code vislab knows (:func:`tables`).
-
-    Parameters
-    ----------
-    name : str
-        The family (or platform) the codes belong to, e.g. ``"baidu"``.
-    codes : iterable of ErrorCode
-
-    Examples
-    --------
-    >>> table = CodeTable("demo", [ErrorCode(7, "busy", "unavailable", retry=True)])
-    >>> table.message(7), table.retryable(7), table.retryable(8)
-    ('busy', True, False)
-    >>> type(error_for_code(7, table=table)).__name__
-    'ServiceUnavailable'
-    """
-
-    def __init__(self, name: str, codes):
-        self.name = name
-        self._codes: dict[int, ErrorCode] = {}
-        for entry in codes:
-            if entry.code in self._codes:
-                raise ValueError(f"code {entry.code} declared twice in table {name!r}")
-            self._codes[entry.code] = entry
-
-    def __repr__(self) -> str:
-        return f"CodeTable({self.name!r}, {len(self._codes)} codes)"
-
-    def __contains__(self, code) -> bool:
-        return _as_int(code) in self._codes
-
-    def __iter__(self):
-        return iter(self._codes.values())
-
-    def __len__(self) -> int:
-        return len(self._codes)
-
-    def get(self, code) -> ErrorCode | None:
-        """The entry of ``code`` (int or numeric string), or None."""
-        return self._codes.get(_as_int(code))
-
-    def message(self, code, default: str = "unknown error") -> str:
-        entry = self.get(code)
-        return entry.message if entry else default
-
-    def retryable(self, code) -> bool:
-        entry = self.get(code)
-        return bool(entry and entry.retry)
-
-    def extended(self, name: str, codes) -> CodeTable:
-        """A new table with this one's codes plus ``codes`` (which win on collisions).
-
-        Examples
-        --------
-        >>> base = CodeTable("base", [ErrorCode(1, "x")])
-        >>> len(base.extended("more", [ErrorCode(2, "y")]))
-        2
-        """
-        merged = {e.code: e for e in self}
-        merged.update({e.code: e for e in codes})
-        return CodeTable(name, merged.values())
-
-
-_TABLES: dict[str, CodeTable] = {}
-
-
-def register_table(table: CodeTable) -> CodeTable:
-    """Gather a family's table (called by the catalogue when it registers the family).
-
-    Examples
-    --------
-    >>> t = register_table(CodeTable("doc-example", [ErrorCode(5, "five")]))
-    >>> tables()["doc-example"] is t
-    True
-    """
-    known = _TABLES.get(table.name)
-    if known is not None and known is not table:
-        raise ValueError(f"error table {table.name!r} registered twice")
-    _TABLES[table.name] = table
-    return table
-
-
-def tables() -> dict[str, CodeTable]:
-    """Every registered error table by name (load the catalogue first to see them all)."""
-    return dict(_TABLES)
-
-
-def _as_int(code):
-    if isinstance(code, bool):
-        return None
-    try:
-        return int(code)
-    except (TypeError, ValueError):
-        return None
-
-
 # Hints appended to the service's message so a person knows what to do next.
 _HINTS = {
     AuthError: "check the API key / secret key (or token) and that the app may call this API",
@@ -376,6 +249,7 @@ _HINTS = {
     ServiceUnavailable: "the service failed on its side; retry later",
 }
 
+# One class per kind of vislab.error_codes.KINDS (tests/test_error_codes.py holds them equal).
 _KIND_CLASSES = {
     "auth": AuthError,
     "quota": QuotaError,
@@ -385,8 +259,9 @@ _KIND_CLASSES = {
 }
 
 
-def error_for_code(code, msg=None, log_id=None, *, table: CodeTable | None = None,
-                   http_status=None) -> ServiceError:
+def error_for_code(
+    code, msg=None, log_id=None, *, table: CodeTable | None = None, http_status=None
+) -> ServiceError:
     """Build the typed :class:`ServiceError` subclass for a service error code.
 
     Parameters
@@ -434,52 +309,6 @@ def error_for_code(code, msg=None, log_id=None, *, table: CodeTable | None = Non
     err = cls(icode if icode is not None else code, msg, log_id, http_status=http_status)
     err._retry = bool(entry and entry.retry)
     return err
-
-
-#: vislab's own codes (990000-990999): failures found on this machine, before or instead of a
-#: service's answer.  A frame row carries the service's code whenever the service would
-#: refuse the same input, and one of these otherwise.
-VISLAB_CODES = CodeTable("vislab", [
-    ErrorCode(990100, "file not found"),
-    ErrorCode(990101, "not a regular file (a folder, device, FIFO or socket)"),
-    ErrorCode(990102, "the file cannot be read"),
-    ErrorCode(990103, "the file is larger than vislab reads"),
-    ErrorCode(990110, "the URL could not be downloaded"),
-    ErrorCode(990111, "the URL's image is too large"),
-    ErrorCode(990112, "the URL's host is too slow"),
-    ErrorCode(990120, "not an image input (type or shape)"),
-    ErrorCode(990121, "array values cannot be an image"),
-    ErrorCode(990130, "too many pixels to decode safely"),
-    ErrorCode(990140, "empty image"),
-    ErrorCode(990141, "not a readable image"),
-    ErrorCode(990142, "image format not accepted"),
-    ErrorCode(990143, "image larger than the endpoint takes"),
-    ErrorCode(990144, "image side longer than the endpoint takes"),
-    ErrorCode(990145, "image side shorter than the endpoint takes"),
-    ErrorCode(990146, "aspect ratio beyond the endpoint's limit"),
-    ErrorCode(990150, "invalid parameter"),
-    ErrorCode(990200, "no answer in time", "unavailable"),
-    ErrorCode(990201, "cannot connect", "unavailable"),
-    ErrorCode(990202, "the reply is not what the service sends"),
-    ErrorCode(990203, "the reply is too large"),
-    ErrorCode(990204, "the request could not be sent"),
-    ErrorCode(990400, "the token endpoint refused the credentials", "auth"),
-    ErrorCode(990500, "unexpected error inside vislab (a bug: please report it)"),
-])
-
-#: InvalidImage rule -> vislab code.
-LOCAL_RULE_CODES = {
-    "missing": 990100, "not_a_file": 990101, "unreadable": 990102, "file_size": 990103,
-    "url": 990110, "url_size": 990111, "url_timeout": 990112, "type": 990120,
-    "values": 990121, "pixels": 990130, "empty": 990140, "decode": 990141, "format": 990142,
-    "encoded_size": 990143, "max_side": 990144, "min_side": 990145, "aspect_ratio": 990146,
-}
-
-#: Transport failure kinds -> vislab code.
-TRANSPORT_CODES = {"timeout": 990200, "connection": 990201, "malformed_reply": 990202,
-                   "reply_too_large": 990203, "request": 990204}
-
-register_table(VISLAB_CODES)
 
 
 class FailedImagesWarning(UserWarning):

@@ -2,7 +2,8 @@
 
 Built by :func:`vislab.evaluate.threshold_sweep` (or :func:`vislab.evaluate.retrieval_sweep`,
 or :meth:`Sweep.from_arrays` / :meth:`Sweep.from_frame`); every number is read through the one
-formula of :mod:`vislab.evaluate._curve`.
+formula of :mod:`vislab.evaluate._curve`; the curves are built by
+:mod:`vislab.evaluate._sweep_curves`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from vislab.errors import InvalidFrame, InvalidParameter
+from vislab.errors import InvalidParameter
 from vislab.evaluate._curve import (
     COUNT_COLUMNS,
     Curve,
@@ -21,9 +22,8 @@ from vislab.evaluate._curve import (
     point1,
     point_values,
 )
-from vislab.evaluate._validate import ordered_unique
+from vislab.evaluate._sweep_curves import curves_from_arrays, curves_from_frame
 from vislab.evaluate.outcomes import Outcomes, check_threshold_labels
-from vislab.frames import require_columns
 
 __all__ = ["Sweep", "COUNT_COLUMNS"]
 
@@ -140,25 +140,9 @@ class Sweep:
         >>> Sweep.from_arrays([0.9, 0.1], tp=[True, False], n_pos=1).frame["f1"].tolist()
         [1.0, 0.6666666666666666]
         """
-        scores = np.asarray(scores, dtype=float)
-        tp = np.asarray(tp, dtype=bool)
-        fp = ~tp if fp is None else np.asarray(fp, dtype=bool)
-        counted = tp | fp
-        curve = Curve(scores[counted], tp[counted], fp[counted], n_pos)
-        classes = {}
-        if labels is not None:
-            labels = np.asarray(labels, dtype=object)[counted]
-            npos_map = dict(n_pos_by_label or {})
-            names = ordered_unique(
-                list(npos_map) + list(pd.unique(pd.Series(labels, dtype=object)))
-            )
-            codes = pd.Index(names).get_indexer(pd.Index(labels, dtype=object))
-            order = np.argsort(codes, kind="stable")
-            bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
-            sc, t, f = scores[counted][order], tp[counted][order], fp[counted][order]
-            for k, name in enumerate(names):
-                sl = slice(bounds[k], bounds[k + 1])
-                classes[name] = Curve(sc[sl], t[sl], f[sl], int(npos_map.get(name, 0)))
+        curve, classes = curves_from_arrays(
+            scores, tp, fp, n_pos=n_pos, labels=labels, n_pos_by_label=n_pos_by_label
+        )
         return cls(curve, classes, by_class=by_class, kind=kind)
 
     @classmethod
@@ -189,26 +173,8 @@ class Sweep:
         >>> Sweep.from_frame(s.frame).at(0.5).equals(s.at(0.5))
         True
         """
-        require_columns(frame, ["threshold", "tp", "fp", "fn"], name="sweep")
-
-        def curve_of(part: pd.DataFrame) -> Curve:
-            n_pos = (part["tp"] + part["fn"]).unique()
-            if len(n_pos) > 1:
-                raise InvalidFrame("sweep frame: tp + fn differs between rows", column="fn")
-            return Curve.from_counts(
-                part["threshold"], part["tp"], part["fp"], int(n_pos[0]) if len(n_pos) else 0
-            )
-
-        if "label" not in frame.columns:
-            return cls(curve_of(frame), {}, kind=kind)
-        classes = {lab: curve_of(part) for lab, part in frame.groupby("label", sort=False)}
-        # The overall curve: at every threshold of any class, the classes' counts summed.
-        thr = np.unique(frame["threshold"].to_numpy(dtype=float))[::-1]
-        tp = sum(c.counts(thr)[0] for c in classes.values())
-        fp = sum(c.counts(thr)[1] for c in classes.values())
-        n_pos = sum(c.n_pos for c in classes.values())
-        overall = Curve.from_counts(thr, tp, fp, n_pos)
-        return cls(overall, classes, by_class=True, kind=kind)
+        curve, classes, by_class = curves_from_frame(frame)
+        return cls(curve, classes, by_class=by_class, kind=kind)
 
     # ----------------------------------------------------------------- queries
     @property
