@@ -108,7 +108,9 @@ def test_failure_fields_of_an_unexpected_exception():
 class SlowAdds(EmulatorApp):
     """A real emulator that stores an add, then answers it only after the client gave up."""
 
-    delay = 1.5
+    # Both times leave room for a loaded CI machine: the client must give up on the add (after
+    # its timeout) while the server sleeps, yet its resolving calls must fit in that timeout.
+    delay = 4.0
 
     def handle(self, method, path, query, headers, body):
         out = super().handle(method, path, query, headers, body)
@@ -119,7 +121,7 @@ class SlowAdds(EmulatorApp):
 
 def test_timed_out_add_is_resolved_not_resent(tmp_path, photos):
     with BackgroundServer(app=SlowAdds(home=tmp_path / "server")) as srv:
-        client = baidu.ImageSearch(base_url=srv.url, timeout=0.5, progress=False,
+        client = baidu.ImageSearch(base_url=srv.url, timeout=2.0, progress=False,
                                    ledger=tmp_path / "ledger.sqlite")
         df = client.similar_add({"cat": photos["chelsea"]}, brief={"id": 1})
         assert df["error_code"].isna().all(), df.to_dict("records")
