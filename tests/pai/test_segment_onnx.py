@@ -60,12 +60,14 @@ def _save(folder: Path, graph, labels, args) -> Path:
     return folder
 
 
-def _semantic_graph(size):
+def _semantic_graph(size, *, softmax=False):
     image = helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, size, size])
     scores = helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 3, size, size])
     weight = numpy_helper.from_array(WEIGHTS.reshape(3, 3, 1, 1), "w")
-    conv = helper.make_node("Conv", ["image", "w"], ["scores"])
-    return helper.make_graph([conv], "colour_classes", [image], [scores], [weight])
+    nodes = [helper.make_node("Conv", ["image", "w"], ["logits" if softmax else "scores"])]
+    if softmax:  # a model that answers probabilities itself
+        nodes.append(helper.make_node("Softmax", ["logits"], ["scores"], axis=1))
+    return helper.make_graph(nodes, "colour_classes", [image], [scores], [weight])
 
 
 def _instance_graph(size):
@@ -147,6 +149,21 @@ def test_semantic_label_map_and_probs_are_the_models(home):
     soft = np.exp(logits - logits.max(axis=2, keepdims=True))
     soft /= soft.sum(axis=2, keepdims=True)
     assert np.allclose(df.loc[0, "probs"], soft.max(axis=2), atol=1e-4)
+
+
+def test_a_model_that_answers_probabilities_needs_no_softmax(home):
+    # "outputs" left out: the default "probabilities"; the graph's own Softmax gives them
+    _save(home / "pai_models" / "segment_semantic", _semantic_graph(64, softmax=True), LABELS,
+          {"input_size": 64, **NORM})  # fmt: skip
+    image, truth = _drawing(64, 64, [(GREEN, (0, 0, 64, 20)), (RED, (40, 30, 64, 64))])
+    df = _local(home).segment_semantic(_png(image), errors="raise")
+    assert df.loc[0, "model"] == "your model: ONNX pai_models/segment_semantic"
+    assert np.array_equal(df.loc[0, "label_map"], truth)
+    x = (image.astype(np.float64) - 127.5) / 127.5
+    logits = x @ WEIGHTS.T.astype(np.float64)
+    soft = np.exp(logits - logits.max(axis=2, keepdims=True))
+    assert np.allclose(df.loc[0, "probs"], (soft / soft.sum(axis=2, keepdims=True)).max(axis=2),
+                       atol=1e-4)  # fmt: skip
 
 
 def test_semantic_map_is_scaled_back_to_the_image(home):
@@ -239,6 +256,10 @@ def _break(home, service, change):
          lambda f: (f / "model.onnx").write_bytes(
              (f.parent / "segment_semantic" / "model.onnx").read_bytes()),
          "lacks the output\\(s\\) boxes, labels, masks \\(it has scores"),
+        ("segment_instance",
+         lambda f: (f / "preprocess_args.json").write_text(
+             json.dumps({"input_size": 64, **NORM, "max_detections": "many"})),
+         "max_detections an integer"),
         ("segment_instance", lambda f: (f / "label_list.txt").write_text("only\n"),
          "answers label 1, but label_list.txt has 1 lines"),
     ],

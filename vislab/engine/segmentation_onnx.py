@@ -289,8 +289,18 @@ class InstanceModel(_ModelFolder):
                 f"lacks the output(s) {', '.join(missing)} (it has {', '.join(names)}; an "
                 "instance model answers boxes, scores, labels, masks)"
             )
-        self.min_score = float(self.args.get("min_score", 0.0))
-        self.max_detections = int(self.args.get("max_detections", 100))
+        try:
+            self.min_score = float(self.args.get("min_score", 0.0))
+            self.max_detections = int(self.args.get("max_detections", 100))
+        except (TypeError, ValueError):
+            raise ModelFolderError(
+                f"{self.folder}/preprocess_args.json: min_score must be a number and "
+                "max_detections an integer"
+            ) from None
+        if self.max_detections < 1:
+            raise ModelFolderError(
+                f"{self.folder}/preprocess_args.json: max_detections must be at least 1"
+            )
 
     def instances(self, rgb: np.ndarray) -> Iterator[Instance]:
         """The objects of one image, best score first (each mask made when it is reached).
