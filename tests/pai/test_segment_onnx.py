@@ -18,9 +18,10 @@ from PIL import Image
 
 from tests.conftest import ServeProcess
 from vislab import pai
+from vislab.catalogue.pai_model_hub import RLE_ORDER
 from vislab.emulator import EmulatorApp
 from vislab.errors import NotAvailableLocally
-from vislab.masks import rle_decode, rle_iou
+from vislab.masks import pai_rle_encode, rle_decode, rle_iou
 from vislab.transport import LocalTransport
 
 # Inputs are normalised to [-1, 1]: (pixel - 127.5) / 127.5.
@@ -197,6 +198,13 @@ def test_instance_masks_boxes_scores_and_labels(home):
         assert np.allclose([row.x, row.y, row.w, row.h], want, atol=2.5), (row, want)
     # the frame's masks are what coco_eval reads: the IoU of the two objects is 0
     assert rle_iou([df.loc[0, "mask"]], [df.loc[1, "mask"]], [False])[0, 0] == 0.0
+    # on the wire: PAI's list RLE in the catalogue's scan order, which the default client reads
+    raw = df.attrs["raw"]["shapes"]["detection_masks"]
+    assert raw == [pai_rle_encode(rle_decode(m), order=RLE_ORDER) for m in df["mask"]]
+    other = pai.Client(transport=LocalTransport(EmulatorApp(home=home).handle), progress=False,
+                       rle_order="C" if RLE_ORDER == "F" else "F")  # fmt: skip
+    misread = rle_decode(other.segment_instance(_png(image), errors="raise").loc[0, "mask"])
+    assert ((misread & (truth == 2)).sum() / (misread | (truth == 2)).sum()) < 0.5
 
 
 def test_instance_min_score_drops_an_absent_object(home):
