@@ -214,6 +214,8 @@ def parse_instance(reply: Mapping[str, Any], image: str, *, order: str = RLE_ORD
 def parse_semantic(reply: Mapping[str, Any], image: str) -> list[dict]:
     """I3: ``preds`` as the label map (one row per image); ``probs`` kept as sent.
 
+    A local answer's ``local_model`` becomes the ``model`` column.
+
     Examples
     --------
     >>> row = parse_semantic({"preds": [[1, 1], [0, 0]], "probs": [[0.8, 0.8], [0.6, 0.7]]}, "a")[0]
@@ -224,13 +226,14 @@ def parse_semantic(reply: Mapping[str, Any], image: str) -> list[dict]:
     if preds is None:
         return []
     probs = reply.get("probs")
-    return [
-        {
-            "image": image,
-            "label_map": np.asarray(preds, dtype=np.int32),
-            "probs": None if probs is None else np.asarray(probs, dtype=np.float32),
-        }
-    ]
+    row = {
+        "image": image,
+        "label_map": np.asarray(preds, dtype=np.int32),
+        "probs": None if probs is None else np.asarray(probs, dtype=np.float32),
+    }
+    if reply.get("local_model"):  # vislab's local answer names the model that gave it
+        row["model"] = str(reply["local_model"])
+    return [row]
 
 
 def parse_ocr(reply: Mapping[str, Any], image: str) -> list[dict]:

@@ -36,8 +36,9 @@ endpoint's path ends in its **service name**: the default names below are the na
 * semantic ``preds`` is the label map; ``probs`` is kept as sent (the docs' example is 3-d and
   its channel order unknown);
 * product comparison returns only the requested metric's field;
-* a reply's ``local_model`` (vislab's local answers only: "your model: EasyDL <name> <version>")
-  becomes the ``model`` column of detection and count rows.
+* a reply's ``local_model`` (vislab's local answers only: "your model: EasyDL <name> <version>",
+  "your model: ONNX pai_models/<service>") becomes the ``model`` column of detection, count,
+  instance-mask and semantic rows.
 
 Video, speech and text models of the Model Hub are out of scope (see the spec).
 """
@@ -189,7 +190,8 @@ ENDPOINTS = (
     _ep("detect", "boxes", parse_detect, "I2 object detection (Faster R-CNN, COCO).",
         columns=_DET),
     _ep("segment_semantic", "semantic", parse_semantic,
-        "I3 semantic segmentation (DeepLab V3, Pascal VOC).", columns=(("probs", "object"),)),
+        "I3 semantic segmentation (DeepLab V3, Pascal VOC).",
+        columns=(("probs", "object"), ("model", "str"))),
     _ep("segment_instance", "masks", parse_instance, "I4 instance segmentation (Mask R-CNN).",
         columns=_DET),
     _ep("ocr", "text_lines", parse_ocr, "I5 end-to-end OCR: text lines with quadrilaterals.",

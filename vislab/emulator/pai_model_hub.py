@@ -27,9 +27,10 @@ service                   local answer
                           for people close to the camera, not PAI's MobileNet): the image is
                           fetched from ``input.url`` as PAI does; ``mask`` a ``[h, w]`` 0/1
                           list, ``human_ratio`` its mean as a string
-others                    none: ``scene``, ``colorize``, ``face_enhance``,
-                          ``segment_semantic``, ``segment_instance`` (an EasyDL detector gives
-                          boxes, not masks)
+``segment_semantic``,     **your model**: an ONNX model in ``<vislab home>/pai_models/<service>/``
+``segment_instance``      (:mod:`vislab.emulator.pai_segmentation`; the contract below); I3
+                          ``preds`` / ``probs``, I4 ``detection_*`` + ``detection_masks``
+others                    none: ``scene``, ``colorize``, ``face_enhance``
 ========================  ===================================================================
 
 **The ONNX contract** of an exported detector is the folder :func:`vislab.easydl.export`
@@ -40,6 +41,17 @@ float32 ``1 x 3 x H x W`` tensor normalised as ``preprocess_args.json`` says; ou
 line, in class-index order) and ``preprocess_args.json`` (``kind: "detection"``, ``name``,
 ``version``, ``input_size``, ``stride``, ``min_score``, ``nms_iou``, ``max_detections``,
 ``recommended_threshold``).  Your own ONNX model answers here when it follows that layout.
+
+**The ONNX contract of the segmentation models** (``pai_models/segment_semantic/`` and
+``pai_models/segment_instance/``, no checksum asked) is the same three files with simpler
+contents, written in full in :mod:`vislab.engine.segmentation_onnx`: one float32 input
+``1 x 3 x H x W``, normalised as ``preprocess_args.json``'s ``input_size``, ``mean`` and
+``std`` say (``(pixel - mean) / std`` on the 0..255 scale); semantic: the first output is
+``1 x C x h x w`` class scores (softmax applied when ``"outputs": "logits"``), resized to the
+image; instance, torchvision Mask R-CNN's export layout: outputs ``boxes`` ``N x 4`` (x1, y1,
+x2, y2 in input pixels, scaled back to the image), ``scores`` ``N``, ``labels`` ``N`` (lines of
+``label_list.txt``), ``masks`` ``N x 1 x h x w`` in 0..1 (resized to the image, object where
+>= 0.5).  A folder that lacks a file is refused naming it.
 
 The request's nested fields (P1's ``function_params``, I6's ``input.url``) are read by this
 family's reply format (:class:`PaiModelHubFormat`).
@@ -57,6 +69,7 @@ from pathlib import Path
 import numpy as np
 
 from vislab.catalogue.pai_model_hub import ID
+from vislab.emulator import pai_segmentation  # noqa: F401  (registers segment_* handlers)
 from vislab.emulator.inputs import check_image
 from vislab.emulator.registry import WireError, handler
 from vislab.emulator.replies import PaiReplyFormat, register_format
@@ -268,7 +281,7 @@ def face_attributes(app, ep, params, image):
 
 
 #: Folder (under the vislab home) of exported ONNX detectors, one sub-folder per service name.
-EXPORTED_FOLDER = "pai_models"
+EXPORTED_FOLDER = pai_segmentation.MODELS_FOLDER
 
 
 @dataclass(frozen=True)
@@ -388,8 +401,6 @@ def count_inventory(app, ep, params, image):
 
 
 _NOT_LOCAL = {
-    "segment_instance": ("PAI's Mask R-CNN (COCO)", None),
-    "segment_semantic": ("PAI's DeepLab V3 (Pascal VOC)", None),
     "scene": ("PAI's scene classifier (Places-like labels)", None),
     "colorize": ("PAI's NoGAN colouring model", None),
     "face_enhance": ("PAI's face enhancement model", None),

@@ -196,7 +196,12 @@ class Client(ServiceClient):
         return self._single("detect", images, errors)
 
     def segment_semantic(self, images, *, errors: str | None = None) -> pd.DataFrame:
-        """I3 semantic segmentation (PAI: DeepLab V3, Pascal VOC); no local model.
+        """I3 semantic segmentation (PAI: DeepLab V3, Pascal VOC).
+
+        PAI's model is not offline: locally **your model** answers — an ONNX model in
+        ``<vislab home>/pai_models/segment_semantic/`` (the contract is in
+        :mod:`vislab.engine.segmentation_onnx`), the ``model`` column names it; without one,
+        :class:`~vislab.errors.NotAvailableLocally` naming the folder.
 
         Parameters
         ----------
@@ -207,7 +212,7 @@ class Client(ServiceClient):
         -------
         DataFrame
             Semantic frame: one row per image with ``label_map`` (``preds``) and ``probs``
-            as sent.
+            as sent (locally: the image's size, ``probs`` the winning class's probability).
 
         Examples
         --------
@@ -216,10 +221,13 @@ class Client(ServiceClient):
         return self._single("segment_semantic", images, errors)
 
     def segment_instance(self, images, *, errors: str | None = None) -> pd.DataFrame:
-        """I4 instance segmentation (PAI: Mask R-CNN, COCO); no local model.
+        """I4 instance segmentation (PAI: Mask R-CNN, COCO).
 
         PAI's RLE (odd runs False, even runs True) is read in the client's ``rle_order`` and
-        stored as COCO RLE in ``mask``.
+        stored as COCO RLE in ``mask``.  Locally **your model** answers — an ONNX model in
+        ``<vislab home>/pai_models/segment_instance/`` with torchvision Mask R-CNN's outputs
+        (:mod:`vislab.engine.segmentation_onnx`), the ``model`` column names it; without one,
+        :class:`~vislab.errors.NotAvailableLocally`.
 
         Parameters
         ----------
