@@ -109,12 +109,17 @@ def _features(ds, recipe, views, reuse, progress, desc):
 
 
 def _train_classifier(
-    train_ds, test_ds, *, recipe, other_class, seed, progress, stored, base_ids, timings
+    train_ds, test_ds, *, recipe, views, other_class, seed, progress, stored, base_ids, timings
 ):
     t0 = time.perf_counter()
-    views = feat.TRAIN_VIEWS[recipe]
+    views = feat.VIEW_SETS[views]
     same = stored.get("recipe") == recipe
-    reuse_train = {i: v for i, v in stored.get("train", {}).items() if same and i in base_ids}
+    # A stored version trained on another set of views keeps its held-out features only.
+    reuse_train = {
+        i: v
+        for i, v in stored.get("train", {}).items()
+        if same and i in base_ids and np.shape(v)[0] == len(views)
+    }
     reuse_test = {i: v for i, v in stored.get("test", {}).items() if same and i in base_ids}
     x_train, n1 = _features(train_ds, recipe, views, reuse_train, progress, "embedding")
     x_test, n2 = _features(test_ds, recipe, (0,), reuse_test, progress, "embedding held-out")
@@ -209,6 +214,7 @@ def train(
     base_version: str | None = None,
     other_class: bool = False,
     algorithm: str = "general",
+    views: str = "mirror",
     test_size=0.2,
     seed: int = 0,
     epochs: int | None = None,
@@ -279,6 +285,10 @@ def train(
             f"algorithm for {kind} is one of {ALGORITHMS[kind]}, got {algorithm!r}",
             name="algorithm",
         )
+    if views not in feat.VIEW_SETS:
+        raise InvalidParameter(
+            f"views is one of {sorted(feat.VIEW_SETS)}, got {views!r}", name="views"
+        )
     if other_class and kind != "classification":
         raise InvalidParameter("other_class is a classification option", name="other_class")
     store = ModelStore(home)
@@ -321,6 +331,7 @@ def train(
             train_ds,
             test_ds,
             recipe=algorithm,
+            views=views,
             other_class=other_class,
             seed=seed,
             progress=progress,
@@ -356,6 +367,7 @@ def train(
         },
         "parameters": {
             "algorithm": algorithm,
+            "views": views if kind == "classification" else None,
             "other_class": bool(other_class),
             "base_version": base_version,
             "test_size": test_size,
