@@ -237,9 +237,14 @@ def train(
         Classification: add the class ``"other"`` for images unrelated to the training set
         (allows a single positive class, as EasyDL advises).
     algorithm : {"general", "fine"}, default "general"
-        Classification: ``"fine"`` for fine-grained classes (two scales and eight views of
-        each training image: about 20 times the backbone time of ``"general"`` in training,
-        5 times in prediction). Detection has ``"general"``.
+        Classification: ``"fine"`` for fine-grained classes (the whole image at 224 and 448
+        px: about 4 times the CPU time of ``"general"`` in training, 5 times in
+        prediction; see the module notes for what it gained). Detection has ``"general"``.
+    views : {"mirror", "rotations"}, default "mirror"
+        Classification: the views of each training image. ``"mirror"``: the image and its
+        mirror image, for things that have an "up" (photos of objects); ``"rotations"``: all
+        eight rotations and mirrorings, for things that have none (surface patches, cells,
+        textures) — four times the training features.
     test_size : float or int, default 0.2
         Held-out share (or number) of images, stratified by class.
     seed : int, default 0
