@@ -229,7 +229,27 @@ def test_the_fine_algorithm_trains_on_two_scales(photos, home):
     v = train(ds, name="fine_pets", algorithm="fine", home=home, progress=False)
     assert v.meta["recipe"] == "fine" and v.meta["parameters"]["algorithm"] == "fine"
     assert v.model.arrays["clf_coef"].shape == (2, 2560)
-    # eight views of each of the 32 training images, one of each of the 8 held out
+    # the 32 training images (each with its mirror image) and the 8 held out
     assert v.meta["timings"]["embedded_images"] == 40
     top = v.predict(photos["coffee"], top_num=1, progress=False)["label"][0]
     assert top == "coffee"
+
+
+def test_rotation_views_train_on_all_eight_and_are_kept_with_the_version(photos, home):
+    import io
+
+    from vislab.engine.training.store import ModelStore
+
+    ds = photo_dataset(photos, ["chelsea", "coffee"], 20, seed=17, prefix="rot_")
+    v = train(ds, name="rot_pets", views="rotations", home=home, progress=False)
+    assert v.meta["parameters"]["views"] == "rotations"
+    with np.load(io.BytesIO(ModelStore(home).read_file("rot_pets", "V1", "features.npz"))) as f:
+        assert f["train"].shape == (8, 32, 1280) and f["test"].shape == (8, 1280)
+    # a version on mirror views built on it embeds its training images again (other views)
+    # but reuses the held-out ones
+    more = photo_dataset(photos, ["chelsea", "coffee"], 2, seed=19, prefix="rot2_")
+    v2 = train(more, name="rot_pets", base_version="V1", home=home, progress=False)
+    assert v2.meta["parameters"]["views"] == "mirror"
+    assert v2.meta["timings"]["embedded_images"] == 32 + 4
+    with pytest.raises(InvalidParameter, match="views"):
+        train(ds, name="rot_pets", views="upside_down", home=home, progress=False)

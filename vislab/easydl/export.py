@@ -59,7 +59,7 @@ def _preprocess_args(model) -> dict:
 
         recipe = model.meta.get("recipe", "general")
         args.update(recipe=recipe, size=224)
-        if recipe == "fine":  # the whole image squashed to both sizes (features._prepare_fine)
+        if recipe == "fine":  # the whole image squashed to both sizes (features._fine_features)
             args.update(crop="none", fine_size=FINE_SIZE)
         else:  # the centred square of side crop_fraction x the shorter side
             args.update(crop="centre", crop_fraction=CROP_FRACTION)

@@ -122,7 +122,7 @@ def _classification(g: _Graph, model, outs: dict) -> tuple[list, str]:
         return ["image"], g.unit_rows(outs["embedding"])
     if recipe != "fine":
         raise ValueError(f"cannot export the feature recipe {recipe!r}")
-    # features._reduce_fine: the 224 px embedding and the GeM (p = 3) pool of the 448 px view's
+    # features._fine_features: the 224 px embedding and the GeM (p = 3) pool of the 448 px view's
     # stride-32 map, each normalised; the 448 px view runs a second copy of the backbone.
     source = onnx.GraphProto()
     source.CopyFrom(g.graph)

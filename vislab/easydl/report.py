@@ -15,7 +15,8 @@ It warns when a class has fewer than 100 training images ("little reference valu
 and carries the AI-market line of spec F10 (classification: accuracy > 80 % with more than 50
 images; detection: mAP > 60 % with more than 20 images — counted over the version's whole
 dataset). :meth:`EvaluationReport.plot` draws a static picture; in a notebook the report shows
-as HTML with that picture.
+as HTML with that picture. The frames it is computed from are made from a model's answers in
+:mod:`vislab.easydl.report_inputs`.
 """
 
 from __future__ import annotations
@@ -24,8 +25,14 @@ import numpy as np
 import pandas as pd
 
 from vislab import evaluate
+from vislab.easydl.report_inputs import (
+    classifier_predictions,
+    detector_predictions,
+    json_records,
+)
 
-__all__ = ["EvaluationReport", "FEW_IMAGES", "MARKET_RULES"]
+# json_records lives in report_inputs; it stays importable from here, where it began.
+__all__ = ["EvaluationReport", "FEW_IMAGES", "MARKET_RULES", "json_records"]
 
 #: Fewer training images than this per class: the report "has little reference value" (F4).
 FEW_IMAGES = 100
@@ -238,15 +245,7 @@ class EvaluationReport:
         >>> r.headline, len(r.pred)
         (('accuracy', 1.0), 4)
         """
-        order = np.argsort(-probs, axis=1, kind="stable")
-        pred = pd.DataFrame(
-            [
-                {"image": i, "rank": r + 1, "label": classes[k], "score": float(p[k])}
-                for i, p, o in zip(images, probs, order, strict=True)
-                for r, k in enumerate(o)
-            ],
-            columns=["image", "rank", "label", "score"],
-        )
+        pred = classifier_predictions(images, probs, classes)
         truth = truth[["image", "label"]].reset_index(drop=True)
         return cls("classification", truth, pred, classes=classes, train_per_class=train_per_class)
 
@@ -293,60 +292,18 @@ class EvaluationReport:
         >>> r.recommended_threshold, r.counts[["true", "predicted", "boxes"]].values.tolist()
         (0.9, [[1.0, 1.2, 1.0]])
         """
-        pred = pd.DataFrame(
-            [
-                {
-                    "image": i,
-                    "label": classes[int(k)],
-                    "score": float(s),
-                    "x": b[0],
-                    "y": b[1],
-                    "w": b[2],
-                    "h": b[3],
-                }
-                for i, a in zip(images, analyses, strict=True)
-                for b, s, k in zip(a.boxes, a.scores, a.labels, strict=True)
-            ],
-            columns=["image", "label", "score", "x", "y", "w", "h"],
-        )
         truth = truth[["image", "label", "x", "y", "w", "h"]].reset_index(drop=True)
-        densest = max(
-            truth.groupby("image").size().max() if len(truth) else 0,
-            pred.groupby("image").size().max() if len(pred) else 0,
-        )
-        max_dets = max(100, int(np.ceil(densest * 1.2)))
-        threshold = None
-        if len(pred):
-            sweep = evaluate.threshold_sweep(truth, pred, max_dets=max_dets)
-            best = evaluate.best_threshold(sweep, rule="f1")
-            threshold = None if pd.isna(best["threshold"]) else float(best["threshold"])
-        true = truth.groupby(["image", "label"]).size()
-        kept = pred[pred["score"] >= (threshold if threshold is not None else 0.0)]
-        boxes = kept.groupby(["image", "label"]).size()
-        rows = [
-            (
-                i,
-                label,
-                int(true.get((i, label), 0)),
-                float(a.counts[k]),
-                int(boxes.get((i, label), 0)),
-            )
-            for i, a in zip(images, analyses, strict=True)
-            for k, label in enumerate(classes)
-        ]
-        counts = pd.DataFrame(rows, columns=["image", "label", "true", "predicted", "boxes"])
-        counts["true"] = counts["true"].astype(float)
-        counts["error"] = counts["predicted"] - counts["true"]
+        made = detector_predictions(truth, images, analyses, classes)
         return cls(
             "detection",
             truth,
-            pred,
+            made["pred"],
             classes=classes,
             train_per_class=train_per_class,
-            recommended_threshold=threshold,
-            counts=counts,
+            recommended_threshold=made["recommended_threshold"],
+            counts=made["counts"],
             n_images=n_images,
-            max_dets=max_dets,
+            max_dets=made["max_dets"],
         )
 
     # ----------------------------------------------------------------- storage
@@ -492,24 +449,3 @@ class EvaluationReport:
         from vislab.easydl.report_picture import report_html
 
         return report_html(self)
-
-
-def json_records(df: pd.DataFrame) -> list[dict]:
-    """Rows of a frame as JSON-ready dicts (numpy scalars and NA turned into Python values).
-
-    Examples
-    --------
-    >>> json_records(pd.DataFrame({"a": [1, None], "b": ["x", "y"]}))
-    [{'a': 1.0, 'b': 'x'}, {'a': None, 'b': 'y'}]
-    """
-    out = []
-    for row in df.to_dict(orient="records"):
-        clean = {}
-        for k, v in row.items():
-            if isinstance(v, np.generic):
-                v = v.item()
-            if v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-                v = None
-            clean[str(k)] = v
-        out.append(clean)
-    return out

@@ -265,6 +265,8 @@ def run_prepared(
     outputs: Sequence[str],
     *,
     rows_per_item: int = 1,
+    input_size: int = INPUT_SIZE,
+    reduce: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None,
 ) -> dict[str, np.ndarray]:
     """Network outputs for ``count`` items that ``fill`` prepares, on the schedule of
     :func:`run_files`.
@@ -287,6 +289,12 @@ def run_prepared(
         Network output names.
     rows_per_item : int, default 1
         Network inputs per item; batches hold ``max(1, batch_size // rows_per_item)`` items.
+    input_size : int, default 224
+        Side of the square inputs ``fill`` writes (``(rows_per_item, 3, input_size,
+        input_size)`` blocks): the network is fully convolutional up to its pooling.
+    reduce : callable, optional
+        ``reduce(outputs) -> outputs`` applied to each batch's outputs (rows in batch order)
+        before they are kept, e.g. to pool a large feature map so the whole run never holds it.
 
     Returns
     -------
@@ -322,7 +330,7 @@ def run_prepared(
 
         def submit(start: int) -> None:
             items = min(size, count - start)
-            tensor = np.empty((items * rows, 3, INPUT_SIZE, INPUT_SIZE), np.float32)
+            tensor = np.empty((items * rows, 3, input_size, input_size), np.float32)
             blocks = [tensor[j * rows : (j + 1) * rows] for j in range(items)]
             futures = [pool.submit(fill, blocks[j], start + j) for j in range(items)]
             inflight.append((start, tensor, blocks, futures))
@@ -340,7 +348,11 @@ def run_prepared(
                 # The decoders still busy with the next batch: leave them their cores.
                 decoding = bool(inflight) and not all(f.done() for f in inflight[0][3])
                 session = lean if decoding else full
-                chunks.append(session.run(names, {"image": tensor}))
+                outs = session.run(names, {"image": tensor})
+                if reduce is not None:
+                    done = reduce(dict(zip(names, outs, strict=True)))
+                    outs = [done[name] for name in names]
+                chunks.append(outs)
         except BaseException:
             for *_, futures in inflight:
                 for future in futures:
