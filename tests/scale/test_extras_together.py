@@ -14,7 +14,7 @@ CODE = "import pymilvus, eas_prediction; from eas_prediction import PredictClien
 
 @pytest.mark.skipif(
     importlib.util.find_spec("eas_prediction") is None,
-    reason="eas-prediction is not installed (a later issue adds it to the test extras)",
+    reason="eas-prediction is not installed (make installs it with --no-deps beside the test extras)",
 )
 def test_pymilvus_and_eas_prediction_import_in_one_process():
     pytest.importorskip("pymilvus", reason="the milvus extra is part of the test extras")
