@@ -276,6 +276,16 @@ def main(argv=None) -> None:
         f"  ratio vislab / faster-coco-eval = {min(times['vislab']) / fast:.3f}"
         f"   (coco_eval only: {min(times['vislab coco_eval only']) / fast:.3f})"
     )
+    # The noisy machine's figure: each vislab run against the faster-coco-eval run next to it.
+    paired = [v / f for v, f in zip(times["vislab"], times["faster-coco-eval"], strict=True)]
+    paired_core = [
+        v / f
+        for v, f in zip(times["vislab coco_eval only"], times["faster-coco-eval"], strict=True)
+    ]
+    print(
+        f"  median of paired runs          = {np.median(paired):.3f}"
+        f"   (coco_eval only: {np.median(paired_core):.3f}; load {os.getloadavg()[0]:.1f})"
+    )
     if times["pycocotools"]:
         print(
             f"  ratio vislab / pycocotools      = "

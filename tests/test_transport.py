@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from vislab.catalogue.baidu_codes import BAIDU_CODES
 from vislab.errors import (
     AuthError,
     InvalidRequest,
@@ -19,7 +20,6 @@ from vislab.errors import (
     ServiceUnavailable,
     TransportError,
 )
-from vislab.catalogue.baidu_codes import BAIDU_CODES
 from vislab.services.batch import run_batch
 from vislab.services.cache import ReplyCache
 from vislab.services.session import Session

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from itertools import chain
-from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from vislab.datasets._records import names_of, record_boxes, record_column
 from vislab.errors import InvalidFrame
 from vislab.frames import require_columns
 from vislab.masks import rle_area, rle_bbox
@@ -109,17 +108,11 @@ def read_coco(source, *, image: str = "file_name") -> pd.DataFrame:
     gt = _load(source)
     images, categories = _tables(gt, image)
     anns = gt.get("annotations", [])
-    n = len(anns)
-    bbox = np.array([a["bbox"] for a in anns], dtype=float).reshape(n, 4)
-    img_id = np.array([a["image_id"] for a in anns])
-    cat_id = np.array([a["category_id"] for a in anns])
-    img_map = pd.Series(images["image"].to_numpy(), index=images["image_id"].to_numpy())
-    cat_map = pd.Series(categories["label"].to_numpy(), index=categories["category_id"].to_numpy())
-    img_names = img_map.reindex(img_id).to_numpy()
-    labels = cat_map.reindex(cat_id).to_numpy()
-    # Annotations of unlisted images or categories keep their ids rather than vanish.
-    img_names = np.where(pd.isna(img_names), img_id, img_names) if n else img_names
-    labels = np.where(pd.isna(labels), cat_id, labels) if n else labels
+    bbox = record_boxes(anns, what="annotation")
+    img_id = record_column(anns, "image_id", what="annotation")
+    cat_id = record_column(anns, "category_id", what="annotation")
+    img_names = names_of(img_id, images["image_id"], images["image"])
+    labels = names_of(cat_id, categories["category_id"], categories["label"])
     df = pd.DataFrame(
         {
             "image": img_names,
@@ -199,13 +192,13 @@ def read_coco_results(source, gt=None, *, image: str = "file_name") -> pd.DataFr
             if r.get("bbox"):
                 bbox[i] = r["bbox"]
     else:
-        bbox = _boxes_of(res)
+        bbox = record_boxes(res, what="result")
         if has_masks:
             # loadRes decides on the first record: with a box it takes the bbox branch, whose
             # area (the size ranges' measure) is w * h, not the mask's.  Kept as ``area``.
             box_area = bbox[:, 2] * bbox[:, 3]
-    img_id = np.array(list(map(itemgetter("image_id"), res)))
-    cat_id = np.array(list(map(itemgetter("category_id"), res)))
+    img_id = record_column(res, "image_id", what="result")
+    cat_id = record_column(res, "category_id", what="result")
     img_names, labels = img_id, cat_id
     images = categories = None
     if gt is not None:
@@ -218,20 +211,13 @@ def read_coco_results(source, gt=None, *, image: str = "file_name") -> pd.DataFr
                 )
         else:
             images, categories = _tables(_load(gt), image)
-        img_map = pd.Series(images["image"].to_numpy(), index=images["image_id"].to_numpy())
-        cat_map = pd.Series(
-            categories["label"].to_numpy(), index=categories["category_id"].to_numpy()
-        )
-        if n:
-            mi = img_map.reindex(img_id).to_numpy()
-            mc = cat_map.reindex(cat_id).to_numpy()
-            img_names = np.where(pd.isna(mi), img_id, mi)
-            labels = np.where(pd.isna(mc), cat_id, mc)
+        img_names = names_of(img_id, images["image_id"], images["image"])
+        labels = names_of(cat_id, categories["category_id"], categories["label"])
     df = pd.DataFrame(
         {
             "image": img_names,
             "label": labels,
-            "score": np.fromiter((r.get("score", np.nan) for r in res), dtype=float, count=n),
+            "score": record_column(res, "score", default=np.nan, dtype=float, what="result"),
             "x": bbox[:, 0],
             "y": bbox[:, 1],
             "w": bbox[:, 2],
@@ -260,20 +246,6 @@ def _text_counts(rle: Mapping) -> dict:
     if isinstance(counts, (bytes, bytearray)):
         return {**rle, "counts": bytes(counts).decode("ascii")}
     return dict(rle)
-
-
-def _boxes_of(records) -> np.ndarray:
-    """The ``bbox`` of each record as an (n, 4) float array.
-
-    A results file holds hundreds of thousands of boxes: they are streamed into one array
-    (``np.fromiter``) instead of building a list of lists first; a box that is not four
-    numbers is refused exactly as before.
-    """
-    n = len(records)
-    boxes = list(map(itemgetter("bbox"), records))
-    if all(len(b) == 4 for b in boxes):
-        return np.fromiter(chain.from_iterable(boxes), dtype=float, count=4 * n).reshape(n, 4)
-    return np.array(boxes, dtype=float).reshape(n, 4)
 
 
 def _as_attr(table: pd.DataFrame) -> dict:

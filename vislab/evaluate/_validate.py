@@ -282,7 +282,9 @@ def report_unknown_labels(pred_labels, truth_labels, *, what: str = "predictions
 def _unique(values) -> np.ndarray:
     """Distinct values in order of first appearance (vectorised; no Python loop over rows)."""
     if isinstance(values, (pd.Series, pd.Index)):
-        values = values.to_numpy(dtype=object)
+        # Distinct values in the column's own dtype first (Arrow strings, integer ids): only
+        # the few distinct ones become Python objects.
+        values = np.asarray(pd.unique(values), dtype=object)
     elif not isinstance(values, np.ndarray):
         values = np.asarray(list(values), dtype=object)
     return pd.unique(pd.Series(values.astype(object, copy=False), dtype=object)).astype(object)

@@ -63,7 +63,15 @@ class DetectionInput:
 
 
 def _index_of(values, order: pd.Index) -> np.ndarray:
-    return order.get_indexer(pd.Index(values, dtype=object if order.dtype == object else None))
+    """Position of each value in ``order`` (-1: not there).
+
+    The column is factorized first in its own dtype (fast for integer ids and Arrow strings)
+    and only its few distinct values are looked up: a row count of Python objects is never
+    built or hashed.
+    """
+    codes, uniq = pd.factorize(values, use_na_sentinel=False)
+    uniq = pd.Index(np.asarray(uniq, dtype=object) if order.dtype == object else uniq)
+    return order.get_indexer(uniq)[codes] if len(codes) else np.zeros(0, dtype=np.intp)
 
 
 def _ordered_index(*columns, given=None, preferred=None) -> pd.Index:
@@ -163,10 +171,10 @@ def prepare_detection(truth, pred, *, images=None, labels=None) -> DetectionInpu
     label_index = _ordered_index(
         truth["label"], ok["label"], given=labels, preferred=preferred_labels
     )
-    det_img = _index_of(ok["image"].to_numpy(), image_index)
-    det_cat = _index_of(ok["label"].to_numpy(), label_index)
-    gt_img = _index_of(truth["image"].to_numpy(), image_index)
-    gt_cat = _index_of(truth["label"].to_numpy(), label_index)
+    det_img = _index_of(ok["image"], image_index)
+    det_cat = _index_of(ok["label"], label_index)
+    gt_img = _index_of(truth["image"], image_index)
+    gt_cat = _index_of(truth["label"], label_index)
     # Rows outside the requested images or labels are not evaluated (pycocotools' imgIds/catIds).
     dsel = (det_img >= 0) & (det_cat >= 0)
     gsel = (gt_img >= 0) & (gt_cat >= 0)
