@@ -9,6 +9,7 @@ import pytest
 from vislab.datasets import read_coco, read_coco_results
 from vislab.datasets._records import names_of, record_boxes, record_column
 from vislab.errors import InvalidFrame
+from vislab.frames import BOXES
 
 GT = {
     "images": [{"id": 7, "file_name": "a.jpg"}, {"id": 9, "file_name": "b.jpg"}],
@@ -101,15 +102,7 @@ def test_missing_score_is_nan_and_empty_results_read():
     pred = read_coco_results([{"image_id": 7, "category_id": 1, "bbox": [1, 2, 3, 4]}])
     assert np.isnan(pred["score"].iloc[0])
     empty = read_coco_results([], read_coco(GT))
-    assert len(empty) == 0 and list(empty.columns)[:7] == [
-        "image",
-        "label",
-        "score",
-        "x",
-        "y",
-        "w",
-        "h",
-    ]
+    assert len(empty) == 0 and tuple(empty.columns)[:7] == BOXES
 
 
 def test_helpers_directly():
