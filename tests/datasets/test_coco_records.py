@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -110,3 +112,38 @@ def test_helpers_directly():
     assert record_boxes([]).shape == (0, 4)
     assert names_of(np.array([], dtype=np.int64), [1], ["a"]).tolist() == []
     assert names_of(np.array([4]), [], []).tolist() == [4]
+
+
+def test_files_read_with_the_collector_paused_and_resumed(tmp_path):
+    import gc
+
+    from vislab.datasets import write_coco_results
+
+    path = tmp_path / "res.json"
+    res = [r for r in _random_results(300) if r["image_id"] != 11 and r["category_id"] != 5]
+    path.write_text(json.dumps(res))
+    truth = read_coco(GT)
+    from_file = read_coco_results(path, truth)
+    pd.testing.assert_frame_equal(from_file, read_coco_results(res, truth))
+    assert gc.isenabled()
+    assert write_coco_results(from_file, gt=truth)[0]["image_id"] == res[0]["image_id"]
+    gc.disable()  # a caller that paused it itself keeps it paused
+    try:
+        read_coco_results(path)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("text", ["", "[{'image_id': 1}]", '[{"image_id": 1}'])
+def test_a_file_that_is_not_json_is_named(tmp_path, text):
+    import gc
+
+    path = tmp_path / "broken.json"
+    path.write_text(text)
+    with pytest.raises(InvalidFrame, match="broken.json is not a JSON file"):
+        read_coco_results(path)
+    assert gc.isenabled()
+    path.write_bytes(b"\xff\xfe[")
+    with pytest.raises(InvalidFrame, match="not a JSON file"):
+        read_coco(path)

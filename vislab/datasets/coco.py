@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vislab.datasets._records import names_of, record_boxes, record_column
+from vislab.datasets._records import load_json, names_of, record_boxes, record_column
 from vislab.errors import InvalidFrame
 from vislab.frames import require_columns
 from vislab.masks import rle_area, rle_bbox
@@ -33,10 +33,7 @@ __all__ = ["read_coco", "read_coco_results", "write_coco", "write_coco_results"]
 
 
 def _load(source):
-    if isinstance(source, (str, Path)):
-        with open(source, encoding="utf-8") as fh:
-            return json.load(fh)
-    return source
+    return load_json(source) if isinstance(source, (str, Path)) else source
 
 
 def _tables(gt: Mapping, image: str):
