@@ -22,6 +22,7 @@ from vislab.evaluate._validate import (
     check_scores,
     check_truth_ids,
     plain,
+    positions,
     prediction_rows,
     report_unknown_labels,
 )
@@ -60,18 +61,6 @@ class DetectionInput:
     gt_area: np.ndarray
     gt_crowd: np.ndarray
     gt_id: np.ndarray
-
-
-def _index_of(values, order: pd.Index) -> np.ndarray:
-    """Position of each value in ``order`` (-1: not there).
-
-    The column is factorized first in its own dtype (fast for integer ids and Arrow strings)
-    and only its few distinct values are looked up: a row count of Python objects is never
-    built or hashed.
-    """
-    codes, uniq = pd.factorize(values, use_na_sentinel=False)
-    uniq = pd.Index(np.asarray(uniq, dtype=object) if order.dtype == object else uniq)
-    return order.get_indexer(uniq)[codes] if len(codes) else np.zeros(0, dtype=np.intp)
 
 
 def _ordered_index(*columns, given=None, preferred=None) -> pd.Index:
@@ -171,10 +160,10 @@ def prepare_detection(truth, pred, *, images=None, labels=None) -> DetectionInpu
     label_index = _ordered_index(
         truth["label"], ok["label"], given=labels, preferred=preferred_labels
     )
-    det_img = _index_of(ok["image"], image_index)
-    det_cat = _index_of(ok["label"], label_index)
-    gt_img = _index_of(truth["image"], image_index)
-    gt_cat = _index_of(truth["label"], label_index)
+    det_img = positions(ok["image"], image_index)
+    det_cat = positions(ok["label"], label_index)
+    gt_img = positions(truth["image"], image_index)
+    gt_cat = positions(truth["label"], label_index)
     # Rows outside the requested images or labels are not evaluated (pycocotools' imgIds/catIds).
     dsel = (det_img >= 0) & (det_cat >= 0)
     gsel = (gt_img >= 0) & (gt_cat >= 0)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from vislab.errors import InvalidParameter
+from vislab.evaluate._validate import positions
 
 __all__ = ["Outcomes", "thresholds_per_row", "apply_threshold"]
 
@@ -100,7 +101,7 @@ def apply_threshold(pred: pd.DataFrame, threshold, *, column: str = "score") -> 
 
 
 def _codes(values, order: pd.Index) -> np.ndarray:
-    return order.get_indexer(pd.Index(np.asarray(values, dtype=object), dtype=object))
+    return positions(values, order)
 
 
 class Outcomes:
@@ -150,18 +151,13 @@ class Outcomes:
         self._p_match = self.predictions["match"].to_numpy(dtype=object)
         self._t_found = self.truth["found_at"].to_numpy(dtype=float)
         self._t_label = self.truth["label"].to_numpy(dtype=object)
-        images = pd.unique(
-            pd.Series(
-                np.concatenate(
-                    [
-                        self.truth["image"].to_numpy(dtype=object),
-                        self.predictions["image"].to_numpy(dtype=object),
-                    ]
-                ),
-                dtype=object,
-            )
-        )
-        self.images = list(images)
+        # Images in order of first appearance, truth first: each column's distinct values in
+        # its own dtype, then the (few) distinct ones of both as Python objects.
+        firsts = [
+            np.asarray(pd.unique(self.truth["image"]), dtype=object),
+            np.asarray(pd.unique(self.predictions["image"]), dtype=object),
+        ]
+        self.images = list(pd.unique(pd.Series(np.concatenate(firsts), dtype=object)))
         index = pd.Index(self.images, dtype=object)
         self._p_image = _codes(self.predictions["image"], index)
         self._t_image = _codes(self.truth["image"], index)
