@@ -298,6 +298,18 @@ def _tidy_ids(col: pd.Series) -> pd.Series:
 _MATCH_NAMES = np.array(["fp", "tp", "ignore", "skipped"], dtype=object)
 
 
+def _take(column: pd.Series, rows):
+    """``column``'s values at ``rows`` (a mask or positions), for a new frame's column.
+
+    Strings are taken in their own dtype (a million Arrow strings are not turned into Python
+    objects and inferred back to strings); other columns go through objects as before, so the
+    new frame has the dtype it always had (integer image ids stay objects).
+    """
+    if isinstance(column.dtype, pd.StringDtype):
+        return column.array[rows]
+    return column.to_numpy(dtype=object)[rows]
+
+
 def predicted_rows(data, res, rows) -> pd.DataFrame:
     """The prediction rows of a match frame, for the predictions selected by ``rows``.
 
@@ -307,8 +319,8 @@ def predicted_rows(data, res, rows) -> pd.DataFrame:
     code = res["det_match"][rows]
     out = pd.DataFrame(
         {
-            "image": data.pred["image"].to_numpy(dtype=object)[rows],
-            "label": data.pred["label"].to_numpy(dtype=object)[rows],
+            "image": _take(data.pred["image"], rows),
+            "label": _take(data.pred["label"], rows),
             "score": data.det_score[rows],
             "x": data.det_box[rows, 0],
             "y": data.det_box[rows, 1],
@@ -335,8 +347,8 @@ def missed_truth_rows(data, rows) -> pd.DataFrame:
     t = data.truth
     out = pd.DataFrame(
         {
-            "image": t["image"].to_numpy(dtype=object)[rows],
-            "label": t["label"].to_numpy(dtype=object)[rows],
+            "image": _take(t["image"], rows),
+            "label": _take(t["label"], rows),
             "score": np.nan,
             "x": data.gt_box[rows, 0],
             "y": data.gt_box[rows, 1],
