@@ -14,7 +14,7 @@ import pandas as pd
 
 from vislab.errors import InvalidFrame
 from vislab.evaluate._curve import Curve
-from vislab.evaluate._validate import ordered_unique
+from vislab.evaluate._validate import ordered_unique, positions
 from vislab.frames import require_columns
 
 __all__ = ["curves_from_arrays", "curves_from_frame"]
@@ -43,7 +43,7 @@ def curves_from_arrays(scores, tp, fp=None, *, n_pos, labels=None, n_pos_by_labe
         labels = np.asarray(labels, dtype=object)[counted]
         npos_map = dict(n_pos_by_label or {})
         names = ordered_unique(list(npos_map) + list(pd.unique(pd.Series(labels, dtype=object))))
-        codes = pd.Index(names).get_indexer(pd.Index(labels, dtype=object))
+        codes = positions(labels, pd.Index(names))
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
         sc, t, f = scores[counted][order], tp[counted][order], fp[counted][order]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from vislab.errors import InvalidParameter
-from vislab.evaluate._validate import plain
+from vislab.evaluate._validate import plain, positions
 from vislab.evaluate.classification import OTHER
 from vislab.frames import require_columns
 
@@ -144,7 +144,7 @@ def map_labels(
     if combine == "sum":
         kept["score"] = grouped["score"].transform("sum").loc[kept.index].to_numpy()
     order = pd.Index(images, dtype=object)
-    kept["_order"] = order.get_indexer(pd.Index(kept["image"], dtype=object))
+    kept["_order"] = positions(kept["image"], order)
     kept = kept.sort_values(["_order", "score"], ascending=[True, False], kind="stable")
     kept["rank"] = kept.groupby("_order", sort=False).cumcount() + 1
     if "score" not in ok.columns:
@@ -172,7 +172,7 @@ def map_labels(
             )
         )
     result = pd.concat([p for p in parts if len(p)], ignore_index=True) if len(pred) else out
-    result["_order"] = order.get_indexer(pd.Index(result["image"], dtype=object))
+    result["_order"] = positions(result["image"], order)
     result = result.sort_values("_order", kind="stable").drop(columns="_order")
     result["rank"] = result["rank"].astype("Int64")
     result = result.reset_index(drop=True)[

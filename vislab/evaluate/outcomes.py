@@ -100,10 +100,6 @@ def apply_threshold(pred: pd.DataFrame, threshold, *, column: str = "score") -> 
     return out
 
 
-def _codes(values, order: pd.Index) -> np.ndarray:
-    return positions(values, order)
-
-
 class Outcomes:
     """Per-prediction and per-object outcomes of one matching, readable at any threshold.
 
@@ -159,8 +155,8 @@ class Outcomes:
         ]
         self.images = list(pd.unique(pd.Series(np.concatenate(firsts), dtype=object)))
         index = pd.Index(self.images, dtype=object)
-        self._p_image = _codes(self.predictions["image"], index)
-        self._t_image = _codes(self.truth["image"], index)
+        self._p_image = positions(self.predictions["image"], index)
+        self._t_image = positions(self.truth["image"], index)
         self._p_rows = _rows_by_code(self._p_image, len(index))
         self._t_rows = _rows_by_code(self._t_image, len(index))
         self._image_index = index
@@ -284,7 +280,7 @@ class Outcomes:
         p_sel = self.kept(threshold)
         t_sel = self.missed(threshold)
         if images is not None:
-            wanted = _codes(list(images), self._image_index)
+            wanted = positions(list(images), self._image_index)
             wanted = wanted[wanted >= 0]
             p_sel &= np.isin(self._p_image, wanted)
             t_sel &= np.isin(self._t_image, wanted)

@@ -23,7 +23,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from vislab.evaluate._validate import check_order, check_scores, plain, prediction_rows
+from vislab.evaluate._validate import (
+    check_order,
+    check_scores,
+    plain,
+    positions,
+    prediction_rows,
+)
 from vislab.evaluate.sweeps import Sweep
 from vislab.frames import require_columns
 
@@ -111,7 +117,7 @@ class Hits:
         self._score = frame["score"].to_numpy(dtype=float)
         self._neg_score = -self._score  # ascending, for searchsorted
         codes = pd.Index(id_keys(pd.Series(queries, dtype=object)), dtype=object)
-        self._query_code = codes.get_indexer(pd.Index(id_keys(frame["query"]), dtype=object))
+        self._query_code = positions(id_keys(frame["query"]), codes)
         self._relevant = (
             None if n_relevant is None else frame["relevant"].to_numpy(dtype=bool, na_value=False)
         )
